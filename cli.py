@@ -1,0 +1,135 @@
+"""ivc's command line: parse options, call the compiler, print. Heavy imports wait for the command that needs them."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+from typing import Any, Callable, NoReturn
+
+import click
+
+from compiler import __version__
+
+FORMATS = click.Choice(["text", "json", "sarif"])
+SPEC_PATHS = click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+ENV = click.option("--env", "-e", "env", metavar="ENV", help="Only this environment.")
+FORMAT = click.option("--format", "fmt", type=FORMATS, default="text", show_default=True,
+                      help="How to print problems: text on stderr, or json / sarif on stdout for CI annotations.")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--debug", is_flag=True, help="Show a traceback when something unexpected fails.")
+@click.version_option(__version__, prog_name="ivc")
+@click.pass_context
+def main(ctx: click.Context, debug: bool) -> None:
+    """Compile concise YAML environment specs into linted AWS CloudFormation.
+
+    PATHS are spec files, spec folders, or folders of spec folders (default: specs).
+    Exit status: 0 success, 1 problems found, 2 usage error.
+    """
+    ctx.obj = {"debug": debug}
+
+
+def _run(ctx: click.Context, work: Callable[[], int]) -> NoReturn:
+    """Run a command, turning known failures into messages and exit codes."""
+    from compiler.errors import SpecError
+    from compiler.pipeline import UsageError
+    from compiler.report import text
+
+    try:
+        code = work()
+    except SpecError as exc:
+        click.echo(text(exc.diagnostics), err=True, nl=False)
+        code = 1
+    except UsageError as exc:
+        click.echo(f"ivc: error: {exc}", err=True)
+        code = 2
+    except Exception as exc:  # noqa: BLE001 - the edge where surprises become one line
+        if ctx.obj["debug"]:
+            raise
+        click.echo(f"ivc: internal error: {type(exc).__name__}: {exc} (run with --debug for the traceback)", err=True)
+        code = 1
+    sys.exit(code)
+
+
+def _show(report: Any, fmt: str, strict: bool = False) -> bool:
+    """Print a report's problems and actions; True when it failed."""
+    from compiler import report as render
+
+    failed: bool = report.failed(strict)
+    actions = [(action, str(path)) for action, path in report.actions]
+    if fmt == "json":
+        click.echo(render.as_json(report.diagnostics, actions, not failed), nl=False)
+    elif fmt == "sarif":
+        click.echo(render.as_sarif(report.diagnostics), nl=False)
+    else:
+        click.echo(render.text(report.diagnostics), err=True, nl=False)
+    if fmt != "json":
+        for action, path in actions:
+            click.echo(f"{action} {path}")
+    return failed
+
+
+@main.command()
+@SPEC_PATHS
+@ENV
+@FORMAT
+@click.pass_context
+def validate(ctx: click.Context, paths: tuple[Path, ...], env: str | None, fmt: str) -> None:
+    """Check specs against the schema and cross-field rules; report every problem at file:line:col."""
+
+    def work() -> int:
+        from compiler.pipeline import validate as run
+
+        report = run(list(paths), env)
+        failed = _show(report, fmt)
+        if not failed:
+            click.echo(f"ivc: {report.specs} spec(s) valid, {report.environments} environment(s)", err=True)
+        return 1 if failed else 0
+
+    _run(ctx, work)
+
+
+@main.command(name="compile")
+@SPEC_PATHS
+@ENV
+@click.option("--region", "-r", metavar="REGION", help="Only templates for this region (the manifest stays complete).")
+@click.option("--out", "out", type=click.Path(path_type=Path, file_okay=False), default=Path("output"), show_default=True,
+              help="Output folder: <out>/<system>/<env>/<region>/<stack>.json and <out>/<system>/<env>/manifest.json.")
+@click.option("--check", is_flag=True, help="Write nothing; exit 1 listing files that are stale, missing or extra.")
+@click.option("--strict", is_flag=True, help="Treat cfn-lint warnings as errors.")
+@FORMAT
+@click.pass_context
+def compile_command(ctx: click.Context, paths: tuple[Path, ...], env: str | None, region: str | None, out: Path,
+                    check: bool, strict: bool, fmt: str) -> None:
+    """Compile specs into CloudFormation templates, linted with cfn-lint for their regions."""
+
+    def work() -> int:
+        from compiler.pipeline import compile_specs
+
+        started = time.perf_counter()
+        report = compile_specs(list(paths), out, env=env, region=region, check=check, strict=strict)
+        failed = _show(report, fmt, strict)
+        drift = check and bool(report.actions)
+        seconds = time.perf_counter() - started
+        summary = (f"ivc: {report.specs} spec(s), {report.environments} environment(s), {report.stacks} template(s), "
+                   f"{report.resources} resources in {seconds:.1f}s")
+        if drift:
+            summary += f"; {len(report.actions)} file(s) out of date: run `ivc compile` and commit {out}"
+        click.echo(summary, err=True)
+        return 1 if failed or drift else 0
+
+    _run(ctx, work)
+
+
+@main.command()
+def schema() -> None:
+    """Print the spec language's JSON Schema (draft 2020-12)."""
+    from compiler.validate import SCHEMA_PATH
+
+    click.echo(SCHEMA_PATH.read_text(encoding="utf-8"), nl=False)
+
+
+if __name__ == "__main__":
+    main()

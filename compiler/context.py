@@ -1,0 +1,56 @@
+"""What a builder knows besides its own section: who, where, and how to name things."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from troposphere import AWSObject, Output, Tags
+
+MANAGED_BY = "ivc"
+RESERVED_TAGS = ("System", "Environment", "ManagedBy")
+
+
+@dataclass(frozen=True)
+class Context:
+    """One environment in one region, as builders see it."""
+
+    system: str
+    environment: str
+    region: str
+    role: str  # "primary" or "secondary"
+    tags: tuple[tuple[str, str], ...] = ()
+
+    def name(self, *parts: str) -> str:
+        """A physical name: ``<system>-<environment>-<parts...>``."""
+        return "-".join((self.system, self.environment, *parts))
+
+    def export_name(self, stack: str, output: str) -> str:
+        """Export names are fixed (not derived from stack names) so StackSets can import them."""
+        return f"{self.system}-{self.environment}-{stack}-{output}"
+
+    def resource_tags(self, name: str | None = None) -> Tags:
+        """The spec's tags plus System, Environment, ManagedBy and an optional Name."""
+        tags: dict[str, str] = dict(self.tags)
+        tags.update(System=self.system, Environment=self.environment, ManagedBy=MANAGED_BY)
+        if name:
+            tags["Name"] = name
+        return Tags(tags)
+
+
+@dataclass
+class Fragment:
+    """What a section builder returns: resources and the outputs other stacks may import."""
+
+    resources: list[AWSObject] = field(default_factory=list)
+    outputs: list[Output] = field(default_factory=list)
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    def add(self, resource: AWSObject) -> Any:
+        self.resources.append(resource)
+        return resource
+
+
+def camel(name: str) -> str:
+    """``ecr-api`` -> ``EcrApi``: spec names as parts of logical IDs."""
+    return "".join(part[:1].upper() + part[1:] for part in name.replace("_", "-").replace(".", "-").split("-"))

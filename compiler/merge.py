@@ -1,0 +1,125 @@
+"""Resolve a spec into one effective document per environment.
+
+The merge rules, in one place: an overlay's maps merge key by key into what is
+below them, its lists and scalars replace, and ``null`` removes the key. The
+layers, lowest first: each ``extends:`` file (in order, each resolved the same
+way), the spec itself, then ``environments.<env>``. Every merged node keeps the
+position it was written at, so an error caused by an override points at the
+override's line.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import fail
+from .loader import Node, load_text, read_text
+
+# Keys an environment may not change: they identify the spec rather than configure it.
+FIXED_KEYS = ("ivc", "system", "extends", "environments")
+
+
+@dataclass
+class SpecSource:
+    """A loaded spec: its tree (with extends merged underneath) and what it was read from."""
+
+    path: Path
+    display: str
+    tree: Node
+    sources: list[tuple[str, str]]  # (display path, sha256) of every file read, spec first
+
+    @property
+    def sha256(self) -> str:
+        digest = hashlib.sha256()
+        for display, sha in self.sources:
+            digest.update(f"{display}\0{sha}\n".encode())
+        return digest.hexdigest()
+
+    @property
+    def environments(self) -> list[str]:
+        envs = self.tree.value.get("environments")
+        return list(envs.value) if envs is not None and isinstance(envs.value, dict) else []
+
+
+def display_path(path: Path) -> str:
+    """A path as users should see it: relative to the working directory when below it."""
+    try:
+        return path.resolve().relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+def overlay(base: Node | None, over: Node) -> Node | None:
+    """Merge ``over`` onto ``base``: maps merge, everything else replaces, null removes."""
+    if over.value is None:
+        return None
+    if base is None or not (isinstance(base.value, dict) and isinstance(over.value, dict)):
+        return strip_nulls(over)
+    merged = dict(base.value)
+    for key, child in over.value.items():
+        result = overlay(merged.get(key), child)
+        if result is None:
+            merged.pop(key, None)
+        else:
+            merged[key] = result
+    return Node(merged, base.mark, over.key_mark or base.key_mark)
+
+
+def strip_nulls(node: Node) -> Node:
+    """Remove null-valued keys, which mean "absent" at every layer."""
+    if isinstance(node.value, dict):
+        kept = {k: strip_nulls(v) for k, v in node.value.items() if v.value is not None}
+        return Node(kept, node.mark, node.key_mark, node.text)
+    if isinstance(node.value, list):
+        return Node([strip_nulls(v) for v in node.value], node.mark, node.key_mark, node.text)
+    return node
+
+
+def load_spec(path: Path) -> SpecSource:
+    """Load a spec file and merge its ``extends:`` files underneath it."""
+    sources: list[tuple[str, str]] = []
+    tree = _load_layered(path, sources, stack=())
+    return SpecSource(path, display_path(path), tree, sources)
+
+
+def _load_layered(path: Path, sources: list[tuple[str, str]], stack: tuple[Path, ...]) -> Node:
+    display = display_path(path)
+    text = read_text(path, display)
+    sources.append((display, hashlib.sha256(text.encode()).hexdigest()))
+    tree = load_text(text, display)
+    extends = tree.value.get("extends")
+    if extends is None:
+        return strip_nulls(tree)
+    items = extends.value if isinstance(extends.value, list) else [extends]
+    base: Node | None = None
+    for item in items:
+        if not isinstance(item.value, str):
+            raise fail("extends takes a path or a list of paths", item.mark, "schema")
+        target = (path.parent / item.value).resolve()
+        if target in stack or target == path.resolve():
+            raise fail(f"extends '{item.value}' leads back to this file (a cycle)", item.mark, "schema")
+        if not target.is_file():
+            raise fail(f"extends '{item.value}': no such file (paths are relative to this spec)", item.mark, "schema")
+        layer = _load_layered(target, sources, stack + (path.resolve(),))
+        layer.value.pop("environments", None)  # a defaults file's environments do not apply here
+        base = layer if base is None else overlay(base, layer)
+    merged = overlay(base, tree)
+    assert merged is not None
+    return merged
+
+
+def effective(spec: SpecSource, env: str) -> Node:
+    """The spec as environment ``env`` sees it."""
+    envs = spec.tree.value["environments"].value
+    layer = envs[env]
+    if layer.value is None:
+        return spec.tree
+    if not isinstance(layer.value, dict):
+        return spec.tree  # the schema reports the wrong type at the environment's own line
+    # Keys that identify the spec are not merged; the schema reports them as unknown in the overlay.
+    changes = Node({k: v for k, v in layer.value.items() if k not in FIXED_KEYS}, layer.mark, layer.key_mark)
+    merged = overlay(spec.tree, changes)
+    assert merged is not None
+    return merged

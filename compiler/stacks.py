@@ -1,0 +1,123 @@
+"""Assemble builders' fragments into stacks per environment and region, and order them."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from troposphere import Template
+
+from . import __version__
+from .context import Context, Fragment
+from .errors import Diagnostic, SpecError
+from .sections import BUILDERS
+from .validate import Environment
+
+
+@dataclass
+class Stack:
+    """One CloudFormation template of one environment, in one region."""
+
+    name: str
+    region: str
+    role: str
+    template: dict[str, Any]
+    body: str = ""
+    exports: list[str] = field(default_factory=list)
+    imports: list[str] = field(default_factory=list)
+    wave: int = 0
+
+    @property
+    def key(self) -> str:
+        return f"{self.region}/{self.name}"
+
+    @property
+    def file(self) -> str:
+        """Path of the template inside the environment's output folder."""
+        return f"{self.region}/{self.name}.json"
+
+    @property
+    def resource_count(self) -> int:
+        return len(self.template.get("Resources", {}))
+
+    @property
+    def parameters(self) -> list[str]:
+        return sorted(self.template.get("Parameters", {}))
+
+
+def render(template: dict[str, Any]) -> str:
+    """The one way a template becomes bytes: sorted keys, two-space indent, trailing newline."""
+    return json.dumps(template, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def assemble(environment: Environment) -> list[Stack]:
+    """Every stack of ``environment``, in every region it declares, in deploy order."""
+    spec = environment.spec
+    stacks: list[Stack] = []
+    for region, role in environment.regions:
+        ctx = Context(spec["system"], environment.name, region, role, tuple(sorted(spec["tags"].items())))
+        fragments: dict[str, list[Fragment]] = {}
+        for section, (stack_name, builder) in BUILDERS.items():
+            if section in spec:
+                fragments.setdefault(stack_name, []).append(builder(spec[section], ctx))
+        for stack_name, parts in fragments.items():
+            stacks.append(_stack(stack_name, ctx, parts, spec.get("description")))
+    _order(stacks, environment)
+    return stacks
+
+
+def _stack(name: str, ctx: Context, parts: list[Fragment], description: str | None) -> Stack:
+    template = Template()
+    template.set_version("2010-09-09")
+    summary = f"{ctx.system} {ctx.environment} {name} stack in {ctx.region} ({ctx.role} region)"
+    template.set_description(f"{summary}: {description}" if description else summary)
+    template.set_metadata({"ivc": {"version": __version__, "system": ctx.system, "environment": ctx.environment,
+                                   "stack": name, "region": ctx.region, "role": ctx.role}})
+    for part in parts:
+        for resource in part.resources:
+            template.add_resource(resource)
+        for output in part.outputs:
+            template.add_output(output)
+    as_dict = template.to_dict()
+    stack = Stack(name, ctx.region, ctx.role, as_dict, render(as_dict))
+    stack.exports = sorted(str(o["Export"]["Name"]) for o in as_dict.get("Outputs", {}).values() if "Export" in o)
+    stack.imports = sorted(set(_imports(as_dict)))
+    return stack
+
+
+def _imports(value: Any) -> list[str]:
+    if isinstance(value, dict):
+        found = [str(value["Fn::ImportValue"])] if "Fn::ImportValue" in value else []
+        return found + [name for child in value.values() for name in _imports(child)]
+    if isinstance(value, list):
+        return [name for child in value for name in _imports(child)]
+    return []
+
+
+def _order(stacks: list[Stack], environment: Environment) -> None:
+    """Give each stack its wave: one more than the latest wave of any stack it imports from."""
+    exporters = {(stack.region, name): stack for stack in stacks for name in stack.exports}
+    problems = []
+    for stack in stacks:
+        for name in stack.imports:
+            if (stack.region, name) not in exporters:
+                problems.append(Diagnostic(f"stack {stack.key} imports '{name}', which no stack of {environment.name} exports in {stack.region}",
+                                           location=f"{environment.system}/{environment.name}/{stack.key}", code="assemble"))
+    if problems:
+        raise SpecError(problems)
+    done: dict[str, int] = {}
+
+    def wave(stack: Stack, seen: tuple[str, ...]) -> int:
+        if stack.key in done:
+            return done[stack.key]
+        if stack.key in seen:
+            raise SpecError([Diagnostic(f"stacks import from each other in a cycle: {' -> '.join(seen + (stack.key,))}",
+                                        location=f"{environment.system}/{environment.name}", code="assemble")])
+        sources = [exporters[(stack.region, name)] for name in stack.imports]
+        done[stack.key] = max((wave(s, seen + (stack.key,)) + 1 for s in sources), default=0)
+        return done[stack.key]
+
+    for stack in stacks:
+        stack.wave = wave(stack, ())
+    stacks.sort(key=lambda s: (s.wave, s.role != "primary", s.region, s.name))

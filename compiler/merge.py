@@ -17,10 +17,6 @@ from pathlib import Path
 from .errors import fail
 from .loader import Node, load_text, read_text
 
-# Keys an environment may not change: they identify the spec rather than configure it.
-FIXED_KEYS = ("ivc", "system", "extends", "environments")
-
-
 @dataclass
 class SpecSource:
     """A loaded spec: its tree (with extends merged underneath) and what it was read from."""
@@ -89,9 +85,18 @@ def _load_layered(path: Path, sources: list[tuple[str, str]], stack: tuple[Path,
     text = read_text(path, display)
     sources.append((display, hashlib.sha256(text.encode()).hexdigest()))
     tree = load_text(text, display)
+    envs = tree.value.get("environments")
+    if envs is not None and isinstance(envs.value, dict):
+        # `dev:` with nothing under it declares an environment with no changes; it is not a null to remove.
+        for name, layer in envs.value.items():
+            if layer.value is None:
+                envs.value[name] = Node({}, layer.mark, layer.key_mark)
+    # Nulls mean "absent" in the spec itself; inside environments they are removals, kept for the overlay.
+    tree = Node({k: v if k == "environments" else strip_nulls(v) for k, v in tree.value.items() if v.value is not None},
+                tree.mark, tree.key_mark)
     extends = tree.value.get("extends")
     if extends is None:
-        return strip_nulls(tree)
+        return tree
     items = extends.value if isinstance(extends.value, list) else [extends]
     base: Node | None = None
     for item in items:
@@ -105,21 +110,20 @@ def _load_layered(path: Path, sources: list[tuple[str, str]], stack: tuple[Path,
         layer = _load_layered(target, sources, stack + (path.resolve(),))
         layer.value.pop("environments", None)  # a defaults file's environments do not apply here
         base = layer if base is None else overlay(base, layer)
+    envs = tree.value.pop("environments", None)  # kept out of the merge: their nulls are removals still to apply
     merged = overlay(base, tree)
     assert merged is not None
+    if envs is not None:
+        merged.value["environments"] = envs
     return merged
 
 
-def effective(spec: SpecSource, env: str) -> Node:
-    """The spec as environment ``env`` sees it."""
-    envs = spec.tree.value["environments"].value
-    layer = envs[env]
-    if layer.value is None:
-        return spec.tree
+def effective(spec: SpecSource, env: str, changeable: frozenset[str]) -> Node:
+    """The spec as environment ``env`` sees it; only ``changeable`` top-level keys are merged."""
+    layer = spec.tree.value["environments"].value[env]
     if not isinstance(layer.value, dict):
-        return spec.tree  # the schema reports the wrong type at the environment's own line
-    # Keys that identify the spec are not merged; the schema reports them as unknown in the overlay.
-    changes = Node({k: v for k, v in layer.value.items() if k not in FIXED_KEYS}, layer.mark, layer.key_mark)
+        return spec.tree  # null: no changes; any other type is reported by the schema
+    changes = Node({k: v for k, v in layer.value.items() if k in changeable}, layer.mark, layer.key_mark)
     merged = overlay(spec.tree, changes)
     assert merged is not None
     return merged

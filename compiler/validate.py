@@ -19,6 +19,9 @@ from .loader import YAML11_BOOL, YAML11_NUMBER, Node, find, to_plain
 from .merge import SpecSource, effective, load_spec
 
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "schemas" / "ivc.schema.json"
+with SCHEMA_PATH.open(encoding="utf-8") as _handle:
+    # What an environment may change; anything else in an overlay is reported by the schema, not merged.
+    OVERLAY_KEYS = frozenset(json.load(_handle)["$defs"]["overlay"]["properties"])
 
 # Patterns in the schema, said in words.
 PATTERN_WORDS = {
@@ -74,7 +77,7 @@ def _validator() -> Any:
 def load_and_validate(path: Path, only_env: str | None = None) -> list[Environment]:
     """Load a spec and return its valid environments, or raise SpecError with every problem."""
     source = load_spec(path)
-    found: dict[tuple[Mark | None, str], list[str]] = {}
+    found: dict[tuple[Mark | None, str, str], list[str]] = {}
     environments: list[Environment] = []
     names = source.environments or [""]
     if only_env is not None and source.environments and only_env not in source.environments:
@@ -86,10 +89,10 @@ def load_and_validate(path: Path, only_env: str | None = None) -> list[Environme
         if only_env is not None and env != only_env:
             continue
         try:
-            tree = effective(source, env) if env else source.tree
+            tree = effective(source, env, OVERLAY_KEYS) if env else source.tree
         except SpecError as exc:
             for diagnostic in exc.diagnostics:
-                found.setdefault((diagnostic.mark, diagnostic.message), []).append(env)
+                found.setdefault((diagnostic.mark, diagnostic.message, diagnostic.code), []).append(env)
             continue
         problems = list(schema_problems(tree))
         if not problems:
@@ -99,19 +102,19 @@ def load_and_validate(path: Path, only_env: str | None = None) -> list[Environme
             if not problems:
                 environments.append(environment)
         for diagnostic in problems:
-            found.setdefault((diagnostic.mark, diagnostic.message), []).append(env)
+            found.setdefault((diagnostic.mark, diagnostic.message, diagnostic.code), []).append(env)
     if found:
         raise SpecError(_label_environments(found, names))
     return environments
 
 
-def _label_environments(found: dict[tuple[Mark | None, str], list[str]], names: list[str]) -> list[Diagnostic]:
+def _label_environments(found: dict[tuple[Mark | None, str, str], list[str]], names: list[str]) -> list[Diagnostic]:
     """One diagnostic per problem; name the environments when not all of them have it."""
     diagnostics = []
-    for (mark, message), envs in found.items():
+    for (mark, message, code), envs in found.items():
         if len(names) > 1 and len(envs) < len(names) and all(envs):
             message = f"{message} (in {', '.join(envs)})"
-        diagnostics.append(Diagnostic(message, mark, code="schema"))
+        diagnostics.append(Diagnostic(message, mark, code=code))
     return sorted(diagnostics, key=Diagnostic.sort_key)
 
 
@@ -136,7 +139,7 @@ def _dotted(path: Iterable[Any]) -> str:
     text = ""
     for step in path:
         text += f"[{step}]" if isinstance(step, int) else (f".{step}" if text else str(step))
-    return text or "the spec"
+    return text or "the top level"
 
 
 def _deepest(error: Any) -> Any:
@@ -162,17 +165,18 @@ def _explain(error: Any, tree: Node) -> Iterable[Diagnostic]:
             key_node = node.value[key]
             hint = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
             advice = f"did you mean '{hint[0]}'?" if hint else f"allowed keys: {', '.join(allowed)}"
-            yield _diag(f"unknown key '{key}' in {where}; {advice}", key_node.key_mark or key_node.mark)
+            place = f"in {where}" if path else "at the top level"
+            yield _diag(f"unknown key '{key}' {place}; {advice}", key_node.key_mark or key_node.mark)
         return
     if kind == "required":
         missing = [key for key in rule if key not in value]
         for key in missing:
             yield _diag(f"{where} is missing required key '{key}'", node.key_mark or node.mark)
         return
-    if kind == "propertyNames":
+    if "propertyNames" in error.relative_schema_path:
         key_node = node.value.get(value) if isinstance(node.value, dict) else None
-        words = PATTERN_WORDS.get(error.schema.get("propertyNames", {}).get("pattern", ""), "a valid name")
-        yield _diag(f"'{value}' is not a valid key in {where}: use {words}", key_node.key_mark if key_node else node.mark)
+        words = PATTERN_WORDS.get(error.schema.get("pattern", ""), "a valid name")
+        yield _diag(f"'{value}' is not a valid name in {where}: use {words}", key_node.key_mark if key_node else node.mark)
         return
     yield _diag(_message(kind, where, value, rule, node, error), node.mark)
 
@@ -184,8 +188,12 @@ def _message(kind: str, where: str, value: Any, rule: Any, node: Node, error: An
         return f"{where} must be {_article(expected)}, not {_kind(value)} {shown}{_yaml11_hint(expected, node)}"
     if kind == "enum":
         options = ", ".join(str(option) for option in rule)
-        hint = difflib.get_close_matches(str(value), [str(option) for option in rule], n=1, cutoff=0.6)
-        advice = f"; did you mean {hint[0]}?" if hint else ""
+        numbers = [o for o in rule if isinstance(o, (int, float)) and not isinstance(o, bool)]
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and numbers:
+            hint = [str(min(numbers, key=lambda option: abs(option - value)))]
+        else:
+            hint = difflib.get_close_matches(str(value), [str(option) for option in rule], n=1, cutoff=0.6)
+        advice = f"; did you mean {hint[0]}?" if hint else _yaml11_hint("number" if numbers else "", node)
         return f"{where} is {shown}, which is not one of: {options}{advice}"
     if kind == "const":
         return f"{where} must be {json.dumps(rule)}, not {shown}"

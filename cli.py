@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable, NoReturn
+from typing import Any, NoReturn
 
 import click
 
@@ -14,8 +15,14 @@ from compiler import __version__
 FORMATS = click.Choice(["text", "json", "sarif"])
 SPEC_PATHS = click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 ENV = click.option("--env", "-e", "env", metavar="ENV", help="Only this environment.")
-FORMAT = click.option("--format", "fmt", type=FORMATS, default="text", show_default=True,
-                      help="How to print problems: text on stderr, or json / sarif on stdout for CI annotations.")
+FORMAT = click.option(
+    "--format",
+    "fmt",
+    type=FORMATS,
+    default="text",
+    show_default=True,
+    help="How to print problems: text on stderr, or json / sarif on stdout for CI annotations.",
+)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -45,7 +52,7 @@ def _run(ctx: click.Context, work: Callable[[], int]) -> NoReturn:
     except UsageError as exc:
         click.echo(f"ivc: error: {exc}", err=True)
         code = 2
-    except Exception as exc:  # noqa: BLE001 - the edge where surprises become one line
+    except Exception as exc:
         if ctx.obj["debug"]:
             raise
         click.echo(f"ivc: internal error: {type(exc).__name__}: {exc} (run with --debug for the traceback)", err=True)
@@ -95,14 +102,21 @@ def validate(ctx: click.Context, paths: tuple[Path, ...], env: str | None, fmt: 
 @SPEC_PATHS
 @ENV
 @click.option("--region", "-r", metavar="REGION", help="Only templates for this region (the manifest stays complete).")
-@click.option("--out", "out", type=click.Path(path_type=Path, file_okay=False), default=Path("output"), show_default=True,
-              help="Output folder: <out>/<system>/<env>/<region>/<stack>.json and <out>/<system>/<env>/manifest.json.")
+@click.option(
+    "--out",
+    "out",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=Path("output"),
+    show_default=True,
+    help="Output folder: <out>/<system>/<env>/<region>/<stack>.json and <out>/<system>/<env>/manifest.json.",
+)
 @click.option("--check", is_flag=True, help="Write nothing; exit 1 listing files that are stale, missing or extra.")
 @click.option("--strict", is_flag=True, help="Treat cfn-lint warnings as errors.")
 @FORMAT
 @click.pass_context
-def compile_command(ctx: click.Context, paths: tuple[Path, ...], env: str | None, region: str | None, out: Path,
-                    check: bool, strict: bool, fmt: str) -> None:
+def compile_command(
+    ctx: click.Context, paths: tuple[Path, ...], env: str | None, region: str | None, out: Path, check: bool, strict: bool, fmt: str
+) -> None:
     """Compile specs into CloudFormation templates, linted with cfn-lint for their regions."""
 
     def work() -> int:
@@ -113,8 +127,10 @@ def compile_command(ctx: click.Context, paths: tuple[Path, ...], env: str | None
         failed = _show(report, fmt, strict)
         drift = check and bool(report.actions)
         seconds = time.perf_counter() - started
-        summary = (f"ivc: {report.specs} spec(s), {report.environments} environment(s), {report.stacks} template(s), "
-                   f"{report.resources} resources in {seconds:.1f}s")
+        summary = (
+            f"ivc: {report.specs} spec(s), {report.environments} environment(s), {report.stacks} template(s), "
+            f"{report.resources} resources in {seconds:.1f}s"
+        )
         if drift:
             summary += f"; {len(report.actions)} file(s) out of date: run `ivc compile` and commit {out}"
         click.echo(summary, err=True)

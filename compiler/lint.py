@@ -1,7 +1,21 @@
-"""Lint templates in-process with cfn-lint, each for its own region."""
+"""Lint templates in-process with cfn-lint, each for its own region.
+
+Results are cached by template bytes, region and both tools' versions, so an
+unchanged template is not linted twice: the cache holds cfn-lint's own
+findings and cannot go stale, because any change to its key is a miss.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict
+from functools import cache
+from pathlib import Path
+
+from . import __version__
 from .errors import Diagnostic
 
 SEVERITY = {"error": "error", "warning": "warning", "informational": "info"}
@@ -17,16 +31,74 @@ def lint(body: str, region: str, location: str) -> list[Diagnostic]:
         path = [str(step) for step in (match.path or [])]
         resource = f" resource {path[1]}" if len(path) > 1 and path[0] == "Resources" else ""
         where = "/".join(path)
-        findings.append(Diagnostic(
-            f"{match.rule.id}{resource}: {match.message}" + (f" (at {where})" if where else ""),
-            severity=SEVERITY.get(match.rule.severity.lower(), "warning"),
-            code=f"cfn-lint/{match.rule.id}",
-            location=location,
-        ))
+        findings.append(
+            Diagnostic(
+                f"{match.rule.id}{resource}: {match.message}" + (f" (at {where})" if where else ""),
+                severity=SEVERITY.get(match.rule.severity.lower(), "warning"),
+                code=f"cfn-lint/{match.rule.id}",
+                location=location,
+            )
+        )
     return findings
 
 
+@cache
 def cfn_lint_version() -> str:
     from importlib.metadata import version
 
     return version("cfn-lint")
+
+
+def cache_dir() -> Path | None:
+    """Where lint results are kept: $IVC_CACHE_DIR, else ~/.cache/ivc; IVC_CACHE_DIR=off disables it."""
+    configured = os.environ.get("IVC_CACHE_DIR")
+    if configured == "off":
+        return None
+    base = Path(configured) if configured else Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "ivc"
+    return base / "lint"
+
+
+def _key(body: str, region: str) -> str:
+    return hashlib.sha256(f"{__version__}\0{cfn_lint_version()}\0{region}\0{body}".encode()).hexdigest()
+
+
+def _lint_job(job: tuple[str, str, str]) -> list[Diagnostic]:
+    return lint(*job)
+
+
+def lint_all(jobs: list[tuple[str, str, str]]) -> list[list[Diagnostic]]:
+    """Lint (body, region, location) jobs, from the cache where possible, the rest in parallel over the cores."""
+    folder = cache_dir()
+    results: list[list[Diagnostic] | None] = [None] * len(jobs)
+    for index, (body, region, location) in enumerate(jobs):
+        if folder is not None:
+            try:
+                cached = json.loads((folder / f"{_key(body, region)}.json").read_text(encoding="utf-8"))
+                results[index] = [Diagnostic(**{**item, "location": location}) for item in cached]
+            except (OSError, ValueError, TypeError):
+                pass
+    todo = [index for index, result in enumerate(results) if result is None]
+    if todo:
+        import cfnlint.api  # noqa: F401 - loaded once here, so forked workers start with it
+
+        workers = min(os.cpu_count() or 1, len(todo))
+        if workers <= 1:
+            fresh = [_lint_job(jobs[index]) for index in todo]
+        else:
+            with ProcessPoolExecutor(max_workers=workers) as pool:
+                fresh = list(pool.map(_lint_job, [jobs[index] for index in todo]))
+        for index, found in zip(todo, fresh, strict=True):
+            results[index] = found
+            if folder is not None:
+                _store(folder / f"{_key(jobs[index][0], jobs[index][1])}.json", found)
+    return [result or [] for result in results]
+
+
+def _store(path: Path, findings: list[Diagnostic]) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temp = path.with_suffix(f".{os.getpid()}.tmp")
+        temp.write_text(json.dumps([asdict(d) | {"location": None} for d in findings]), encoding="utf-8")
+        os.replace(temp, path)
+    except OSError:
+        pass  # a cache that cannot be written only costs time

@@ -116,9 +116,7 @@ def read_text(path: Path, display: str) -> str:
                 Mark(display, number, tab + 1),
                 "yaml",
             )
-    if not text.strip() or all(
-        not ln.strip() or ln.lstrip().startswith("#") for ln in text.splitlines()
-    ):
+    if not text.strip() or all(not ln.strip() or ln.lstrip().startswith("#") for ln in text.splitlines()):
         raise fail(
             "file is empty; a spec starts with `ivc: 1` and `system: <name>`",
             Mark(display, 1, 1),
@@ -273,9 +271,7 @@ def find(node: Node, path: tuple[Any, ...]) -> Node:
     current = node
     for step in path:
         value = current.value
-        if isinstance(value, dict) and step in value:
-            current = value[step]
-        elif isinstance(value, list) and isinstance(step, int) and 0 <= step < len(value):
+        if (isinstance(value, dict) and step in value) or (isinstance(value, list) and isinstance(step, int) and 0 <= step < len(value)):
             current = value[step]
         else:
             break

@@ -17,6 +17,7 @@ from pathlib import Path
 from .errors import fail
 from .loader import Node, load_text, read_text
 
+
 @dataclass
 class SpecSource:
     """A loaded spec: its tree (with extends merged underneath) and what it was read from."""
@@ -92,8 +93,9 @@ def _load_layered(path: Path, sources: list[tuple[str, str]], stack: tuple[Path,
             if layer.value is None:
                 envs.value[name] = Node({}, layer.mark, layer.key_mark)
     # Nulls mean "absent" in the spec itself; inside environments they are removals, kept for the overlay.
-    tree = Node({k: v if k == "environments" else strip_nulls(v) for k, v in tree.value.items() if v.value is not None},
-                tree.mark, tree.key_mark)
+    tree = Node(
+        {k: v if k == "environments" else strip_nulls(v) for k, v in tree.value.items() if v.value is not None}, tree.mark, tree.key_mark
+    )
     extends = tree.value.get("extends")
     if extends is None:
         return tree

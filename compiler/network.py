@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import ipaddress
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from awacs import logs as logs_actions
 from awacs import sts
@@ -72,7 +73,8 @@ def endpoint_tier(network: dict[str, Any]) -> str | None:
         return str(network["endpoint_tier"])
     private = private_tiers(network)
     routed = [tier for tier in private if tier not in network["isolated"]]
-    return (routed or private or [None])[0]
+    candidates = routed or private
+    return candidates[0] if candidates else None
 
 
 def interface_endpoints(network: dict[str, Any]) -> list[str]:
@@ -99,20 +101,24 @@ def check(spec: dict[str, Any]) -> Iterator[tuple[tuple[Any, ...], str]]:
                 if not 16 <= cidrs[key].prefixlen <= 24:
                     yield ("network", key), f"network.{key} is /{cidrs[key].prefixlen}; AWS VPCs ivc lays out are /16 to /24"
     if "secondary" in regions and "secondary_cidr" not in network:
-        yield ("regions", "secondary"), (
-            f"a secondary region ({regions['secondary']}) needs network.secondary_cidr, a VPC CIDR that does not overlap network.cidr"
+        yield (
+            ("regions", "secondary"),
+            (f"a secondary region ({regions['secondary']}) needs network.secondary_cidr, a VPC CIDR that does not overlap network.cidr"),
         )
     if "secondary_cidr" in network and "secondary" not in regions:
         yield ("network", "secondary_cidr"), "network.secondary_cidr is set but regions.secondary is not; remove one"
     if len(cidrs) == 2 and cidrs["cidr"].overlaps(cidrs["secondary_cidr"]):
-        yield ("network", "secondary_cidr"), (
-            f"network.secondary_cidr {network['secondary_cidr']} overlaps network.cidr {network['cidr']}; the regions' VPCs must not overlap"
+        yield (
+            ("network", "secondary_cidr"),
+            f"network.secondary_cidr {network['secondary_cidr']} overlaps network.cidr {network['cidr']}; "
+            "the regions' VPCs must not overlap",
         )
     for role in ("primary", "secondary"):
         region = regions.get(role)
         if region and network["zones"] > ZONES_PER_REGION[region]:
-            yield ("network", "zones"), (
-                f"network.zones is {network['zones']} but {region} has {ZONES_PER_REGION[region]} Availability Zones"
+            yield (
+                ("network", "zones"),
+                (f"network.zones is {network['zones']} but {region} has {ZONES_PER_REGION[region]} Availability Zones"),
             )
     tiers = network["tiers"]
     for index, tier in enumerate(network["isolated"]):
@@ -160,7 +166,10 @@ def _check_acls(network: dict[str, Any], tiers: list[str]) -> Iterator[tuple[tup
                 path = ("network", "acls", tier, direction, index)
                 peer = rule[peer_key]
                 if peer not in tiers and peer not in ("vpc", "anywhere") and _cidr_problem(peer):
-                    yield path + (peer_key,), f"{peer_key}: '{peer}' is neither a tier ({', '.join(tiers)}), vpc, anywhere, nor a valid CIDR"
+                    yield (
+                        path + (peer_key,),
+                        f"{peer_key}: '{peer}' is neither a tier ({', '.join(tiers)}), vpc, anywhere, nor a valid CIDR",
+                    )
                 ports = rule["ports"]
                 if isinstance(ports, str) and ports != "all":
                     low, high = (int(p) for p in ports.split("-"))
@@ -192,43 +201,76 @@ def build(network: dict[str, Any], ctx: Context) -> Fragment:
         subnets[tier], route_tables[tier] = [], []
         for zone, block in enumerate(blocks, start=1):
             title = f"Subnet{camel(tier)}{zone}"
-            subnet = out.add(ec2.Subnet(
-                title,
-                VpcId=Ref(vpc),
-                CidrBlock=str(block),
-                AvailabilityZone=Select(zone - 1, GetAZs("")),
-                MapPublicIpOnLaunch=False,
-                Tags=ctx.resource_tags(ctx.name(tier, str(zone))),
-            ))
-            table = out.add(ec2.RouteTable(f"RouteTable{camel(tier)}{zone}", VpcId=Ref(vpc), Tags=ctx.resource_tags(ctx.name(tier, str(zone)))))
+            subnet = out.add(
+                ec2.Subnet(
+                    title,
+                    VpcId=Ref(vpc),
+                    CidrBlock=str(block),
+                    AvailabilityZone=Select(zone - 1, GetAZs("")),
+                    MapPublicIpOnLaunch=False,
+                    Tags=ctx.resource_tags(ctx.name(tier, str(zone))),
+                )
+            )
+            table = out.add(
+                ec2.RouteTable(f"RouteTable{camel(tier)}{zone}", VpcId=Ref(vpc), Tags=ctx.resource_tags(ctx.name(tier, str(zone))))
+            )
             out.add(ec2.SubnetRouteTableAssociation(f"{title}RouteTableAssociation", SubnetId=Ref(subnet), RouteTableId=Ref(table)))
             subnets[tier].append(subnet)
             route_tables[tier].append(table)
-        _export(out, ctx, f"{camel(tier)}SubnetIds", Join(",", [Ref(s) for s in subnets[tier]]), f"The {tier} tier's subnet IDs, one per zone, comma-separated.")
-        _export(out, ctx, f"{camel(tier)}RouteTableIds", Join(",", [Ref(t) for t in route_tables[tier]]), f"The {tier} tier's route table IDs.")
+        _export(
+            out,
+            ctx,
+            f"{camel(tier)}SubnetIds",
+            Join(",", [Ref(s) for s in subnets[tier]]),
+            f"The {tier} tier's subnet IDs, one per zone, comma-separated.",
+        )
+        _export(
+            out, ctx, f"{camel(tier)}RouteTableIds", Join(",", [Ref(t) for t in route_tables[tier]]), f"The {tier} tier's route table IDs."
+        )
 
     if attachment is not None:
         for zone, table in enumerate(route_tables[PUBLIC_TIER], start=1):
-            out.add(ec2.Route(f"RouteTablePublic{zone}InternetRoute", RouteTableId=Ref(table), DestinationCidrBlock="0.0.0.0/0",
-                              GatewayId=Ref("InternetGateway"), DependsOn=attachment.title))
+            out.add(
+                ec2.Route(
+                    f"RouteTablePublic{zone}InternetRoute",
+                    RouteTableId=Ref(table),
+                    DestinationCidrBlock="0.0.0.0/0",
+                    GatewayId=Ref("InternetGateway"),
+                    DependsOn=attachment.title,
+                )
+            )
         nat_count = {"none": 0, "single": 1, "per-zone": zones}[network["nat"]]
         nats = []
         for zone in range(1, nat_count + 1):
-            eip = out.add(ec2.EIP(f"NatGateway{zone}Eip", Domain="vpc", DependsOn=attachment.title, Tags=ctx.resource_tags(ctx.name("nat", str(zone)))))
-            nats.append(out.add(ec2.NatGateway(
-                f"NatGateway{zone}",
-                AllocationId=GetAtt(eip, "AllocationId"),
-                SubnetId=Ref(subnets[PUBLIC_TIER][zone - 1]),
-                Tags=ctx.resource_tags(ctx.name("nat", str(zone))),
-            )))
+            eip = out.add(
+                ec2.EIP(
+                    f"NatGateway{zone}Eip", Domain="vpc", DependsOn=attachment.title, Tags=ctx.resource_tags(ctx.name("nat", str(zone)))
+                )
+            )
+            nats.append(
+                out.add(
+                    ec2.NatGateway(
+                        f"NatGateway{zone}",
+                        AllocationId=GetAtt(eip, "AllocationId"),
+                        SubnetId=Ref(subnets[PUBLIC_TIER][zone - 1]),
+                        Tags=ctx.resource_tags(ctx.name("nat", str(zone))),
+                    )
+                )
+            )
         if nats:
             for tier in private_tiers(network):
                 if tier in network["isolated"]:
                     continue
                 for zone, table in enumerate(route_tables[tier], start=1):
                     nat = nats[zone - 1] if len(nats) > 1 else nats[0]
-                    out.add(ec2.Route(f"RouteTable{camel(tier)}{zone}NatRoute", RouteTableId=Ref(table),
-                                      DestinationCidrBlock="0.0.0.0/0", NatGatewayId=Ref(nat)))
+                    out.add(
+                        ec2.Route(
+                            f"RouteTable{camel(tier)}{zone}NatRoute",
+                            RouteTableId=Ref(table),
+                            DestinationCidrBlock="0.0.0.0/0",
+                            NatGatewayId=Ref(nat),
+                        )
+                    )
 
     _endpoints(network, ctx, out, vpc, subnets, route_tables)
     if network["flow_logs"]["enabled"]:
@@ -242,80 +284,164 @@ def _export(out: Fragment, ctx: Context, name: str, value: Any, description: str
     out.outputs.append(Output(name, Description=description, Value=value, Export=Export(ctx.export_name(STACK, name))))
 
 
-def _endpoints(network: dict[str, Any], ctx: Context, out: Fragment, vpc: ec2.VPC,
-               subnets: dict[str, list[ec2.Subnet]], route_tables: dict[str, list[ec2.RouteTable]]) -> None:
+def _endpoints(
+    network: dict[str, Any],
+    ctx: Context,
+    out: Fragment,
+    vpc: ec2.VPC,
+    subnets: dict[str, list[ec2.Subnet]],
+    route_tables: dict[str, list[ec2.RouteTable]],
+) -> None:
     all_tables = [Ref(table) for tier in network["tiers"] for table in route_tables[tier]]
     for name in network["endpoints"]:
         if name in GATEWAY_ENDPOINTS:
-            out.add(ec2.VPCEndpoint(f"Endpoint{camel(name)}", VpcId=Ref(vpc), VpcEndpointType="Gateway",
-                                    ServiceName=Sub(f"com.amazonaws.${{AWS::Region}}.{name}"), RouteTableIds=all_tables,
-                                    Tags=ctx.resource_tags(ctx.name("endpoint", name))))
+            out.add(
+                ec2.VPCEndpoint(
+                    f"Endpoint{camel(name)}",
+                    VpcId=Ref(vpc),
+                    VpcEndpointType="Gateway",
+                    ServiceName=Sub(f"com.amazonaws.${{AWS::Region}}.{name}"),
+                    RouteTableIds=all_tables,
+                    Tags=ctx.resource_tags(ctx.name("endpoint", name)),
+                )
+            )
     interface = interface_endpoints(network)
     tier = endpoint_tier(network)
     if not interface or tier is None:
         return
-    group = out.add(ec2.SecurityGroup(
-        "EndpointSecurityGroup",
-        GroupDescription=f"{ctx.name('endpoints')}: HTTPS from the VPC to AWS service endpoints",
-        VpcId=Ref(vpc),
-        SecurityGroupIngress=[ec2.SecurityGroupRule(IpProtocol="tcp", FromPort=443, ToPort=443, CidrIp=GetAtt(vpc, "CidrBlock"),
-                                                    Description="HTTPS from anywhere in the VPC")],
-        # Endpoint interfaces only answer; a rule that matches nothing replaces the default allow-all egress.
-        SecurityGroupEgress=[ec2.SecurityGroupRule(IpProtocol="icmp", FromPort=252, ToPort=86, CidrIp="255.255.255.255/32",
-                                                   Description="No egress: endpoint interfaces only answer")],
-        Tags=ctx.resource_tags(ctx.name("endpoints")),
-    ))
+    group = out.add(
+        ec2.SecurityGroup(
+            "EndpointSecurityGroup",
+            GroupDescription=f"{ctx.name('endpoints')}: HTTPS from the VPC to AWS service endpoints",
+            VpcId=Ref(vpc),
+            SecurityGroupIngress=[
+                ec2.SecurityGroupRule(
+                    IpProtocol="tcp",
+                    FromPort=443,
+                    ToPort=443,
+                    CidrIp=GetAtt(vpc, "CidrBlock"),
+                    Description="HTTPS from anywhere in the VPC",
+                )
+            ],
+            # Endpoint interfaces only answer; a rule that matches nothing replaces the default allow-all egress.
+            SecurityGroupEgress=[
+                ec2.SecurityGroupRule(
+                    IpProtocol="icmp",
+                    FromPort=252,
+                    ToPort=86,
+                    CidrIp="255.255.255.255/32",
+                    Description="No egress: endpoint interfaces only answer",
+                )
+            ],
+            Tags=ctx.resource_tags(ctx.name("endpoints")),
+        )
+    )
     _export(out, ctx, "EndpointSecurityGroupId", Ref(group), "Security group of the interface endpoints.")
     for name in interface:
         for service in INTERFACE_SERVICES.get(name, (name,)):
-            out.add(ec2.VPCEndpoint(f"Endpoint{camel(service)}", VpcId=Ref(vpc), VpcEndpointType="Interface",
-                                    ServiceName=Sub(f"com.amazonaws.${{AWS::Region}}.{service}"), PrivateDnsEnabled=True,
-                                    SubnetIds=[Ref(s) for s in subnets[tier]], SecurityGroupIds=[Ref(group)],
-                                    Tags=ctx.resource_tags(ctx.name("endpoint", service.replace(".", "-")))))
+            out.add(
+                ec2.VPCEndpoint(
+                    f"Endpoint{camel(service)}",
+                    VpcId=Ref(vpc),
+                    VpcEndpointType="Interface",
+                    ServiceName=Sub(f"com.amazonaws.${{AWS::Region}}.{service}"),
+                    PrivateDnsEnabled=True,
+                    SubnetIds=[Ref(s) for s in subnets[tier]],
+                    SecurityGroupIds=[Ref(group)],
+                    Tags=ctx.resource_tags(ctx.name("endpoint", service.replace(".", "-"))),
+                )
+            )
 
 
 def _flow_logs(settings: dict[str, Any], ctx: Context, out: Fragment, vpc: ec2.VPC) -> None:
-    group = out.add(logs.LogGroup("FlowLogGroup", RetentionInDays=settings["retention"], Tags=ctx.resource_tags(ctx.name("flow-logs")),
-                                  DeletionPolicy="Retain", UpdateReplacePolicy="Retain"))
-    trust = PolicyDocument(Version="2012-10-17", Statement=[Statement(
-        Effect=Allow,
-        Principal=Principal("Service", "vpc-flow-logs.amazonaws.com"),
-        Action=[sts.AssumeRole],
-        Condition=Condition([
-            StringEquals({"aws:SourceAccount": Ref("AWS::AccountId")}),
-            ArnLike({"aws:SourceArn": Sub("arn:${AWS::Partition}:ec2:${AWS::Region}:${AWS::AccountId}:vpc-flow-log/*")}),
-        ]),
-    )])
-    write = PolicyDocument(Version="2012-10-17", Statement=[Statement(
-        Effect=Allow,
-        Action=[logs_actions.CreateLogStream, logs_actions.PutLogEvents, logs_actions.DescribeLogStreams],
-        Resource=[GetAtt(group, "Arn")],
-    )])
-    role = out.add(iam.Role("FlowLogRole", Description=f"{ctx.name('vpc')}: deliver flow logs to their log group only",
-                            AssumeRolePolicyDocument=trust, Policies=[iam.Policy(PolicyName="write-flow-logs", PolicyDocument=write)],
-                            Tags=ctx.resource_tags(ctx.name("flow-logs"))))
-    out.add(ec2.FlowLog("FlowLog", ResourceId=Ref(vpc), ResourceType="VPC", TrafficType=settings["traffic"],
-                        LogDestinationType="cloud-watch-logs", LogGroupName=Ref(group), DeliverLogsPermissionArn=GetAtt(role, "Arn"),
-                        Tags=ctx.resource_tags(ctx.name("flow-logs"))))
+    group = out.add(
+        logs.LogGroup(
+            "FlowLogGroup",
+            RetentionInDays=settings["retention"],
+            Tags=ctx.resource_tags(ctx.name("flow-logs")),
+            DeletionPolicy="Retain",
+            UpdateReplacePolicy="Retain",
+        )
+    )
+    trust = PolicyDocument(
+        Version="2012-10-17",
+        Statement=[
+            Statement(
+                Effect=Allow,
+                Principal=Principal("Service", "vpc-flow-logs.amazonaws.com"),
+                Action=[sts.AssumeRole],
+                Condition=Condition(
+                    [
+                        StringEquals({"aws:SourceAccount": Ref("AWS::AccountId")}),
+                        ArnLike({"aws:SourceArn": Sub("arn:${AWS::Partition}:ec2:${AWS::Region}:${AWS::AccountId}:vpc-flow-log/*")}),
+                    ]
+                ),
+            )
+        ],
+    )
+    write = PolicyDocument(
+        Version="2012-10-17",
+        Statement=[
+            Statement(
+                Effect=Allow,
+                Action=[logs_actions.CreateLogStream, logs_actions.PutLogEvents, logs_actions.DescribeLogStreams],
+                Resource=[GetAtt(group, "Arn")],
+            )
+        ],
+    )
+    role = out.add(
+        iam.Role(
+            "FlowLogRole",
+            Description=f"{ctx.name('vpc')}: deliver flow logs to their log group only",
+            AssumeRolePolicyDocument=trust,
+            Policies=[iam.Policy(PolicyName="write-flow-logs", PolicyDocument=write)],
+            Tags=ctx.resource_tags(ctx.name("flow-logs")),
+        )
+    )
+    out.add(
+        ec2.FlowLog(
+            "FlowLog",
+            ResourceId=Ref(vpc),
+            ResourceType="VPC",
+            TrafficType=settings["traffic"],
+            LogDestinationType="cloud-watch-logs",
+            LogGroupName=Ref(group),
+            DeliverLogsPermissionArn=GetAtt(role, "Arn"),
+            Tags=ctx.resource_tags(ctx.name("flow-logs")),
+        )
+    )
 
 
-def _acl(tier: str, acl: dict[str, Any], ctx: Context, out: Fragment, vpc: ec2.VPC,
-         plan: dict[str, list[Network]], cidr: str) -> None:
+def _acl(tier: str, acl: dict[str, Any], ctx: Context, out: Fragment, vpc: ec2.VPC, plan: dict[str, list[Network]], cidr: str) -> None:
     title = f"NetworkAcl{camel(tier)}"
     nacl = out.add(ec2.NetworkAcl(title, VpcId=Ref(vpc), Tags=ctx.resource_tags(ctx.name(tier, "acl"))))
     for zone in range(1, len(plan[tier]) + 1):
-        out.add(ec2.SubnetNetworkAclAssociation(f"{title}Subnet{zone}Association", NetworkAclId=Ref(nacl),
-                                                SubnetId=Ref(f"Subnet{camel(tier)}{zone}")))
+        out.add(
+            ec2.SubnetNetworkAclAssociation(
+                f"{title}Subnet{zone}Association", NetworkAclId=Ref(nacl), SubnetId=Ref(f"Subnet{camel(tier)}{zone}")
+            )
+        )
     for direction, peer_key in (("inbound", "from"), ("outbound", "to")):
         for index, rule in enumerate(acl[direction]):
             peer = rule[peer_key]
-            blocks = ([str(b) for b in plan[peer]] if peer in plan else
-                      [cidr] if peer == "vpc" else ["0.0.0.0/0"] if peer == "anywhere" else [peer])
+            blocks = (
+                [str(b) for b in plan[peer]]
+                if peer in plan
+                else [cidr]
+                if peer == "vpc"
+                else ["0.0.0.0/0"]
+                if peer == "anywhere"
+                else [peer]
+            )
             for offset, block in enumerate(blocks):
                 number = 100 + index * 10 + offset
                 entry: dict[str, Any] = dict(
-                    NetworkAclId=Ref(nacl), RuleNumber=number, Egress=direction == "outbound",
-                    Protocol=PROTOCOL_NUMBERS[rule["protocol"]], RuleAction=rule["action"], CidrBlock=block,
+                    NetworkAclId=Ref(nacl),
+                    RuleNumber=number,
+                    Egress=direction == "outbound",
+                    Protocol=PROTOCOL_NUMBERS[rule["protocol"]],
+                    RuleAction=rule["action"],
+                    CidrBlock=block,
                 )
                 if rule["protocol"] == "icmp":
                     entry["Icmp"] = ec2.ICMP(Code=-1, Type=-1)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from . import emit
 from .errors import Diagnostic, SpecError
-from .lint import lint
+from .lint import lint_all
 from .stacks import Stack, assemble
 from .validate import Environment, load_and_validate
 
@@ -64,47 +64,47 @@ def validate(paths: list[Path], env: str | None = None) -> Report:
     return report
 
 
-def compile_specs(paths: list[Path], out: Path, env: str | None = None, region: str | None = None,
-                  check: bool = False, strict: bool = False) -> Report:
+def compile_specs(
+    paths: list[Path], out: Path, env: str | None = None, region: str | None = None, check: bool = False, strict: bool = False
+) -> Report:
     """Compile specs into ``out``; with ``check``, only report how ``out`` differs."""
     report = Report()
-    matched_region = region is None
+    systems: list[tuple[str, list[tuple[Environment, list[Stack], list[Stack]]]]] = []
     for path in discover(paths):
         report.specs += 1
         try:
             environments = load_and_validate(path, env)
-            built = [(environment, assemble(environment)) for environment in environments]
+            built = [
+                (e, stacks, [s for s in stacks if region is None or s.region == region]) for e in environments for stacks in [assemble(e)]
+            ]
         except SpecError as exc:
             report.diagnostics.extend(exc.diagnostics)
             continue
-        for environment, stacks in built:
-            selected = [s for s in stacks if region is None or s.region == region]
-            matched_region = matched_region or bool(selected)
+        if environments:
+            systems.append((environments[0].system, built))
+    if region is not None and not any(selected for _, built in systems for _, _, selected in built):
+        raise UsageError(f"no spec declares region {region}")
+    jobs = [(s.body, s.region, str(out / e.system / e.name / s.file)) for _, built in systems for e, _, selected in built for s in selected]
+    findings = dict(zip([location for _, _, location in jobs], lint_all(jobs), strict=True))
+    for system, built in systems:
+        for environment, stacks, selected in built:
             folder = out / environment.system / environment.name
-            findings = _lint(selected, folder)
-            report.diagnostics.extend(findings)
+            found = [d for s in selected for d in findings[str(folder / s.file)]]
+            report.diagnostics.extend(found)
             report.environments += 1
             report.stacks += len(selected)
             report.resources += sum(s.resource_count for s in selected)
-            if any(d.severity == "error" or (strict and d.severity == "warning") for d in findings):
+            if any(d.severity == "error" or (strict and d.severity == "warning") for d in found):
                 continue  # nothing with an error is written as good
             _emit(environment, stacks, selected, folder, region, check, report)
-        if env is None and region is None and environments:
-            _prune_environments(out / environments[0].system, {e.name for e in environments}, check, report)
-    if not matched_region:
-        raise UsageError(f"no spec declares region {region}")
+        if env is None and region is None:
+            _prune_environments(out / system, {e.name for e, _, _ in built}, check, report)
     return report
 
 
-def _lint(stacks: list[Stack], folder: Path) -> list[Diagnostic]:
-    findings = []
-    for stack in stacks:
-        findings.extend(lint(stack.body, stack.region, str(folder / stack.file)))
-    return findings
-
-
-def _emit(environment: Environment, stacks: list[Stack], selected: list[Stack], folder: Path,
-          region: str | None, check: bool, report: Report) -> None:
+def _emit(
+    environment: Environment, stacks: list[Stack], selected: list[Stack], folder: Path, region: str | None, check: bool, report: Report
+) -> None:
     files = emit.environment_files(environment, stacks)
     if region is not None:
         keep = {s.file for s in selected} | {emit.MANIFEST}
@@ -121,8 +121,7 @@ def _emit(environment: Environment, stacks: list[Stack], selected: list[Stack], 
 def _prune_environments(system_folder: Path, names: set[str], check: bool, report: Report) -> None:
     if not system_folder.is_dir():
         return
-    stale = [p for child in sorted(system_folder.iterdir()) if child.is_dir() and child.name not in names
-             for p in emit.owned_files(child)]
+    stale = [p for child in sorted(system_folder.iterdir()) if child.is_dir() and child.name not in names for p in emit.owned_files(child)]
     _record([], stale, check, report)
     if not check:
         emit.apply({}, stale, system_folder.parent)

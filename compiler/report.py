@@ -24,9 +24,7 @@ def _where(diagnostic: Diagnostic) -> dict[str, Any]:
 def as_json(diagnostics: list[Diagnostic], actions: list[tuple[str, str]], ok: bool) -> str:
     payload = {
         "ok": ok,
-        "diagnostics": [
-            {**_where(d), "severity": d.severity, "code": d.code, "message": d.message} for d in diagnostics
-        ],
+        "diagnostics": [{**_where(d), "severity": d.severity, "code": d.code, "message": d.message} for d in diagnostics],
         "actions": [{"action": action, "path": path} for action, path in actions],
     }
     return json.dumps(payload, indent=2, sort_keys=True) + "\n"
@@ -41,18 +39,22 @@ def as_sarif(diagnostics: list[Diagnostic]) -> str:
         location: dict[str, Any] = {"artifactLocation": {"uri": where["file"] or "ivc"}}
         if where["line"]:
             location["region"] = {"startLine": where["line"], "startColumn": where["col"]}
-        results.append({
-            "ruleId": d.code,
-            "level": SARIF_LEVELS.get(d.severity, "warning"),
-            "message": {"text": d.message},
-            "locations": [{"physicalLocation": location}],
-        })
+        results.append(
+            {
+                "ruleId": d.code,
+                "level": SARIF_LEVELS.get(d.severity, "warning"),
+                "message": {"text": d.message},
+                "locations": [{"physicalLocation": location}],
+            }
+        )
     sarif = {
         "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
         "version": "2.1.0",
-        "runs": [{
-            "tool": {"driver": {"name": "ivc", "version": __version__, "rules": [{"id": rule} for rule in rules]}},
-            "results": results,
-        }],
+        "runs": [
+            {
+                "tool": {"driver": {"name": "ivc", "version": __version__, "rules": [{"id": rule} for rule in rules]}},
+                "results": results,
+            }
+        ],
     }
     return json.dumps(sarif, indent=2, sort_keys=True) + "\n"

@@ -72,8 +72,18 @@ def _stack(name: str, ctx: Context, parts: list[Fragment], description: str | No
     template.set_version("2010-09-09")
     summary = f"{ctx.system} {ctx.environment} {name} stack in {ctx.region} ({ctx.role} region)"
     template.set_description(f"{summary}: {description}" if description else summary)
-    template.set_metadata({"ivc": {"version": __version__, "system": ctx.system, "environment": ctx.environment,
-                                   "stack": name, "region": ctx.region, "role": ctx.role}})
+    template.set_metadata(
+        {
+            "ivc": {
+                "version": __version__,
+                "system": ctx.system,
+                "environment": ctx.environment,
+                "stack": name,
+                "region": ctx.region,
+                "role": ctx.role,
+            }
+        }
+    )
     for part in parts:
         for resource in part.resources:
             template.add_resource(resource)
@@ -102,8 +112,13 @@ def _order(stacks: list[Stack], environment: Environment) -> None:
     for stack in stacks:
         for name in stack.imports:
             if (stack.region, name) not in exporters:
-                problems.append(Diagnostic(f"stack {stack.key} imports '{name}', which no stack of {environment.name} exports in {stack.region}",
-                                           location=f"{environment.system}/{environment.name}/{stack.key}", code="assemble"))
+                problems.append(
+                    Diagnostic(
+                        f"stack {stack.key} imports '{name}', which no stack of {environment.name} exports in {stack.region}",
+                        location=f"{environment.system}/{environment.name}/{stack.key}",
+                        code="assemble",
+                    )
+                )
     if problems:
         raise SpecError(problems)
     done: dict[str, int] = {}
@@ -112,8 +127,15 @@ def _order(stacks: list[Stack], environment: Environment) -> None:
         if stack.key in done:
             return done[stack.key]
         if stack.key in seen:
-            raise SpecError([Diagnostic(f"stacks import from each other in a cycle: {' -> '.join(seen + (stack.key,))}",
-                                        location=f"{environment.system}/{environment.name}", code="assemble")])
+            raise SpecError(
+                [
+                    Diagnostic(
+                        f"stacks import from each other in a cycle: {' -> '.join(seen + (stack.key,))}",
+                        location=f"{environment.system}/{environment.name}",
+                        code="assemble",
+                    )
+                ]
+            )
         sources = [exporters[(stack.region, name)] for name in stack.imports]
         done[stack.key] = max((wave(s, seen + (stack.key,)) + 1 for s in sources), default=0)
         return done[stack.key]

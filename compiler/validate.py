@@ -9,10 +9,11 @@ from __future__ import annotations
 import copy
 import difflib
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from .errors import Diagnostic, Mark, SpecError
 from .loader import YAML11_BOOL, YAML11_NUMBER, Node, find, to_plain
@@ -81,10 +82,15 @@ def load_and_validate(path: Path, only_env: str | None = None) -> list[Environme
     environments: list[Environment] = []
     names = source.environments or [""]
     if only_env is not None and source.environments and only_env not in source.environments:
-        raise SpecError([Diagnostic(
-            f"no environment '{only_env}' in this spec; it has {', '.join(source.environments)}",
-            Mark(source.display, 1, 1), code="usage",
-        )])
+        raise SpecError(
+            [
+                Diagnostic(
+                    f"no environment '{only_env}' in this spec; it has {', '.join(source.environments)}",
+                    Mark(source.display, 1, 1),
+                    code="usage",
+                )
+            ]
+        )
     for env in names:
         if only_env is not None and env != only_env:
             continue
@@ -242,8 +248,15 @@ def _kind(value: Any) -> str:
 
 
 def _article(expected: str) -> str:
-    words = {"object": "a mapping", "array": "a list", "string": "text", "integer": "a whole number",
-             "number": "a number", "boolean": "true or false", "null": "null"}
+    words = {
+        "object": "a mapping",
+        "array": "a list",
+        "string": "text",
+        "integer": "a whole number",
+        "number": "a number",
+        "boolean": "true or false",
+        "null": "null",
+    }
     return " or ".join(words.get(part.strip(), part) for part in expected.split(" or "))
 
 

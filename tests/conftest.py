@@ -23,6 +23,14 @@ def update_golden(request: pytest.FixtureRequest) -> bool:
     return bool(request.config.getoption("--update-golden"))
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _private_lint_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
+    # The tests start with an empty lint cache of their own, so cfn-lint really runs on what they compile.
+    import os
+
+    os.environ["IVC_CACHE_DIR"] = str(tmp_path_factory.mktemp("cache"))
+
+
 @pytest.fixture(autouse=True)
 def _run_from_repo_root(monkeypatch: pytest.MonkeyPatch) -> None:
     # Paths in messages and manifests are relative to the working directory, as for a user in the repo.
@@ -43,3 +51,14 @@ def read_json(path: Path) -> Any:
 def tree(folder: Path) -> dict[str, bytes]:
     """Every file below ``folder`` by relative path."""
     return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture(scope="session")
+def compiled(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Every good fixture and bundled spec compiled (and linted) once for the session."""
+    from compiler.pipeline import compile_specs
+
+    out = tmp_path_factory.mktemp("out")
+    report = compile_specs([*sorted((FIXTURES / "good").glob("*.yaml")), ROOT / "specs"], out)
+    assert not report.failed(strict=True), [d.render() for d in report.diagnostics]
+    return out

@@ -15,7 +15,7 @@ BAD = sorted((FIXTURES / "bad").glob("*.yaml"))
 
 def expected(path: Path) -> list[str]:
     """The `# expect: LINE:COL: severity: message` lines at the end of a bad fixture."""
-    return [line[len("# expect: "):] for line in path.read_text().splitlines() if line.startswith("# expect: ")]
+    return [line[len("# expect: ") :] for line in path.read_text().splitlines() if line.startswith("# expect: ")]
 
 
 @pytest.mark.parametrize("path", BAD, ids=[p.stem for p in BAD])
@@ -35,8 +35,9 @@ def test_cli_exits_1_without_traceback(path: Path) -> None:
     assert result.stderr.splitlines()[0].startswith(path.relative_to(ROOT).as_posix() + ":")
 
 
-@pytest.mark.parametrize("path", sorted((FIXTURES / "good").glob("*.yaml")) + sorted(ROOT.glob("specs/*/spec.yaml")),
-                         ids=lambda p: p.parent.name + "/" + p.stem)
+@pytest.mark.parametrize(
+    "path", sorted((FIXTURES / "good").glob("*.yaml")) + sorted(ROOT.glob("specs/*/spec.yaml")), ids=lambda p: p.parent.name + "/" + p.stem
+)
 def test_good_specs_are_valid(path: Path) -> None:
     result = ivc("validate", path)
     assert result.exit_code == 0, result.output
@@ -47,7 +48,8 @@ def test_all_errors_of_all_specs_in_one_run() -> None:
     result = ivc("validate", FIXTURES / "bad" / "unknown_key.yaml", FIXTURES / "bad" / "wrong_type.yaml")
     assert result.exit_code == 1
     assert len(result.stderr.splitlines()) == len(expected(FIXTURES / "bad" / "unknown_key.yaml")) + len(
-        expected(FIXTURES / "bad" / "wrong_type.yaml"))
+        expected(FIXTURES / "bad" / "wrong_type.yaml")
+    )
 
 
 def test_usage_errors_exit_2() -> None:
@@ -67,7 +69,13 @@ def test_json_and_sarif_formats_carry_positions() -> None:
     payload = json.loads(as_json.stdout)
     assert payload["ok"] is False
     assert payload["diagnostics"][0] | {"message": ""} == {
-        "file": "tests/fixtures/bad/zones_region.yaml", "line": 6, "col": 10, "severity": "error", "code": "semantic", "message": ""}
+        "file": "tests/fixtures/bad/zones_region.yaml",
+        "line": 6,
+        "col": 10,
+        "severity": "error",
+        "code": "semantic",
+        "message": "",
+    }
     sarif = json.loads(ivc("validate", bad, "--format", "sarif").stdout)
     result = sarif["runs"][0]["results"][0]
     assert sarif["version"] == "2.1.0"

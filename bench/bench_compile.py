@@ -1,0 +1,71 @@
+"""Time ivc's stages on the bundled specs: `python bench/bench_compile.py [--repeat N]`.
+
+Prints the median wall time of each stage over N runs. Figures go in the README's Performance section.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def timed(action: object, repeat: int) -> float:
+    samples = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        action()  # type: ignore[operator]
+        samples.append(time.perf_counter() - started)
+    return statistics.median(samples)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--repeat", type=int, default=5)
+    args = parser.parse_args()
+
+    from compiler.lint import lint_all
+    from compiler.pipeline import discover
+    from compiler.stacks import assemble
+    from compiler.validate import load_and_validate
+
+    specs = discover([ROOT / "specs"])
+    environments = [e for spec in specs for e in load_and_validate(spec)]
+    stacks = [s for e in environments for s in assemble(e)]
+    jobs = [(s.body, s.region, s.key) for s in stacks]
+    ivc = str(Path(sys.executable).parent / "ivc")
+    with tempfile.TemporaryDirectory() as out:
+        rows = [
+            (
+                "ivc --help (process start to exit)",
+                timed(lambda: subprocess.run([ivc, "--help"], capture_output=True, check=True), args.repeat),
+            ),
+            (
+                "ivc validate specs (whole process)",
+                timed(lambda: subprocess.run([ivc, "validate"], cwd=ROOT, capture_output=True, check=True), args.repeat),
+            ),
+            ("load + validate, in process", timed(lambda: [load_and_validate(spec) for spec in specs], args.repeat)),
+            ("build + assemble, in process", timed(lambda: [assemble(e) for e in environments], args.repeat)),
+            (f"cfn-lint {len(jobs)} templates, in process", timed(lambda: lint_all(jobs), args.repeat)),
+            (
+                "ivc compile specs (whole process, cold output)",
+                timed(lambda: subprocess.run([ivc, "compile", "--out", out], cwd=ROOT, capture_output=True, check=True), args.repeat),
+            ),
+        ]
+    print(
+        f"{len(specs)} specs, {len(environments)} environments, {len(stacks)} templates, "
+        f"{sum(s.resource_count for s in stacks)} resources; median of {args.repeat} runs"
+    )
+    for name, seconds in rows:
+        print(f"{name:<50} {seconds * 1000:8.0f} ms")
+
+
+if __name__ == "__main__":
+    main()

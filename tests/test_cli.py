@@ -1,0 +1,33 @@
+"""The command line stays quick to start and honest about its exit codes."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from compiler import __version__
+from conftest import ROOT, ivc
+
+HEAVY = ("troposphere", "awacs", "cfnlint", "jsonschema", "yaml", "boto3")
+
+
+def test_help_imports_no_heavy_library() -> None:
+    # `ivc --help` must answer at once: the compiler's heavy libraries load only in the commands that use them.
+    code = (
+        "import sys; from cli import main\n"
+        "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
+        f"print(sorted({{m.split('.')[0] for m in sys.modules}} & set({HEAVY!r})))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert result.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_help_lists_commands() -> None:
+    result = ivc("--help")
+    assert result.exit_code == 0
+    for command in ("compile", "validate", "schema"):
+        assert command in result.stdout
+
+
+def test_version() -> None:
+    assert ivc("--version").stdout == f"ivc, version {__version__}\n"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from troposphere import AWSObject, Output, Tags
+from troposphere import AWSObject, Export, ImportValue, Output, Tags
 
 MANAGED_BY = "ivc"
 RESERVED_TAGS = ("System", "Environment", "ManagedBy")
@@ -20,6 +20,7 @@ class Context:
     region: str
     role: str  # "primary" or "secondary"
     tags: tuple[tuple[str, str], ...] = ()
+    spec: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)  # the whole effective spec, read-only
 
     def name(self, *parts: str) -> str:
         """A physical name: ``<system>-<environment>-<parts...>``."""
@@ -28,6 +29,14 @@ class Context:
     def export_name(self, stack: str, output: str) -> str:
         """Export names are fixed (not derived from stack names) so StackSets can import them."""
         return f"{self.system}-{self.environment}-{stack}-{output}"
+
+    def imported(self, stack: str, output: str) -> ImportValue:
+        """A value another stack of this environment exports."""
+        return ImportValue(self.export_name(stack, output))
+
+    def log_group_name(self, *parts: str) -> str:
+        """Log groups ivc creates live under /<system>/<environment>/, which the environment key may encrypt."""
+        return "/" + "/".join((self.system, self.environment, *parts))
 
     def resource_tags(self, name: str | None = None) -> Tags:
         """The spec's tags plus System, Environment, ManagedBy and an optional Name."""
@@ -49,6 +58,10 @@ class Fragment:
     def add(self, resource: AWSObject) -> Any:
         self.resources.append(resource)
         return resource
+
+    def export(self, ctx: Context, stack: str, name: str, value: Any, description: str) -> None:
+        """An output other stacks import by a fixed name."""
+        self.outputs.append(Output(name, Description=description, Value=value, Export=Export(ctx.export_name(stack, name))))
 
 
 def camel(name: str) -> str:

@@ -9,7 +9,7 @@ from typing import Any
 from awacs import logs as logs_actions
 from awacs import sts
 from awacs.aws import Allow, ArnLike, Condition, PolicyDocument, Principal, Statement, StringEquals
-from troposphere import Export, GetAtt, GetAZs, Join, Output, Ref, Select, Sub, ec2, iam, logs
+from troposphere import GetAtt, GetAZs, Join, Ref, Select, Sub, ec2, iam, logs
 
 from .context import Context, Fragment, camel
 from .regions import ZONES_PER_REGION
@@ -75,6 +75,32 @@ def endpoint_tier(network: dict[str, Any]) -> str | None:
     routed = [tier for tier in private if tier not in network["isolated"]]
     candidates = routed or private
     return candidates[0] if candidates else None
+
+
+def data_tier(network: dict[str, Any]) -> str:
+    """Where databases and caches live: a tier named `data`, else the first isolated tier, else the first private one."""
+    private = private_tiers(network)
+    for tier in ("data", *network["isolated"], *private):
+        if tier in private:
+            return tier
+    return str(network["tiers"][0])
+
+
+def app_tier(network: dict[str, Any]) -> str:
+    """Where services run: a tier named `app`, else the first private tier with internet egress, else any private one."""
+    private = private_tiers(network)
+    routed = [tier for tier in private if tier not in network["isolated"]]
+    for tier in ("app", *routed, *private):
+        if tier in private:
+            return tier
+    return str(network["tiers"][0])
+
+
+def subnet_ids(ctx: Context, tier: str) -> Any:
+    """A tier's subnet IDs, imported from the network stack as a list."""
+    from troposphere import Split
+
+    return Split(",", ctx.imported(STACK, f"{camel(tier)}SubnetIds"))
 
 
 def interface_endpoints(network: dict[str, Any]) -> list[str]:
@@ -281,7 +307,7 @@ def build(network: dict[str, Any], ctx: Context) -> Fragment:
 
 
 def _export(out: Fragment, ctx: Context, name: str, value: Any, description: str) -> None:
-    out.outputs.append(Output(name, Description=description, Value=value, Export=Export(ctx.export_name(STACK, name))))
+    out.export(ctx, STACK, name, value, description)
 
 
 def _endpoints(

@@ -11,7 +11,7 @@ from troposphere import Template
 from . import __version__
 from .context import Context, Fragment
 from .errors import Diagnostic, SpecError
-from .sections import BUILDERS
+from .sections import BUILDERS, applies
 from .validate import Environment
 
 
@@ -56,11 +56,12 @@ def assemble(environment: Environment) -> list[Stack]:
     spec = environment.spec
     stacks: list[Stack] = []
     for region, role in environment.regions:
-        ctx = Context(spec["system"], environment.name, region, role, tuple(sorted(spec["tags"].items())))
+        ctx = Context(spec["system"], environment.name, region, role, tuple(sorted(spec["tags"].items())), spec)
         fragments: dict[str, list[Fragment]] = {}
-        for section, (stack_name, builder) in BUILDERS.items():
-            if section in spec:
-                fragments.setdefault(stack_name, []).append(builder(spec[section], ctx))
+        for builder in BUILDERS.values():
+            if applies(builder, spec, role):
+                section = spec[builder.section] if builder.section else spec
+                fragments.setdefault(builder.stack, []).append(builder.build(section, ctx))
         for stack_name, parts in fragments.items():
             stacks.append(_stack(stack_name, ctx, parts, spec.get("description")))
     _order(stacks, environment)

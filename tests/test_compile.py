@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 from pathlib import Path
 from typing import Any
@@ -129,14 +130,14 @@ def test_region_filter_writes_one_region_and_a_complete_manifest(spec: Path, tmp
 
 def _add_resource(monkeypatch: pytest.MonkeyPatch, resource: Any) -> None:
     """Make the network builder emit one more resource, so cfn-lint has something real to find."""
-    stack, build = sections.BUILDERS["network"]
+    original = sections.BUILDERS["network"]
 
     def with_extra(section: dict[str, Any], ctx: Context) -> Fragment:
-        fragment = build(section, ctx)
+        fragment = original.build(section, ctx)
         fragment.resources.append(resource)
         return fragment
 
-    monkeypatch.setitem(sections.BUILDERS, "network", (stack, with_extra))
+    monkeypatch.setitem(sections.BUILDERS, "network", dataclasses.replace(original, build=with_extra))
 
 
 def test_lint_error_fails_compile_naming_stack_resource_and_rule(spec: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

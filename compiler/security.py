@@ -1,0 +1,84 @@
+"""Security groups and the rules between them, all derived from relationships.
+
+The load balancer admits 80/443 from the internet; a routed service admits its
+port from the load balancer only; a database or cache admits its engine's port
+from exactly the services that use it. Nobody writes these rules by hand.
+Security groups sit in their own stack, before data and app, so both can
+import them without importing each other.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from troposphere import GetAtt, ec2
+
+from . import relations
+from .context import Context, Fragment, camel
+
+STACK = "security"
+
+
+def group_id(kind: str, name: str = "") -> str:
+    """Output (and logical ID) of a security group: ``LoadBalancerSecurityGroup``, ``DatabaseMainSecurityGroup``."""
+    return f"{camel(kind)}{camel(name)}SecurityGroup"
+
+
+KIND = {"databases": "database", "caches": "cache", "services": "service"}
+
+
+def needed(spec: dict[str, Any]) -> bool:
+    return bool(spec.get("services") or spec.get("databases") or spec.get("caches"))
+
+
+def build(spec: dict[str, Any], ctx: Context) -> Fragment:
+    out = Fragment()
+    vpc = ctx.imported("network", "VpcId")
+    groups: dict[tuple[str, str], ec2.SecurityGroup] = {}
+
+    def group(kind: str, name: str, description: str) -> ec2.SecurityGroup:
+        title = group_id(kind, name)
+        resource = out.add(ec2.SecurityGroup(
+            title,
+            GroupDescription=f"{ctx.name(kind, name) if name else ctx.name(kind)}: {description}",
+            VpcId=vpc,
+            # Outbound stays open: workloads reach AWS APIs and the internet through NAT or endpoints.
+            SecurityGroupEgress=[ec2.SecurityGroupRule(IpProtocol="-1", CidrIp="0.0.0.0/0", Description="All outbound traffic")],
+            Tags=ctx.resource_tags(ctx.name(kind, name) if name else ctx.name(kind)),
+        ))
+        out.export(ctx, STACK, title, GetAtt(resource, "GroupId"), f"Security group: {description}.")
+        groups[(kind, name)] = resource
+        return resource
+
+    routed = relations.routed(spec)
+    if routed:
+        balancer = group("load-balancer", "", "the public load balancer")
+        for port, protocol in ((80, "HTTP"), (443, "HTTPS")):
+            out.add(ec2.SecurityGroupIngress(
+                f"LoadBalancerIngress{protocol}", GroupId=GetAtt(balancer, "GroupId"), IpProtocol="tcp", FromPort=port, ToPort=port,
+                CidrIp="0.0.0.0/0", Description=f"{protocol} from the internet"))
+    for kind in ("databases", "caches", "services"):
+        for name in spec.get(kind, {}):
+            group(KIND[kind], name, f"{KIND[kind]} {name}")
+    for name, service in spec.get("services", {}).items():
+        source = groups[("service", name)]
+        if name in routed:
+            out.add(ec2.SecurityGroupIngress(
+                f"Service{camel(name)}IngressFromLoadBalancer", GroupId=GetAtt(source, "GroupId"), IpProtocol="tcp",
+                FromPort=service["port"], ToPort=service["port"], SourceSecurityGroupId=GetAtt(groups[("load-balancer", "")], "GroupId"),
+                Description=f"Port {service['port']} from the load balancer only"))
+        for use in relations.uses(service):
+            if use.kind not in ("databases", "caches"):
+                continue
+            port = relations.port(spec, use)
+            target = groups[(KIND[use.kind], use.name)]
+            out.add(ec2.SecurityGroupIngress(
+                f"{camel(KIND[use.kind])}{camel(use.name)}IngressFromService{camel(name)}", GroupId=GetAtt(target, "GroupId"),
+                IpProtocol="tcp", FromPort=port, ToPort=port, SourceSecurityGroupId=GetAtt(source, "GroupId"),
+                Description=f"Port {port} from service {name}, which uses {use.kind}.{use.name}"))
+    return out
+
+
+def imported(ctx: Context, kind: str, name: str = "") -> Any:
+    return ctx.imported(STACK, group_id(kind, name))
+

@@ -30,16 +30,38 @@ def build(databases: dict[str, Any], ctx: Context) -> Fragment:
     for name, db in sorted(databases.items()):
         title = f"Database{camel(name)}"
         major = db["version"].split(".")[0]
-        subnets = out.add(rds.DBSubnetGroup(f"{title}SubnetGroup", DBSubnetGroupDescription=f"{ctx.name(name)}: {tier} tier subnets",
-                                            SubnetIds=network.subnet_ids(ctx, tier), Tags=ctx.resource_tags(ctx.name(name))))
+        subnets = out.add(
+            rds.DBSubnetGroup(
+                f"{title}SubnetGroup",
+                DBSubnetGroupDescription=f"{ctx.name(name)}: {tier} tier subnets",
+                SubnetIds=network.subnet_ids(ctx, tier),
+                Tags=ctx.resource_tags(ctx.name(name)),
+            )
+        )
         parameters = {**BASE_PARAMETERS, **{k: str(v) for k, v in db["parameters"].items()}}
-        group = out.add(rds.DBParameterGroup(f"{title}ParameterGroup", Family=f"{db['engine']}{major}",
-                                             Description=f"{ctx.name(name)}: pg_stat_statements, slow-query logging, TLS only",
-                                             Parameters=dict(sorted(parameters.items())), Tags=ctx.resource_tags(ctx.name(name))))
-        log_groups = [out.add(logs.LogGroup(f"{title}Log{camel(kind)}", LogGroupName=f"/aws/rds/instance/{identifier(ctx, name)}/{kind}",
-                                            RetentionInDays=retention, KmsKeyId=key_arn(ctx, True), Tags=ctx.resource_tags(ctx.name(name)),
-                                            DeletionPolicy="Retain", UpdateReplacePolicy="Retain"))
-                      for kind in db["logs"]]
+        group = out.add(
+            rds.DBParameterGroup(
+                f"{title}ParameterGroup",
+                Family=f"{db['engine']}{major}",
+                Description=f"{ctx.name(name)}: pg_stat_statements, slow-query logging, TLS only",
+                Parameters=dict(sorted(parameters.items())),
+                Tags=ctx.resource_tags(ctx.name(name)),
+            )
+        )
+        log_groups = [
+            out.add(
+                logs.LogGroup(
+                    f"{title}Log{camel(kind)}",
+                    LogGroupName=f"/aws/rds/instance/{identifier(ctx, name)}/{kind}",
+                    RetentionInDays=retention,
+                    KmsKeyId=key_arn(ctx, True),
+                    Tags=ctx.resource_tags(ctx.name(name)),
+                    DeletionPolicy="Retain",
+                    UpdateReplacePolicy="Retain",
+                )
+            )
+            for kind in db["logs"]
+        ]
         properties: dict[str, Any] = {
             "DBInstanceIdentifier": identifier(ctx, name),
             "Engine": db["engine"],
@@ -73,23 +95,37 @@ def build(databases: dict[str, Any], ctx: Context) -> Fragment:
             properties["PerformanceInsightsRetentionPeriod"] = 7
             properties["PerformanceInsightsKMSKeyId"] = key_arn(ctx, True)
         if db["monitoring_interval"]:
-            role = out.add(iam.Role(
-                f"{title}MonitoringRole",
-                Description=f"{ctx.name(name)}: RDS Enhanced Monitoring publishes OS metrics",
-                AssumeRolePolicyDocument={"Version": "2012-10-17", "Statement": [{
-                    "Effect": "Allow", "Principal": {"Service": "monitoring.rds.amazonaws.com"}, "Action": "sts:AssumeRole"}]},
-                ManagedPolicyArns=["arn:aws:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole"],
-                Tags=ctx.resource_tags(ctx.name(name, "monitoring")),
-            ))
+            role = out.add(
+                iam.Role(
+                    f"{title}MonitoringRole",
+                    Description=f"{ctx.name(name)}: RDS Enhanced Monitoring publishes OS metrics",
+                    AssumeRolePolicyDocument={
+                        "Version": "2012-10-17",
+                        "Statement": [
+                            {"Effect": "Allow", "Principal": {"Service": "monitoring.rds.amazonaws.com"}, "Action": "sts:AssumeRole"}
+                        ],
+                    },
+                    ManagedPolicyArns=["arn:aws:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole"],
+                    Tags=ctx.resource_tags(ctx.name(name, "monitoring")),
+                )
+            )
             properties["MonitoringInterval"] = db["monitoring_interval"]
             properties["MonitoringRoleArn"] = GetAtt(role, "Arn")
-        instance = out.add(rds.DBInstance(title, DependsOn=[g.title for g in log_groups], DeletionPolicy="Snapshot",
-                                          UpdateReplacePolicy="Snapshot", **properties))
+        instance = out.add(
+            rds.DBInstance(
+                title, DependsOn=[g.title for g in log_groups], DeletionPolicy="Snapshot", UpdateReplacePolicy="Snapshot", **properties
+            )
+        )
         out.export(ctx, STACK, f"{title}Address", GetAtt(instance, "Endpoint.Address"), f"Host name of database {name}.")
         out.export(ctx, STACK, f"{title}Port", GetAtt(instance, "Endpoint.Port"), f"Port of database {name}.")
         out.export(ctx, STACK, f"{title}Id", Ref(instance), f"Instance identifier of database {name}.")
-        out.export(ctx, STACK, f"{title}SecretArn", GetAtt(instance, "MasterUserSecret.SecretArn"),
-                   f"Secret holding database {name}'s master user name and password (managed and rotated by RDS).")
+        out.export(
+            ctx,
+            STACK,
+            f"{title}SecretArn",
+            GetAtt(instance, "MasterUserSecret.SecretArn"),
+            f"Secret holding database {name}'s master user name and password (managed and rotated by RDS).",
+        )
     return out
 
 

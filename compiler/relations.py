@@ -14,8 +14,15 @@ from typing import Any
 PORTS = {"postgres": 5432, "redis": 6379}
 BUCKET_ACCESS = ("read", "write", "readwrite")
 # Fargate task sizes: CPU units -> allowed memory (MiB) range and step.
-FARGATE_MEMORY = {256: (512, 2048, 512), 512: (1024, 4096, 1024), 1024: (2048, 8192, 1024), 2048: (4096, 16384, 1024),
-                  4096: (8192, 30720, 1024), 8192: (16384, 61440, 4096), 16384: (32768, 122880, 8192)}
+FARGATE_MEMORY = {
+    256: (512, 2048, 512),
+    512: (1024, 4096, 1024),
+    1024: (2048, 8192, 1024),
+    2048: (4096, 16384, 1024),
+    4096: (8192, 30720, 1024),
+    8192: (16384, 61440, 4096),
+    16384: (32768, 122880, 8192),
+}
 
 
 @dataclass(frozen=True)
@@ -88,8 +95,9 @@ def check(spec: dict[str, Any]) -> Iterator[tuple[tuple[Any, ...], str]]:
         size = service["size"]
         low, high, step = FARGATE_MEMORY[size["cpu"]]
         if not (low <= size["memory"] <= high and (size["memory"] - low) % step == 0):
-            yield (*path, "size", "memory"), (
-                f"Fargate with {size['cpu']} CPU units takes {low} to {high} MiB of memory in steps of {step}, not {size['memory']}"
+            yield (
+                (*path, "size", "memory"),
+                (f"Fargate with {size['cpu']} CPU units takes {low} to {high} MiB of memory in steps of {step}, not {size['memory']}"),
             )
         if "route" in service and "port" not in service:
             yield (*path, "route"), f"services.{name} has a route but no port for the load balancer to reach"

@@ -38,14 +38,16 @@ def build(spec: dict[str, Any], ctx: Context) -> Fragment:
 
     def group(kind: str, name: str, description: str) -> ec2.SecurityGroup:
         title = group_id(kind, name)
-        resource = out.add(ec2.SecurityGroup(
-            title,
-            GroupDescription=f"{ctx.name(kind, name) if name else ctx.name(kind)}: {description}",
-            VpcId=vpc,
-            # Outbound stays open: workloads reach AWS APIs and the internet through NAT or endpoints.
-            SecurityGroupEgress=[ec2.SecurityGroupRule(IpProtocol="-1", CidrIp="0.0.0.0/0", Description="All outbound traffic")],
-            Tags=ctx.resource_tags(ctx.name(kind, name) if name else ctx.name(kind)),
-        ))
+        resource = out.add(
+            ec2.SecurityGroup(
+                title,
+                GroupDescription=f"{ctx.name(kind, name) if name else ctx.name(kind)}: {description}",
+                VpcId=vpc,
+                # Outbound stays open: workloads reach AWS APIs and the internet through NAT or endpoints.
+                SecurityGroupEgress=[ec2.SecurityGroupRule(IpProtocol="-1", CidrIp="0.0.0.0/0", Description="All outbound traffic")],
+                Tags=ctx.resource_tags(ctx.name(kind, name) if name else ctx.name(kind)),
+            )
+        )
         out.export(ctx, STACK, title, GetAtt(resource, "GroupId"), f"Security group: {description}.")
         groups[(kind, name)] = resource
         return resource
@@ -54,31 +56,52 @@ def build(spec: dict[str, Any], ctx: Context) -> Fragment:
     if routed:
         balancer = group("load-balancer", "", "the public load balancer")
         for port, protocol in ((80, "HTTP"), (443, "HTTPS")):
-            out.add(ec2.SecurityGroupIngress(
-                f"LoadBalancerIngress{protocol}", GroupId=GetAtt(balancer, "GroupId"), IpProtocol="tcp", FromPort=port, ToPort=port,
-                CidrIp="0.0.0.0/0", Description=f"{protocol} from the internet"))
+            out.add(
+                ec2.SecurityGroupIngress(
+                    f"LoadBalancerIngress{protocol}",
+                    GroupId=GetAtt(balancer, "GroupId"),
+                    IpProtocol="tcp",
+                    FromPort=port,
+                    ToPort=port,
+                    CidrIp="0.0.0.0/0",
+                    Description=f"{protocol} from the internet",
+                )
+            )
     for kind in ("databases", "caches", "services"):
         for name in spec.get(kind, {}):
             group(KIND[kind], name, f"{KIND[kind]} {name}")
     for name, service in spec.get("services", {}).items():
         source = groups[("service", name)]
         if name in routed:
-            out.add(ec2.SecurityGroupIngress(
-                f"Service{camel(name)}IngressFromLoadBalancer", GroupId=GetAtt(source, "GroupId"), IpProtocol="tcp",
-                FromPort=service["port"], ToPort=service["port"], SourceSecurityGroupId=GetAtt(groups[("load-balancer", "")], "GroupId"),
-                Description=f"Port {service['port']} from the load balancer only"))
+            out.add(
+                ec2.SecurityGroupIngress(
+                    f"Service{camel(name)}IngressFromLoadBalancer",
+                    GroupId=GetAtt(source, "GroupId"),
+                    IpProtocol="tcp",
+                    FromPort=service["port"],
+                    ToPort=service["port"],
+                    SourceSecurityGroupId=GetAtt(groups[("load-balancer", "")], "GroupId"),
+                    Description=f"Port {service['port']} from the load balancer only",
+                )
+            )
         for use in relations.uses(service):
             if use.kind not in ("databases", "caches"):
                 continue
             port = relations.port(spec, use)
             target = groups[(KIND[use.kind], use.name)]
-            out.add(ec2.SecurityGroupIngress(
-                f"{camel(KIND[use.kind])}{camel(use.name)}IngressFromService{camel(name)}", GroupId=GetAtt(target, "GroupId"),
-                IpProtocol="tcp", FromPort=port, ToPort=port, SourceSecurityGroupId=GetAtt(source, "GroupId"),
-                Description=f"Port {port} from service {name}, which uses {use.kind}.{use.name}"))
+            out.add(
+                ec2.SecurityGroupIngress(
+                    f"{camel(KIND[use.kind])}{camel(use.name)}IngressFromService{camel(name)}",
+                    GroupId=GetAtt(target, "GroupId"),
+                    IpProtocol="tcp",
+                    FromPort=port,
+                    ToPort=port,
+                    SourceSecurityGroupId=GetAtt(source, "GroupId"),
+                    Description=f"Port {port} from service {name}, which uses {use.kind}.{use.name}",
+                )
+            )
     return out
 
 
 def imported(ctx: Context, kind: str, name: str = "") -> Any:
     return ctx.imported(STACK, group_id(kind, name))
-

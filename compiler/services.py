@@ -36,7 +36,7 @@ def env_name(*parts: str) -> str:
 def image_uri(image: str) -> Any:
     """`ecr:<repository>:<tag>` is this account's ECR in this region; anything else is used as written."""
     if image.startswith("ecr:"):
-        repository = image[len("ecr:"):]
+        repository = image[len("ecr:") :]
         return Sub(f"${{AWS::AccountId}}.dkr.ecr.${{AWS::Region}}.${{AWS::URLSuffix}}/{repository}")
     return image
 
@@ -44,9 +44,14 @@ def image_uri(image: str) -> Any:
 def build(services: dict[str, Any], ctx: Context) -> Fragment:
     out = Fragment()
     spec = ctx.spec
-    cluster = out.add(ecs.Cluster("Cluster", ClusterName=ctx.name(), ClusterSettings=[ecs.ClusterSetting(Name="containerInsights",
-                                                                                                         Value="enabled")],
-                                  Tags=ctx.resource_tags(ctx.name())))
+    cluster = out.add(
+        ecs.Cluster(
+            "Cluster",
+            ClusterName=ctx.name(),
+            ClusterSettings=[ecs.ClusterSetting(Name="containerInsights", Value="enabled")],
+            Tags=ctx.resource_tags(ctx.name()),
+        )
+    )
     out.export(ctx, STACK, "ClusterName", Ref(cluster), "Name of the ECS cluster.")
     target_groups, listeners = _load_balancer(spec, ctx, out)
     for name, service in sorted(services.items()):
@@ -59,32 +64,58 @@ def _load_balancer(spec: dict[str, Any], ctx: Context, out: Fragment) -> tuple[d
     if not routed:
         return {}, []
     settings = spec["load_balancer"]
-    balancer = out.add(elb.LoadBalancer(
-        "LoadBalancer", Type="application", Scheme="internet-facing", Subnets=network.subnet_ids(ctx, network.PUBLIC_TIER),
-        SecurityGroups=[security.imported(ctx, "load-balancer")],
-        LoadBalancerAttributes=[
-            elb.LoadBalancerAttributes(Key="idle_timeout.timeout_seconds", Value=str(settings["idle_timeout"])),
-            elb.LoadBalancerAttributes(Key="deletion_protection.enabled", Value=str(settings["deletion_protection"]).lower()),
-            elb.LoadBalancerAttributes(Key="routing.http.drop_invalid_header_fields.enabled", Value="true"),
-        ],
-        Tags=ctx.resource_tags(ctx.name("alb"))))
+    balancer = out.add(
+        elb.LoadBalancer(
+            "LoadBalancer",
+            Type="application",
+            Scheme="internet-facing",
+            Subnets=network.subnet_ids(ctx, network.PUBLIC_TIER),
+            SecurityGroups=[security.imported(ctx, "load-balancer")],
+            LoadBalancerAttributes=[
+                elb.LoadBalancerAttributes(Key="idle_timeout.timeout_seconds", Value=str(settings["idle_timeout"])),
+                elb.LoadBalancerAttributes(Key="deletion_protection.enabled", Value=str(settings["deletion_protection"]).lower()),
+                elb.LoadBalancerAttributes(Key="routing.http.drop_invalid_header_fields.enabled", Value="true"),
+            ],
+            Tags=ctx.resource_tags(ctx.name("alb")),
+        )
+    )
     out.export(ctx, STACK, "LoadBalancerDnsName", GetAtt(balancer, "DNSName"), "DNS name of the public load balancer.")
-    out.export(ctx, STACK, "LoadBalancerFullName", GetAtt(balancer, "LoadBalancerFullName"), "Full name (for metrics) of the load balancer.")
+    out.export(
+        ctx, STACK, "LoadBalancerFullName", GetAtt(balancer, "LoadBalancerFullName"), "Full name (for metrics) of the load balancer."
+    )
     groups: dict[str, elb.TargetGroup] = {}
     for name, service in sorted(routed.items()):
         route = service["route"]
         attributes = [elb.TargetGroupAttribute(Key="deregistration_delay.timeout_seconds", Value=str(route["deregistration_delay"]))]
         if route["stickiness"]:
-            attributes += [elb.TargetGroupAttribute(Key="stickiness.enabled", Value="true"),
-                           elb.TargetGroupAttribute(Key="stickiness.type", Value="lb_cookie"),
-                           elb.TargetGroupAttribute(Key="stickiness.lb_cookie.duration_seconds", Value=str(route["stickiness"]))]
-        groups[name] = out.add(elb.TargetGroup(
-            f"Service{camel(name)}TargetGroup", TargetType="ip", Protocol="HTTP", Port=service["port"],
-            VpcId=ctx.imported(network.STACK, "VpcId"), HealthCheckPath=route["health"], HealthCheckIntervalSeconds=30,
-            HealthyThresholdCount=2, UnhealthyThresholdCount=3, Matcher=elb.Matcher(HttpCode="200-399"),
-            TargetGroupAttributes=attributes, Tags=ctx.resource_tags(ctx.name(name))))
-        out.export(ctx, STACK, f"Service{camel(name)}TargetGroupFullName", GetAtt(groups[name], "TargetGroupFullName"),
-                   f"Full name (for metrics) of service {name}'s target group.")
+            attributes += [
+                elb.TargetGroupAttribute(Key="stickiness.enabled", Value="true"),
+                elb.TargetGroupAttribute(Key="stickiness.type", Value="lb_cookie"),
+                elb.TargetGroupAttribute(Key="stickiness.lb_cookie.duration_seconds", Value=str(route["stickiness"])),
+            ]
+        groups[name] = out.add(
+            elb.TargetGroup(
+                f"Service{camel(name)}TargetGroup",
+                TargetType="ip",
+                Protocol="HTTP",
+                Port=service["port"],
+                VpcId=ctx.imported(network.STACK, "VpcId"),
+                HealthCheckPath=route["health"],
+                HealthCheckIntervalSeconds=30,
+                HealthyThresholdCount=2,
+                UnhealthyThresholdCount=3,
+                Matcher=elb.Matcher(HttpCode="200-399"),
+                TargetGroupAttributes=attributes,
+                Tags=ctx.resource_tags(ctx.name(name)),
+            )
+        )
+        out.export(
+            ctx,
+            STACK,
+            f"Service{camel(name)}TargetGroupFullName",
+            GetAtt(groups[name], "TargetGroupFullName"),
+            f"Full name (for metrics) of service {name}'s target group.",
+        )
     default = next((name for name, s in sorted(routed.items()) if s["route"]["path"] == "/"), None)
     if default:
         default_action = elb.Action(Type="forward", TargetGroupArn=Ref(groups[default]))
@@ -92,29 +123,57 @@ def _load_balancer(spec: dict[str, Any], ctx: Context, out: Fragment) -> tuple[d
         default_action = elb.Action(Type="fixed-response", FixedResponseConfig=elb.FixedResponseConfig(StatusCode="404"))
     certificate = settings.get("certificate")
     if certificate:
-        out.add(elb.Listener("LoadBalancerHttpListener", LoadBalancerArn=Ref(balancer), Port=80, Protocol="HTTP", DefaultActions=[
-            elb.Action(Type="redirect", RedirectConfig=elb.RedirectConfig(Protocol="HTTPS", Port="443", StatusCode="HTTP_301"))]))
-        main = out.add(elb.Listener("LoadBalancerHttpsListener", LoadBalancerArn=Ref(balancer), Port=443, Protocol="HTTPS",
-                                    SslPolicy=TLS_POLICY, Certificates=[elb.Certificate(CertificateArn=certificate)],
-                                    DefaultActions=[default_action]))
+        out.add(
+            elb.Listener(
+                "LoadBalancerHttpListener",
+                LoadBalancerArn=Ref(balancer),
+                Port=80,
+                Protocol="HTTP",
+                DefaultActions=[
+                    elb.Action(Type="redirect", RedirectConfig=elb.RedirectConfig(Protocol="HTTPS", Port="443", StatusCode="HTTP_301"))
+                ],
+            )
+        )
+        main = out.add(
+            elb.Listener(
+                "LoadBalancerHttpsListener",
+                LoadBalancerArn=Ref(balancer),
+                Port=443,
+                Protocol="HTTPS",
+                SslPolicy=TLS_POLICY,
+                Certificates=[elb.Certificate(CertificateArn=certificate)],
+                DefaultActions=[default_action],
+            )
+        )
     else:
-        main = out.add(elb.Listener("LoadBalancerHttpListener", LoadBalancerArn=Ref(balancer), Port=80, Protocol="HTTP",
-                                    DefaultActions=[default_action]))
+        main = out.add(
+            elb.Listener(
+                "LoadBalancerHttpListener", LoadBalancerArn=Ref(balancer), Port=80, Protocol="HTTP", DefaultActions=[default_action]
+            )
+        )
     for index, (name, service) in enumerate(sorted(routed.items()), start=1):
         if name == default:
             continue
-        out.add(elb.ListenerRule(
-            f"Service{camel(name)}ListenerRule", ListenerArn=Ref(main), Priority=service["route"].get("priority", index * 10),
-            Conditions=[elb.Condition(Field="path-pattern", PathPatternConfig=elb.PathPatternConfig(Values=[service["route"]["path"]]))],
-            Actions=[elb.Action(Type="forward", TargetGroupArn=Ref(groups[name]))]))
+        out.add(
+            elb.ListenerRule(
+                f"Service{camel(name)}ListenerRule",
+                ListenerArn=Ref(main),
+                Priority=service["route"].get("priority", index * 10),
+                Conditions=[
+                    elb.Condition(Field="path-pattern", PathPatternConfig=elb.PathPatternConfig(Values=[service["route"]["path"]]))
+                ],
+                Actions=[elb.Action(Type="forward", TargetGroupArn=Ref(groups[name]))],
+            )
+        )
     return groups, [main.title]
 
 
 def _connections(service: dict[str, Any], ctx: Context) -> tuple[dict[str, Any], dict[str, Any], list[Any]]:
     """Environment variables, injected secrets (variable -> valueFrom) and readable secret ARNs from `uses:` and `secrets:`."""
     spec = ctx.spec
-    variables: dict[str, Any] = {key: str(value).lower() if isinstance(value, bool) else str(value)
-                                 for key, value in service["environment"].items()}
+    variables: dict[str, Any] = {
+        key: str(value).lower() if isinstance(value, bool) else str(value) for key, value in service["environment"].items()
+    }
     injected: dict[str, Any] = {}
     readable: list[Any] = []
     for use in relations.uses(service):
@@ -149,9 +208,17 @@ def _connections(service: dict[str, Any], ctx: Context) -> tuple[dict[str, Any],
 
 
 def _trust() -> PolicyDocument:
-    return PolicyDocument(Version="2012-10-17", Statement=[Statement(
-        Effect=Allow, Principal=Principal("Service", "ecs-tasks.amazonaws.com"), Action=[sts.AssumeRole],
-        Condition=Condition(StringEquals({"aws:SourceAccount": Ref("AWS::AccountId")})))])
+    return PolicyDocument(
+        Version="2012-10-17",
+        Statement=[
+            Statement(
+                Effect=Allow,
+                Principal=Principal("Service", "ecs-tasks.amazonaws.com"),
+                Action=[sts.AssumeRole],
+                Condition=Condition(StringEquals({"aws:SourceAccount": Ref("AWS::AccountId")})),
+            )
+        ],
+    )
 
 
 def _task_statements(service: dict[str, Any], ctx: Context) -> list[Statement]:
@@ -162,32 +229,63 @@ def _task_statements(service: dict[str, Any], ctx: Context) -> list[Statement]:
         arn = ctx.imported("data", f"Bucket{camel(use.name)}Arn")
         objects = Join("", [arn, "/*"])
         actions = ([s3_actions.GetObject] if use.reads else []) + (
-            [s3_actions.PutObject, s3_actions.DeleteObject, s3_actions.AbortMultipartUpload] if use.writes else [])
-        statements.append(Statement(Sid=f"{camel(use.access)}Bucket{camel(use.name)}Objects", Effect=Allow, Action=actions,
-                                    Resource=[objects]))
+            [s3_actions.PutObject, s3_actions.DeleteObject, s3_actions.AbortMultipartUpload] if use.writes else []
+        )
+        statements.append(
+            Statement(Sid=f"{camel(use.access)}Bucket{camel(use.name)}Objects", Effect=Allow, Action=actions, Resource=[objects])
+        )
         if use.reads:
             statements.append(Statement(Sid=f"ListBucket{camel(use.name)}", Effect=Allow, Action=[s3_actions.ListBucket], Resource=[arn]))
         if ctx.spec["buckets"][use.name]["encryption"] == "kms":
-            statements.append(Statement(Sid=f"KeyForBucket{camel(use.name)}", Effect=Allow, Resource=[key_arn(ctx, False)],
-                                        Action=[kms_actions.Decrypt] + ([kms_actions.GenerateDataKey] if use.writes else [])))
+            statements.append(
+                Statement(
+                    Sid=f"KeyForBucket{camel(use.name)}",
+                    Effect=Allow,
+                    Resource=[key_arn(ctx, False)],
+                    Action=[kms_actions.Decrypt] + ([kms_actions.GenerateDataKey] if use.writes else []),
+                )
+            )
     return statements
 
 
-def _service(name: str, service: dict[str, Any], ctx: Context, out: Fragment, cluster: ecs.Cluster,
-             target_group: elb.TargetGroup | None, listeners: list[str]) -> None:
+def _service(
+    name: str,
+    service: dict[str, Any],
+    ctx: Context,
+    out: Fragment,
+    cluster: ecs.Cluster,
+    target_group: elb.TargetGroup | None,
+    listeners: list[str],
+) -> None:
     title = f"Service{camel(name)}"
-    log_group = out.add(logs.LogGroup(f"{title}LogGroup", LogGroupName=ctx.log_group_name("services", name),
-                                      RetentionInDays=ctx.spec["logs"]["retention"], KmsKeyId=key_arn(ctx, False),
-                                      Tags=ctx.resource_tags(ctx.name(name))))
+    log_group = out.add(
+        logs.LogGroup(
+            f"{title}LogGroup",
+            LogGroupName=ctx.log_group_name("services", name),
+            RetentionInDays=ctx.spec["logs"]["retention"],
+            KmsKeyId=key_arn(ctx, False),
+            Tags=ctx.resource_tags(ctx.name(name)),
+        )
+    )
     variables, injected, readable = _connections(service, ctx)
-    execution = [Statement(Sid="WriteOwnLogs", Effect=Allow, Action=[logs_actions.CreateLogStream, logs_actions.PutLogEvents],
-                           Resource=[GetAtt(log_group, "Arn")])]
+    execution = [
+        Statement(
+            Sid="WriteOwnLogs",
+            Effect=Allow,
+            Action=[logs_actions.CreateLogStream, logs_actions.PutLogEvents],
+            Resource=[GetAtt(log_group, "Arn")],
+        )
+    ]
     if service["image"].startswith("ecr:"):
-        repository = service["image"][len("ecr:"):].split(":")[0].split("@")[0]
+        repository = service["image"][len("ecr:") :].split(":")[0].split("@")[0]
         execution += [
             Statement(Sid="EcrLogin", Effect=Allow, Action=[ecr_actions.GetAuthorizationToken], Resource=["*"]),
-            Statement(Sid="PullOwnImage", Effect=Allow, Resource=[Sub(f"arn:${{AWS::Partition}}:ecr:${{AWS::Region}}:${{AWS::AccountId}}:repository/{repository}")],
-                      Action=[ecr_actions.BatchCheckLayerAvailability, ecr_actions.GetDownloadUrlForLayer, ecr_actions.BatchGetImage]),
+            Statement(
+                Sid="PullOwnImage",
+                Effect=Allow,
+                Resource=[Sub(f"arn:${{AWS::Partition}}:ecr:${{AWS::Region}}:${{AWS::AccountId}}:repository/{repository}")],
+                Action=[ecr_actions.BatchCheckLayerAvailability, ecr_actions.GetDownloadUrlForLayer, ecr_actions.BatchGetImage],
+            ),
         ]
     if readable:
         unique = list({str(r.to_dict()): r for r in readable}.values())
@@ -195,17 +293,27 @@ def _service(name: str, service: dict[str, Any], ctx: Context, out: Fragment, cl
             Statement(Sid="ReadInjectedSecrets", Effect=Allow, Action=[secrets_actions.GetSecretValue], Resource=unique),
             Statement(Sid="DecryptInjectedSecrets", Effect=Allow, Action=[kms_actions.Decrypt], Resource=[key_arn(ctx, False)]),
         ]
-    execution_role = out.add(iam.Role(
-        f"{title}ExecutionRole", Description=f"{ctx.name(name)}: ECS pulls the image, writes logs, injects secrets",
-        AssumeRolePolicyDocument=_trust(), Tags=ctx.resource_tags(ctx.name(name, "execution")),
-        Policies=[iam.Policy(PolicyName="start-task", PolicyDocument=PolicyDocument(Version="2012-10-17", Statement=execution))]))
+    execution_role = out.add(
+        iam.Role(
+            f"{title}ExecutionRole",
+            Description=f"{ctx.name(name)}: ECS pulls the image, writes logs, injects secrets",
+            AssumeRolePolicyDocument=_trust(),
+            Tags=ctx.resource_tags(ctx.name(name, "execution")),
+            Policies=[iam.Policy(PolicyName="start-task", PolicyDocument=PolicyDocument(Version="2012-10-17", Statement=execution))],
+        )
+    )
     task_definition: dict[str, Any] = {}
     statements = _task_statements(service, ctx)
     if statements:
-        task_role = out.add(iam.Role(
-            f"{title}TaskRole", Description=f"{ctx.name(name)}: what the application itself may do, from its uses",
-            AssumeRolePolicyDocument=_trust(), Tags=ctx.resource_tags(ctx.name(name, "task")),
-            Policies=[iam.Policy(PolicyName="uses", PolicyDocument=PolicyDocument(Version="2012-10-17", Statement=statements))]))
+        task_role = out.add(
+            iam.Role(
+                f"{title}TaskRole",
+                Description=f"{ctx.name(name)}: what the application itself may do, from its uses",
+                AssumeRolePolicyDocument=_trust(),
+                Tags=ctx.resource_tags(ctx.name(name, "task")),
+                Policies=[iam.Policy(PolicyName="uses", PolicyDocument=PolicyDocument(Version="2012-10-17", Statement=statements))],
+            )
+        )
         task_definition["TaskRoleArn"] = GetAtt(task_role, "Arn")
     container: dict[str, Any] = {
         "Name": name,
@@ -213,8 +321,10 @@ def _service(name: str, service: dict[str, Any], ctx: Context, out: Fragment, cl
         "Essential": True,
         "Environment": [ecs.Environment(Name=k, Value=v) for k, v in variables.items()],
         "Secrets": [ecs.Secret(Name=k, ValueFrom=v) for k, v in injected.items()],
-        "LogConfiguration": ecs.LogConfiguration(LogDriver="awslogs", Options={
-            "awslogs-group": Ref(log_group), "awslogs-region": Ref("AWS::Region"), "awslogs-stream-prefix": name}),
+        "LogConfiguration": ecs.LogConfiguration(
+            LogDriver="awslogs",
+            Options={"awslogs-group": Ref(log_group), "awslogs-region": Ref("AWS::Region"), "awslogs-stream-prefix": name},
+        ),
     }
     if "command" in service:
         container["Command"] = service["command"]
@@ -222,29 +332,51 @@ def _service(name: str, service: dict[str, Any], ctx: Context, out: Fragment, cl
         container["PortMappings"] = [ecs.PortMapping(ContainerPort=service["port"], Protocol="tcp")]
     if "health" in service:
         health = service["health"]
-        container["HealthCheck"] = ecs.HealthCheck(Command=["CMD-SHELL", health["command"]], Interval=health["interval"],
-                                                   Retries=health["retries"], StartPeriod=health["start_period"], Timeout=5)
-    definition = out.add(ecs.TaskDefinition(
-        f"{title}TaskDefinition", Family=ctx.name(name), Cpu=str(service["size"]["cpu"]), Memory=str(service["size"]["memory"]),
-        NetworkMode="awsvpc", RequiresCompatibilities=["FARGATE"], ExecutionRoleArn=GetAtt(execution_role, "Arn"),
-        RuntimePlatform=ecs.RuntimePlatform(CpuArchitecture="ARM64" if service["arm"] else "X86_64", OperatingSystemFamily="LINUX"),
-        ContainerDefinitions=[ecs.ContainerDefinition(**container)], Tags=ctx.resource_tags(ctx.name(name)), **task_definition))
+        container["HealthCheck"] = ecs.HealthCheck(
+            Command=["CMD-SHELL", health["command"]],
+            Interval=health["interval"],
+            Retries=health["retries"],
+            StartPeriod=health["start_period"],
+            Timeout=5,
+        )
+    definition = out.add(
+        ecs.TaskDefinition(
+            f"{title}TaskDefinition",
+            Family=ctx.name(name),
+            Cpu=str(service["size"]["cpu"]),
+            Memory=str(service["size"]["memory"]),
+            NetworkMode="awsvpc",
+            RequiresCompatibilities=["FARGATE"],
+            ExecutionRoleArn=GetAtt(execution_role, "Arn"),
+            RuntimePlatform=ecs.RuntimePlatform(CpuArchitecture="ARM64" if service["arm"] else "X86_64", OperatingSystemFamily="LINUX"),
+            ContainerDefinitions=[ecs.ContainerDefinition(**container)],
+            Tags=ctx.resource_tags(ctx.name(name)),
+            **task_definition,
+        )
+    )
     properties: dict[str, Any] = {
         "Cluster": Ref(cluster),
         "TaskDefinition": Ref(definition),
         "DesiredCount": service["count"],
         "LaunchType": "FARGATE",
         "DeploymentConfiguration": ecs.DeploymentConfiguration(
-            DeploymentCircuitBreaker=ecs.DeploymentCircuitBreaker(Enable=True, Rollback=True), MaximumPercent=200, MinimumHealthyPercent=100),
-        "NetworkConfiguration": ecs.NetworkConfiguration(AwsvpcConfiguration=ecs.AwsvpcConfiguration(
-            AssignPublicIp="DISABLED", SecurityGroups=[security.imported(ctx, "service", name)],
-            Subnets=network.subnet_ids(ctx, network.app_tier(ctx.spec["network"])))),
+            DeploymentCircuitBreaker=ecs.DeploymentCircuitBreaker(Enable=True, Rollback=True), MaximumPercent=200, MinimumHealthyPercent=100
+        ),
+        "NetworkConfiguration": ecs.NetworkConfiguration(
+            AwsvpcConfiguration=ecs.AwsvpcConfiguration(
+                AssignPublicIp="DISABLED",
+                SecurityGroups=[security.imported(ctx, "service", name)],
+                Subnets=network.subnet_ids(ctx, network.app_tier(ctx.spec["network"])),
+            )
+        ),
         "PropagateTags": "SERVICE",
         "EnableECSManagedTags": True,
         "Tags": ctx.resource_tags(ctx.name(name)),
     }
     if target_group is not None:
-        properties["LoadBalancers"] = [ecs.LoadBalancer(ContainerName=name, ContainerPort=service["port"], TargetGroupArn=Ref(target_group))]
+        properties["LoadBalancers"] = [
+            ecs.LoadBalancer(ContainerName=name, ContainerPort=service["port"], TargetGroupArn=Ref(target_group))
+        ]
         properties["HealthCheckGracePeriodSeconds"] = 60
         properties["DependsOn"] = listeners
     resource = out.add(ecs.Service(title, **properties))
@@ -253,26 +385,51 @@ def _service(name: str, service: dict[str, Any], ctx: Context, out: Fragment, cl
         _autoscaling(name, service, ctx, out, cluster, resource, target_group)
 
 
-def _autoscaling(name: str, service: dict[str, Any], ctx: Context, out: Fragment, cluster: ecs.Cluster, resource: ecs.Service,
-                 target_group: elb.TargetGroup | None) -> None:
+def _autoscaling(
+    name: str,
+    service: dict[str, Any],
+    ctx: Context,
+    out: Fragment,
+    cluster: ecs.Cluster,
+    resource: ecs.Service,
+    target_group: elb.TargetGroup | None,
+) -> None:
     scale = service["scale"]
     title = f"Service{camel(name)}"
-    target = out.add(applicationautoscaling.ScalableTarget(
-        f"{title}ScalableTarget", ServiceNamespace="ecs", ScalableDimension="ecs:service:DesiredCount",
-        ResourceId=Join("/", ["service", Ref(cluster), GetAtt(resource, "Name")]),
-        MinCapacity=scale.get("min", service["count"]), MaxCapacity=scale["max"]))
-    metrics = [("cpu", "ECSServiceAverageCPUUtilization", "Cpu"), ("memory", "ECSServiceAverageMemoryUtilization", "Memory"),
-               ("requests_per_target", "ALBRequestCountPerTarget", "Requests")]
+    target = out.add(
+        applicationautoscaling.ScalableTarget(
+            f"{title}ScalableTarget",
+            ServiceNamespace="ecs",
+            ScalableDimension="ecs:service:DesiredCount",
+            ResourceId=Join("/", ["service", Ref(cluster), GetAtt(resource, "Name")]),
+            MinCapacity=scale.get("min", service["count"]),
+            MaxCapacity=scale["max"],
+        )
+    )
+    metrics = [
+        ("cpu", "ECSServiceAverageCPUUtilization", "Cpu"),
+        ("memory", "ECSServiceAverageMemoryUtilization", "Memory"),
+        ("requests_per_target", "ALBRequestCountPerTarget", "Requests"),
+    ]
     for key, metric, label in metrics:
         if key not in scale:
             continue
         predefined: dict[str, Any] = {"PredefinedMetricType": metric}
         if key == "requests_per_target" and target_group is not None:
-            predefined["ResourceLabel"] = Join("/", [GetAtt("LoadBalancer", "LoadBalancerFullName"),
-                                                     GetAtt(target_group, "TargetGroupFullName")])
-        out.add(applicationautoscaling.ScalingPolicy(
-            f"{title}ScaleOn{label}", PolicyName=ctx.name(name, key.replace("_", "-")), PolicyType="TargetTrackingScaling",
-            ScalingTargetId=Ref(target),
-            TargetTrackingScalingPolicyConfiguration=applicationautoscaling.TargetTrackingScalingPolicyConfiguration(
-                TargetValue=float(scale[key]), ScaleOutCooldown=scale["scale_out_cooldown"], ScaleInCooldown=scale["scale_in_cooldown"],
-                PredefinedMetricSpecification=applicationautoscaling.PredefinedMetricSpecification(**predefined))))
+            predefined["ResourceLabel"] = Join(
+                "/", [GetAtt("LoadBalancer", "LoadBalancerFullName"), GetAtt(target_group, "TargetGroupFullName")]
+            )
+        out.add(
+            applicationautoscaling.ScalingPolicy(
+                f"{title}ScaleOn{label}",
+                PolicyName=ctx.name(name, key.replace("_", "-")),
+                PolicyType="TargetTrackingScaling",
+                ScalingTargetId=Ref(target),
+                TargetTrackingScalingPolicyConfiguration=applicationautoscaling.TargetTrackingScalingPolicyConfiguration(
+                    TargetValue=float(scale[key]),
+                    ScaleOutCooldown=scale["scale_out_cooldown"],
+                    ScaleInCooldown=scale["scale_in_cooldown"],
+                    PredefinedMetricSpecification=applicationautoscaling.PredefinedMetricSpecification(**predefined),
+                ),
+            )
+        )

@@ -82,7 +82,7 @@ def data_tier(network: dict[str, Any]) -> str:
     private = private_tiers(network)
     for tier in ("data", *network["isolated"], *private):
         if tier in private:
-            return tier
+            return str(tier)
     return str(network["tiers"][0])
 
 
@@ -92,7 +92,7 @@ def app_tier(network: dict[str, Any]) -> str:
     routed = [tier for tier in private if tier not in network["isolated"]]
     for tier in ("app", *routed, *private):
         if tier in private:
-            return tier
+            return str(tier)
     return str(network["tiers"][0])
 
 

@@ -130,6 +130,8 @@ def _check_cdn(spec: dict[str, Any]) -> Iterator[tuple[tuple[Any, ...], str]]:
             yield (*path, "origin"), f"cdn origin {behavior['origin']} has no route on the load balancer to reach it through"
         elif kind == "buckets" and (behavior["headers"] or behavior["cookies"]):
             yield (*path, "origin"), "a bucket origin takes no headers or cookies"
+        elif kind == "buckets" and spec["buckets"][name]["encryption"] == "kms":
+            yield (*path, "origin"), f"buckets.{name} is KMS-encrypted; CloudFront serves aes256 buckets (set encryption: aes256)"
     if cdn["aliases"] and "certificate" not in cdn:
         yield ("cdn", "aliases"), "cdn.aliases need cdn.certificate, an ACM certificate in us-east-1 covering them"
 

@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from . import buckets, caches, databases, network, relations, secrets, security, services
+from . import buckets, caches, cdn, databases, network, relations, secrets, security, services
 from .context import RESERVED_TAGS, Context, Fragment
 
 Problem = tuple[tuple[Any, ...], str]
@@ -41,6 +41,7 @@ BUILDERS: dict[str, Builder] = {
     "caches": Builder(caches.STACK, caches.build, section="caches"),
     "buckets": Builder(buckets.STACK, buckets.build, section="buckets"),
     "services": Builder(services.STACK, services.build, section="services"),
+    "cdn": Builder(cdn.STACK, cdn.build, section="cdn"),
 }
 
 

@@ -42,20 +42,43 @@ def build(cdn: dict[str, Any], ctx: Context) -> Fragment:
     bucket_names = sorted({b["origin"].split(".", 1)[1] for _, b in behaviors if b["origin"].startswith("buckets.")})
     origins = []
     if bucket_names:
-        oac = out.add(cloudfront.OriginAccessControl("OriginAccessControl", OriginAccessControlConfig=cloudfront.OriginAccessControlConfig(
-            Name=ctx.name("cdn"), Description=f"{ctx.name()}: CloudFront signs its requests to the buckets it serves",
-            OriginAccessControlOriginType="s3", SigningBehavior="always", SigningProtocol="sigv4")))
+        oac = out.add(
+            cloudfront.OriginAccessControl(
+                "OriginAccessControl",
+                OriginAccessControlConfig=cloudfront.OriginAccessControlConfig(
+                    Name=ctx.name("cdn"),
+                    Description=f"{ctx.name()}: CloudFront signs its requests to the buckets it serves",
+                    OriginAccessControlOriginType="s3",
+                    SigningBehavior="always",
+                    SigningProtocol="sigv4",
+                ),
+            )
+        )
         for name in bucket_names:
-            origins.append(cloudfront.Origin(
-                Id=f"bucket-{name}", DomainName=ctx.imported("data", f"Bucket{camel(name)}DomainName"),
-                S3OriginConfig=cloudfront.S3OriginConfig(OriginAccessIdentity=""), OriginAccessControlId=GetAtt(oac, "Id")))
+            origins.append(
+                cloudfront.Origin(
+                    Id=f"bucket-{name}",
+                    DomainName=ctx.imported("data", f"Bucket{camel(name)}DomainName"),
+                    S3OriginConfig=cloudfront.S3OriginConfig(OriginAccessIdentity=""),
+                    OriginAccessControlId=GetAtt(oac, "Id"),
+                )
+            )
     if any(b["origin"].startswith("services.") for _, b in behaviors):
         https = "certificate" in spec["load_balancer"]
-        origins.append(cloudfront.Origin(
-            Id="load-balancer", DomainName=ctx.imported("app", "LoadBalancerDnsName"),
-            CustomOriginConfig=cloudfront.CustomOriginConfig(
-                OriginProtocolPolicy="https-only" if https else "http-only", HTTPPort=80, HTTPSPort=443,
-                OriginSSLProtocols=["TLSv1.2"], OriginReadTimeout=30, OriginKeepaliveTimeout=5)))
+        origins.append(
+            cloudfront.Origin(
+                Id="load-balancer",
+                DomainName=ctx.imported("app", "LoadBalancerDnsName"),
+                CustomOriginConfig=cloudfront.CustomOriginConfig(
+                    OriginProtocolPolicy="https-only" if https else "http-only",
+                    HTTPPort=80,
+                    HTTPSPort=443,
+                    OriginSSLProtocols=["TLSv1.2"],
+                    OriginReadTimeout=30,
+                    OriginKeepaliveTimeout=5,
+                ),
+            )
+        )
     cache_behaviors = []
     default_behavior = None
     for path, behavior in behaviors:
@@ -86,19 +109,34 @@ def build(cdn: dict[str, Any], ctx: Context) -> Fragment:
     if "certificate" in cdn:
         config["Aliases"] = cdn["aliases"]
         config["ViewerCertificate"] = cloudfront.ViewerCertificate(
-            AcmCertificateArn=cdn["certificate"], SslSupportMethod="sni-only", MinimumProtocolVersion="TLSv1.2_2021")
+            AcmCertificateArn=cdn["certificate"], SslSupportMethod="sni-only", MinimumProtocolVersion="TLSv1.2_2021"
+        )
     else:
         config["ViewerCertificate"] = cloudfront.ViewerCertificate(CloudFrontDefaultCertificate=True)
-    distribution = out.add(cloudfront.Distribution("Distribution", DistributionConfig=cloudfront.DistributionConfig(**config),
-                                                   Tags=ctx.resource_tags(ctx.name("cdn"))))
+    distribution = out.add(
+        cloudfront.Distribution(
+            "Distribution", DistributionConfig=cloudfront.DistributionConfig(**config), Tags=ctx.resource_tags(ctx.name("cdn"))
+        )
+    )
     for name in bucket_names:
         arn = ctx.imported("data", f"Bucket{camel(name)}Arn")
         read = Statement(
-            Sid="CloudFrontReadsThroughOriginAccessControl", Effect=Allow, Principal=Principal("Service", "cloudfront.amazonaws.com"),
-            Action=[s3_actions.GetObject], Resource=[Join("", [arn, "/*"])],
-            Condition=Condition(StringEquals({"AWS:SourceArn": Sub("arn:${AWS::Partition}:cloudfront::${AWS::AccountId}:distribution/${Distribution}")})))
-        out.add(s3.BucketPolicy(f"Bucket{camel(name)}Policy", Bucket=ctx.imported("data", f"Bucket{camel(name)}Name"),
-                                PolicyDocument=PolicyDocument(Version="2012-10-17", Statement=[tls_only(arn), read])))
+            Sid="CloudFrontReadsThroughOriginAccessControl",
+            Effect=Allow,
+            Principal=Principal("Service", "cloudfront.amazonaws.com"),
+            Action=[s3_actions.GetObject],
+            Resource=[Join("", [arn, "/*"])],
+            Condition=Condition(
+                StringEquals({"AWS:SourceArn": Sub("arn:${AWS::Partition}:cloudfront::${AWS::AccountId}:distribution/${Distribution}")})
+            ),
+        )
+        out.add(
+            s3.BucketPolicy(
+                f"Bucket{camel(name)}Policy",
+                Bucket=ctx.imported("data", f"Bucket{camel(name)}Name"),
+                PolicyDocument=PolicyDocument(Version="2012-10-17", Statement=[tls_only(arn), read]),
+            )
+        )
     out.export(ctx, STACK, "DistributionId", Ref(distribution), "ID of the CloudFront distribution.")
     out.export(ctx, STACK, "DistributionDomainName", GetAtt(distribution, "DomainName"), "Domain name of the CloudFront distribution.")
     return out
@@ -110,7 +148,8 @@ def _cache_policy(path: str, behavior: dict[str, Any], ctx: Context) -> cloudfro
     key = cloudfront.ParametersInCacheKeyAndForwardedToOrigin(
         EnableAcceptEncodingGzip=True,
         EnableAcceptEncodingBrotli=True,
-        HeadersConfig=cloudfront.CacheHeadersConfig(HeaderBehavior="whitelist", Headers=headers) if headers
+        HeadersConfig=cloudfront.CacheHeadersConfig(HeaderBehavior="whitelist", Headers=headers)
+        if headers
         else cloudfront.CacheHeadersConfig(HeaderBehavior="none"),
         CookiesConfig=cloudfront.CacheCookiesConfig(CookieBehavior="all" if behavior["cookies"] else "none"),
         QueryStringsConfig=cloudfront.CacheQueryStringsConfig(QueryStringBehavior="all" if behavior["query_strings"] else "none"),
@@ -119,5 +158,11 @@ def _cache_policy(path: str, behavior: dict[str, Any], ctx: Context) -> cloudfro
     return cloudfront.CachePolicy(
         f"CachePolicy{camel(slug)}",
         CachePolicyConfig=cloudfront.CachePolicyConfig(
-            Name=ctx.name("cdn", slug), Comment=f"{path}: {'no caching' if ttl == 0 else f'cached {ttl} s by default'}",
-            MinTTL=0, DefaultTTL=ttl, MaxTTL=1 if ttl == 0 else max(ttl, YEAR), ParametersInCacheKeyAndForwardedToOrigin=key))
+            Name=ctx.name("cdn", slug),
+            Comment=f"{path}: {'no caching' if ttl == 0 else f'cached {ttl} s by default'}",
+            MinTTL=0,
+            DefaultTTL=ttl,
+            MaxTTL=1 if ttl == 0 else max(ttl, YEAR),
+            ParametersInCacheKeyAndForwardedToOrigin=key,
+        ),
+    )

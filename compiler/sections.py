@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from . import buckets, caches, cdn, databases, network, relations, secrets, security, services
+from . import buckets, caches, cdn, databases, monitoring, network, relations, secrets, security, services
 from .context import RESERVED_TAGS, Context, Fragment
 
 Problem = tuple[tuple[Any, ...], str]
@@ -42,6 +42,7 @@ BUILDERS: dict[str, Builder] = {
     "buckets": Builder(buckets.STACK, buckets.build, section="buckets"),
     "services": Builder(services.STACK, services.build, section="services"),
     "cdn": Builder(cdn.STACK, cdn.build, section="cdn"),
+    "alarms": Builder(monitoring.STACK, monitoring.build, section="alarms"),
 }
 
 

@@ -1,0 +1,192 @@
+"""Monitoring: alarms from the spec's thresholds, SNS topics per severity, and a dashboard per environment."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from troposphere import Ref, Sub, cloudwatch, sns
+
+from . import relations
+from .context import Context, Fragment, camel
+
+STACK = "monitoring"
+SEVERITIES = ("critical", "warning", "info")
+GIB = 1024**3
+
+
+@dataclass(frozen=True)
+class Metric:
+    """How a spec threshold maps onto a CloudWatch metric."""
+
+    namespace: str
+    name: str
+    statistic: str
+    above: bool  # alarm when the value is above the threshold (else below)
+    unit_scale: float = 1.0  # spec units -> metric units
+    missing: str = "notBreaching"
+    words: str = ""
+
+
+METRICS: dict[str, dict[str, Metric]] = {
+    "services": {
+        "cpu": Metric("AWS/ECS", "CPUUtilization", "Average", True, words="average CPU %"),
+        "memory": Metric("AWS/ECS", "MemoryUtilization", "Average", True, words="average memory %"),
+        "running_below": Metric("ECS/ContainerInsights", "RunningTaskCount", "Minimum", False, missing="breaching", words="running tasks"),
+    },
+    "databases": {
+        "cpu": Metric("AWS/RDS", "CPUUtilization", "Average", True, words="CPU %"),
+        "connections": Metric("AWS/RDS", "DatabaseConnections", "Maximum", True, words="connections"),
+        "free_storage_gb": Metric("AWS/RDS", "FreeStorageSpace", "Minimum", False, GIB, words="free storage (GiB)"),
+    },
+    "caches": {
+        "cpu": Metric("AWS/ElastiCache", "EngineCPUUtilization", "Average", True, words="engine CPU %"),
+        "memory": Metric("AWS/ElastiCache", "DatabaseMemoryUsagePercentage", "Maximum", True, words="memory used %"),
+    },
+    "load_balancer": {
+        "unhealthy_targets": Metric("AWS/ApplicationELB", "UnHealthyHostCount", "Maximum", True, words="unhealthy targets"),
+        "healthy_below": Metric("AWS/ApplicationELB", "HealthyHostCount", "Minimum", False, missing="breaching", words="healthy targets"),
+        "errors_5xx": Metric("AWS/ApplicationELB", "HTTPCode_Target_5XX_Count", "Sum", True, words="5xx responses per minute"),
+        "latency": Metric("AWS/ApplicationELB", "TargetResponseTime", "Average", True, words="average response seconds"),
+    },
+}
+
+
+def _thresholds(value: Any) -> dict[str, float]:
+    return dict(value) if isinstance(value, dict) else {"warning": value}
+
+
+def _dimensions(kind: str, name: str, ctx: Context) -> list[cloudwatch.MetricDimension]:
+    if kind == "services":
+        return [
+            cloudwatch.MetricDimension(Name="ClusterName", Value=ctx.imported("app", "ClusterName")),
+            cloudwatch.MetricDimension(Name="ServiceName", Value=ctx.imported("app", f"Service{camel(name)}Name")),
+        ]
+    if kind == "databases":
+        return [cloudwatch.MetricDimension(Name="DBInstanceIdentifier", Value=ctx.imported("data", f"Database{camel(name)}Id"))]
+    if kind == "caches":
+        # Replication group metrics are per node; the primary is node 001 of the group.
+        return [cloudwatch.MetricDimension(Name="CacheClusterId", Value=f"{ctx.name(name)}-001")]
+    return [
+        cloudwatch.MetricDimension(Name="LoadBalancer", Value=ctx.imported("app", "LoadBalancerFullName")),
+        cloudwatch.MetricDimension(Name="TargetGroup", Value=ctx.imported("app", f"Service{camel(name)}TargetGroupFullName")),
+    ]
+
+
+def build(alarms: dict[str, Any], ctx: Context) -> Fragment:
+    out = Fragment()
+    topics: dict[str, sns.Topic] = {}
+    for severity in SEVERITIES:
+        subscribers = alarms["notify"].get(severity, [])
+        if not subscribers:
+            continue
+        topic = out.add(
+            sns.Topic(
+                f"AlarmTopic{camel(severity)}",
+                TopicName=ctx.name("alarms", severity),
+                DisplayName=f"{ctx.name()} {severity} alarms",
+                KmsMasterKeyId=ctx.imported("data", "EnvironmentKeyArn"),
+                Tags=ctx.resource_tags(ctx.name("alarms", severity)),
+            )
+        )
+        topics[severity] = topic
+        for index, endpoint in enumerate(subscribers, start=1):
+            out.add(
+                sns.SubscriptionResource(
+                    f"AlarmTopic{camel(severity)}Subscription{index}",
+                    TopicArn=Ref(topic),
+                    Protocol="https" if endpoint.startswith("https://") else "email",
+                    Endpoint=endpoint,
+                )
+            )
+        out.export(ctx, STACK, f"AlarmTopic{camel(severity)}Arn", Ref(topic), f"SNS topic for {severity} alarms.")
+    targets: list[tuple[str, str, dict[str, Any]]] = [
+        (kind, name, metrics) for kind in ("services", "databases", "caches") for name, metrics in sorted(alarms[kind].items())
+    ]
+    if alarms["load_balancer"]:
+        targets += [("load_balancer", name, alarms["load_balancer"]) for name in sorted(relations.routed(ctx.spec))]
+    for kind, name, metrics in targets:
+        for metric_key, value in sorted(metrics.items()):
+            metric = METRICS[kind][metric_key]
+            for severity, threshold in sorted(_thresholds(value).items()):
+                title = f"Alarm{camel(kind)}{camel(name)}{camel(metric_key)}{camel(severity)}"
+                subject = f"{kind.replace('_', ' ')} {name}" if kind != "load_balancer" else f"load balancer, service {name}"
+                actions = [Ref(topics[severity])] if severity in topics else []
+                out.add(
+                    cloudwatch.Alarm(
+                        title,
+                        AlarmName=ctx.name(kind.replace("_", "-"), name, metric_key.replace("_", "-"), severity),
+                        AlarmDescription=f"{severity}: {subject} {metric.words} {'above' if metric.above else 'below'} {threshold:g}",
+                        Namespace=metric.namespace,
+                        MetricName=metric.name,
+                        Dimensions=_dimensions(kind, name, ctx),
+                        Statistic=metric.statistic,
+                        Period=60,
+                        EvaluationPeriods=3,
+                        DatapointsToAlarm=3,
+                        Threshold=float(threshold) * metric.unit_scale,
+                        ComparisonOperator="GreaterThanThreshold" if metric.above else "LessThanThreshold",
+                        TreatMissingData=metric.missing,
+                        AlarmActions=actions,
+                        OKActions=actions,
+                    )
+                )
+    if alarms["dashboard"]:
+        out.add(_dashboard(ctx))
+    return out
+
+
+def _dashboard(ctx: Context) -> cloudwatch.Dashboard:
+    """One dashboard per environment; names of imported resources are filled in by Fn::Sub."""
+    spec = ctx.spec
+    variables: dict[str, Any] = {}
+    widgets: list[dict[str, Any]] = []
+
+    def widget(title: str, metrics: list[list[Any]]) -> None:
+        widgets.append(
+            {
+                "type": "metric",
+                "width": 12,
+                "height": 6,
+                "x": (len(widgets) % 2) * 12,
+                "y": (len(widgets) // 2) * 6,
+                "properties": {
+                    "title": title,
+                    "region": "${AWS::Region}",
+                    "stat": "Average",
+                    "period": 60,
+                    "view": "timeSeries",
+                    "metrics": metrics,
+                },
+            }
+        )
+
+    if spec.get("services"):
+        variables["Cluster"] = ctx.imported("app", "ClusterName")
+        for name in sorted(spec["services"]):
+            variables[f"Service{camel(name)}"] = ctx.imported("app", f"Service{camel(name)}Name")
+            dims = ["ClusterName", "${Cluster}", "ServiceName", f"${{Service{camel(name)}}}"]
+            widget(f"service {name}: CPU and memory %", [["AWS/ECS", "CPUUtilization", *dims], ["AWS/ECS", "MemoryUtilization", *dims]])
+    for name in sorted(spec.get("databases", {})):
+        variables[f"Database{camel(name)}"] = ctx.imported("data", f"Database{camel(name)}Id")
+        dims = ["DBInstanceIdentifier", f"${{Database{camel(name)}}}"]
+        widget(f"database {name}: CPU % and connections", [["AWS/RDS", "CPUUtilization", *dims], ["AWS/RDS", "DatabaseConnections", *dims]])
+    for name in sorted(spec.get("caches", {})):
+        dims = ["CacheClusterId", f"{ctx.name(name)}-001"]
+        widget(
+            f"cache {name}: engine CPU and memory %",
+            [["AWS/ElastiCache", "EngineCPUUtilization", *dims], ["AWS/ElastiCache", "DatabaseMemoryUsagePercentage", *dims]],
+        )
+    if relations.routed(spec):
+        variables["LoadBalancer"] = ctx.imported("app", "LoadBalancerFullName")
+        dims = ["LoadBalancer", "${LoadBalancer}"]
+        widget(
+            "load balancer: requests and target 5xx",
+            [
+                ["AWS/ApplicationELB", "RequestCount", *dims, {"stat": "Sum"}],
+                ["AWS/ApplicationELB", "HTTPCode_Target_5XX_Count", *dims, {"stat": "Sum"}],
+            ],
+        )
+    body = json.dumps({"widgets": widgets}, sort_keys=True, separators=(",", ":"))
+    return cloudwatch.Dashboard("Dashboard", DashboardName=ctx.name(), DashboardBody=Sub(body, **variables) if variables else Sub(body))

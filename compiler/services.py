@@ -162,7 +162,7 @@ def _load_balancer(spec: dict[str, Any], ctx: Context, out: Fragment) -> tuple[d
                 Conditions=[
                     elb.Condition(Field="path-pattern", PathPatternConfig=elb.PathPatternConfig(Values=[service["route"]["path"]]))
                 ],
-                Actions=[elb.Action(Type="forward", TargetGroupArn=Ref(groups[name]))],
+                Actions=[elb.ListenerRuleAction(Type="forward", TargetGroupArn=Ref(groups[name]))],
             )
         )
     return groups, [main.title]

@@ -1,0 +1,225 @@
+"""Social Flow (seed 003): the compiled templates carry the document's numbers, read from the JSON as a reviewer would."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from conftest import ROOT, read_json
+
+OUT = ROOT / "output" / "socialflow"
+ENVS = ("dev", "staging", "prod")
+
+
+def stack(env: str, name: str) -> dict[str, Any]:
+    return read_json(OUT / env / "us-east-1" / f"{name}.json")
+
+
+def props(template: dict[str, Any], logical_id: str) -> dict[str, Any]:
+    return template["Resources"][logical_id]["Properties"]
+
+
+def of_type(template: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
+    return {k: v for k, v in template["Resources"].items() if v["Type"] == kind}
+
+
+@pytest.mark.parametrize(("env", "nats"), [("dev", 1), ("staging", 3), ("prod", 3)])
+def test_network_three_zones_and_nat_per_environment(env: str, nats: int) -> None:
+    network = stack(env, "network")
+    assert props(network, "Vpc")["CidrBlock"] == "10.0.0.0/16"
+    assert len(of_type(network, "AWS::EC2::Subnet")) == 6  # 3 public + 3 private
+    assert len(of_type(network, "AWS::EC2::NatGateway")) == nats
+    assert props(network, "FlowLog")["TrafficType"] == "ALL"
+
+
+@pytest.mark.parametrize(
+    ("env", "instance", "multi_az", "backups", "storage", "protected"),
+    [
+        ("dev", "db.t3.small", False, 3, "20", False),
+        ("staging", "db.t3.medium", True, 7, "50", False),
+        ("prod", "db.r6g.xlarge", True, 30, "100", True),
+    ],
+)
+def test_database(env: str, instance: str, multi_az: bool, backups: int, storage: str, protected: bool) -> None:
+    data = stack(env, "data")
+    db = data["Resources"]["DatabaseMain"]
+    p = db["Properties"]
+    assert (p["Engine"], p["EngineVersion"].split(".")[0]) == ("postgres", "15")
+    assert (p["DBInstanceClass"], p["MultiAZ"], p["BackupRetentionPeriod"]) == (instance, multi_az, backups)
+    assert (p["StorageType"], p["AllocatedStorage"], p["StorageEncrypted"]) == ("gp3", storage, True)
+    assert p["MaxAllocatedStorage"] > int(storage)
+    assert p["DeletionProtection"] is protected
+    assert (db["DeletionPolicy"], db["UpdateReplacePolicy"]) == ("Snapshot", "Snapshot")
+    assert (p["EnablePerformanceInsights"], p["MonitoringInterval"]) == (True, 60)
+    assert p["EnableCloudwatchLogsExports"] == ["postgresql", "upgrade"]
+    assert p["ManageMasterUserPassword"] is True and "MasterUserPassword" not in p
+    assert p["PubliclyAccessible"] is False
+    parameters = props(data, "DatabaseMainParameterGroup")["Parameters"]
+    assert parameters["shared_preload_libraries"] == "pg_stat_statements"
+    assert parameters["log_min_duration_statement"] == "1000"  # slow queries over 1 s
+
+
+@pytest.mark.parametrize(
+    ("env", "node", "nodes", "failover"),
+    [("dev", "cache.t3.micro", 1, False), ("staging", "cache.t3.small", 2, True), ("prod", "cache.r6g.large", 3, True)],
+)
+def test_redis(env: str, node: str, nodes: int, failover: bool) -> None:
+    data = stack(env, "data")
+    p = props(data, "CacheMain")
+    assert (p["Engine"], p["EngineVersion"], p["CacheNodeType"], p["NumCacheClusters"]) == ("redis", "7.0", node, nodes)
+    assert (p["AutomaticFailoverEnabled"], p["MultiAZEnabled"]) == (failover, failover)
+    assert p["AtRestEncryptionEnabled"] is True and p["TransitEncryptionEnabled"] is True
+    assert p["AuthToken"] == {"Fn::Sub": "{{resolve:secretsmanager:${CacheMainAuthToken}}}"}
+    assert props(data, "CacheMainParameterGroup")["Properties"] == {
+        "maxmemory-policy": "allkeys-lru",
+        "tcp-keepalive": "300",
+        "timeout": "300",
+    }
+    assert sorted(c["LogType"] for c in p["LogDeliveryConfigurations"]) == ["engine-log", "slow-log"]
+
+
+@pytest.mark.parametrize(
+    ("env", "app", "worker", "app_count", "worker_count"),
+    [
+        ("dev", ("512", "1024"), ("256", "512"), 1, 1),
+        ("staging", ("1024", "2048"), ("512", "1024"), 2, 2),
+        ("prod", ("2048", "4096"), ("1024", "2048"), 3, 4),
+    ],
+)
+def test_ecs_sizes_and_counts(env: str, app: tuple[str, str], worker: tuple[str, str], app_count: int, worker_count: int) -> None:
+    template = stack(env, "app")
+    for name, size, count in (("App", app, app_count), ("Worker", worker, worker_count)):
+        definition = props(template, f"Service{name}TaskDefinition")
+        assert (definition["Cpu"], definition["Memory"]) == size
+        assert props(template, f"Service{name}")["DesiredCount"] == count
+    beat = props(template, "ServiceBeatTaskDefinition")
+    assert 256 <= int(beat["Cpu"]) <= 512 and 512 <= int(beat["Memory"]) <= 1024
+    assert props(template, "ServiceBeat")["DesiredCount"] == 1
+    assert props(template, "Cluster")["ClusterSettings"] == [{"Name": "containerInsights", "Value": "enabled"}]
+    circuit = props(template, "ServiceApp")["DeploymentConfiguration"]["DeploymentCircuitBreaker"]
+    assert circuit == {"Enable": True, "Rollback": True}
+
+
+def test_load_balancer_health_stickiness_and_draining() -> None:
+    group = props(stack("prod", "app"), "ServiceAppTargetGroup")
+    assert (group["HealthCheckPath"], group["HealthCheckIntervalSeconds"], group["Port"]) == ("/health", 30, 8000)
+    attributes = {a["Key"]: a["Value"] for a in group["TargetGroupAttributes"]}
+    assert attributes["stickiness.enabled"] == "true"
+    assert attributes["deregistration_delay.timeout_seconds"] == "300"
+
+
+def test_prod_app_autoscaling() -> None:
+    template = stack("prod", "app")
+    target = props(template, "ServiceAppScalableTarget")
+    assert (target["MinCapacity"], target["MaxCapacity"]) == (3, 10)
+    cpu = props(template, "ServiceAppScaleOnCpu")["TargetTrackingScalingPolicyConfiguration"]
+    memory = props(template, "ServiceAppScaleOnMemory")["TargetTrackingScalingPolicyConfiguration"]
+    assert (cpu["TargetValue"], memory["TargetValue"]) == (70.0, 75.0)
+    assert (cpu["ScaleOutCooldown"], cpu["ScaleInCooldown"]) == (60, 300)
+    assert "ServiceAppScaleOnRequests" in template["Resources"]
+    assert not [k for k in stack("staging", "app")["Resources"] if "Scal" in k]
+
+
+def test_security_group_chain_comes_from_relationships() -> None:
+    rules = {
+        (
+            r["Properties"]["GroupId"]["Fn::GetAtt"][0],
+            r["Properties"]["FromPort"],
+            r["Properties"].get("CidrIp") or r["Properties"]["SourceSecurityGroupId"]["Fn::GetAtt"][0],
+        )
+        for r in of_type(stack("prod", "security"), "AWS::EC2::SecurityGroupIngress").values()
+    }
+    assert rules == {
+        ("LoadBalancerSecurityGroup", 80, "0.0.0.0/0"),
+        ("LoadBalancerSecurityGroup", 443, "0.0.0.0/0"),
+        ("ServiceAppSecurityGroup", 8000, "LoadBalancerSecurityGroup"),
+        *{("DatabaseMainSecurityGroup", 5432, f"Service{s}SecurityGroup") for s in ("App", "Worker", "Beat")},
+        *{("CacheMainSecurityGroup", 6379, f"Service{s}SecurityGroup") for s in ("App", "Worker", "Beat")},
+    }
+    assert all(r["Properties"]["Description"] for r in of_type(stack("prod", "security"), "AWS::EC2::SecurityGroupIngress").values())
+
+
+def test_iam_is_scoped_to_what_each_service_uses() -> None:
+    template = stack("prod", "app")
+    beat = props(template, "ServiceBeatExecutionRole")["Policies"][0]["PolicyDocument"]["Statement"]
+    secrets = next(s for s in beat if s["Sid"] == "ReadInjectedSecrets")["Resource"]
+    assert [r.get("Fn::ImportValue") for r in secrets] == [
+        "socialflow-prod-data-DatabaseMainSecretArn",
+        "socialflow-prod-data-CacheMainAuthTokenArn",
+        "socialflow-prod-data-SecretSecretKeyArn",
+    ]
+    assert "ServiceBeatTaskRole" not in template["Resources"]  # beat uses no bucket: no task permissions at all
+    worker = props(template, "ServiceWorkerTaskRole")["Policies"][0]["PolicyDocument"]["Statement"]
+    buckets = {r["Fn::Join"][1][0]["Fn::ImportValue"] for s in worker for r in s["Resource"] if "Fn::Join" in r}
+    assert buckets == {"socialflow-prod-data-BucketVideosArn", "socialflow-prod-data-BucketUploadsArn"}
+
+
+@pytest.mark.parametrize(("env", "versioned"), [("dev", False), ("staging", True), ("prod", True)])
+def test_buckets(env: str, versioned: bool) -> None:
+    data = stack(env, "data")
+    videos = data["Resources"]["BucketVideos"]
+    assert ("VersioningConfiguration" in videos["Properties"]) is versioned
+    rules = {r["Id"]: r for r in videos["Properties"]["LifecycleConfiguration"]["Rules"]}
+    assert rules["current-objects"]["Transitions"] == [{"StorageClass": "GLACIER", "TransitionInDays": 90}]
+    assert rules["current-objects"]["ExpirationInDays"] == 730
+    assert props(data, "BucketUploads")["LifecycleConfiguration"]["Rules"][1]["ExpirationInDays"] == 7
+    assert "VersioningConfiguration" in props(data, "BucketStatic")
+    for name, bucket in of_type(data, "AWS::S3::Bucket").items():
+        p = bucket["Properties"]
+        assert p["PublicAccessBlockConfiguration"] == {
+            "BlockPublicAcls": True,
+            "BlockPublicPolicy": True,
+            "IgnorePublicAcls": True,
+            "RestrictPublicBuckets": True,
+        }, name
+        assert p["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]["ServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
+        assert bucket["DeletionPolicy"] == "Retain", name
+
+
+@pytest.mark.parametrize(("env", "price_class"), [("dev", "PriceClass_100"), ("staging", "PriceClass_200"), ("prod", "PriceClass_All")])
+def test_cloudfront(env: str, price_class: str) -> None:
+    edge = stack(env, "edge")
+    config = props(edge, "Distribution")["DistributionConfig"]
+    assert config["PriceClass"] == price_class
+    ttls = {b["PathPattern"]: props(edge, b["CachePolicyId"]["Ref"])["CachePolicyConfig"]["DefaultTTL"] for b in config["CacheBehaviors"]}
+    assert ttls == {"/static/*": 86400, "/videos/*": 3600}  # 24 hours, 1 hour
+    api = props(edge, config["DefaultCacheBehavior"]["CachePolicyId"]["Ref"])["CachePolicyConfig"]
+    assert api["DefaultTTL"] == 0
+    assert api["ParametersInCacheKeyAndForwardedToOrigin"]["QueryStringsConfig"] == {"QueryStringBehavior": "all"}
+    assert all(b["ViewerProtocolPolicy"] == "redirect-to-https" and b["Compress"] for b in config["CacheBehaviors"])
+    reads = props(edge, "BucketStaticPolicy")["PolicyDocument"]["Statement"]
+    assert {s["Sid"] for s in reads} == {"DenyInsecureTransport", "CloudFrontReadsThroughOriginAccessControl"}
+
+
+def test_alarm_thresholds() -> None:
+    alarms = {k: v["Properties"] for k, v in of_type(stack("prod", "monitoring"), "AWS::CloudWatch::Alarm").items()}
+    expected = {
+        "AlarmServicesAppCpuWarning": 75,
+        "AlarmServicesAppMemoryWarning": 80,
+        "AlarmDatabasesMainCpuCritical": 90,
+        "AlarmCachesMainMemoryWarning": 80,
+        "AlarmCachesMainMemoryCritical": 95,
+        "AlarmLoadBalancerAppErrors5xxWarning": 100,
+        "AlarmLoadBalancerAppErrors5xxCritical": 500,
+        "AlarmLoadBalancerAppLatencyWarning": 2,
+    }
+    assert {k: alarms[k]["Threshold"] for k in expected} == {k: float(v) for k, v in expected.items()}
+    critical = alarms["AlarmDatabasesMainCpuCritical"]["AlarmActions"]
+    assert critical == [{"Ref": "AlarmTopicCritical"}]
+
+
+def test_environment_key_rotates_and_everything_is_retained() -> None:
+    data = stack("prod", "data")
+    key = data["Resources"]["EnvironmentKey"]
+    assert key["Properties"]["EnableKeyRotation"] is True and key["DeletionPolicy"] == "Retain"
+    for name, resource in data["Resources"].items():
+        if resource["Type"] in (
+            "AWS::RDS::DBInstance",
+            "AWS::ElastiCache::ReplicationGroup",
+            "AWS::S3::Bucket",
+            "AWS::KMS::Key",
+            "AWS::SecretsManager::Secret",
+        ):
+            assert resource.get("DeletionPolicy") in ("Retain", "Snapshot"), name
+            assert resource.get("UpdateReplacePolicy") in ("Retain", "Snapshot"), name

@@ -112,7 +112,7 @@ def check(spec: dict[str, Any]) -> Iterator[tuple[tuple[Any, ...], str]]:
                 yield (*path, "scale", "requests_per_target"), "requests_per_target needs the service to have a route"
     for name, database in spec.get("databases", {}).items():
         if database["storage"]["max"] < database["storage"]["size"]:
-            yield ("databases", name, "storage", "max"), "storage.max is below storage.size; autoscaling could never grow"
+            yield ("databases", name, "storage", "max"), f"databases.{name}.storage.max is below storage.size; autoscaling could never grow"
     yield from _check_cdn(spec)
     yield from _check_alarms(spec)
 

@@ -40,12 +40,16 @@ def main(ctx: click.Context, debug: bool) -> None:
 
 def _run(ctx: click.Context, work: Callable[[], int]) -> NoReturn:
     """Run a command, turning known failures into messages and exit codes."""
+    from compiler.aws import DeployError
     from compiler.errors import SpecError
     from compiler.pipeline import UsageError
     from compiler.report import text
 
     try:
         code = work()
+    except DeployError as exc:
+        click.echo(f"ivc: error: {exc}", err=True)
+        code = 1
     except SpecError as exc:
         click.echo(text(exc.diagnostics), err=True, nl=False)
         code = 1
@@ -135,6 +139,150 @@ def compile_command(
             summary += f"; {len(report.actions)} file(s) out of date: run `ivc compile` and commit {out}"
         click.echo(summary, err=True)
         return 1 if failed or drift else 0
+
+    _run(ctx, work)
+
+
+SPEC = click.argument("spec", type=click.Path(path_type=Path))
+STACK = click.option("--stack", "-s", metavar="STACK", help="Only this stack (network, security, data, app, edge, monitoring).")
+REGION = click.option("--region", "-r", metavar="REGION", help="Only stacks in this region.")
+OUT = click.option(
+    "--out",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=Path("output"),
+    show_default=True,
+    help="Where the compiled templates are (what `ivc compile` wrote).",
+)
+
+
+def _say(line: str) -> None:
+    click.echo(line, err=True)
+
+
+def _confirm(question: str) -> bool:
+    try:
+        return click.confirm(question, default=False, err=True)
+    except click.Abort:
+        return False
+
+
+def _table(rows: list[tuple[str, str, str, str, str]]) -> None:
+    if not rows:
+        return
+    header = ("STACK SET", "ACCOUNT", "REGION", "STATUS", "REASON")
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(4)]
+    for row in [header, *rows]:
+        click.echo("  ".join(str(cell).ljust(width) for cell, width in zip(row[:4], widths, strict=True)) + "  " + str(row[4]))
+
+
+@main.command()
+@SPEC
+@ENV
+@STACK
+@REGION
+@OUT
+@click.option("--dry-run", is_flag=True, help="Print what would be created, updated or removed; change nothing.")
+@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation (protected environments such as prod ask).")
+@click.option("--allow-replace", is_flag=True, help="Go ahead even when a change replaces or deletes a stateful resource.")
+@click.pass_context
+def deploy(
+    ctx: click.Context,
+    spec: Path,
+    env: str | None,
+    stack: str | None,
+    region: str | None,
+    out: Path,
+    dry_run: bool,
+    yes: bool,
+    allow_replace: bool,
+) -> None:
+    """Deploy an environment's compiled stacks as CloudFormation StackSets, wave by wave."""
+
+    def work() -> int:
+        from compiler import deploy as stacksets
+
+        outcome = stacksets.deploy(
+            spec,
+            env,
+            out,
+            _say,
+            (lambda _: True) if yes else _confirm,
+            stack=stack,
+            region=region,
+            dry_run=dry_run,
+            allow_replace=allow_replace,
+        )
+        for line in outcome.lines:
+            click.echo(line)
+        _table(outcome.rows)
+        if outcome.failed:
+            _say(f"ivc: {len(outcome.failed)} stack set(s) did not reach CURRENT: {', '.join(outcome.failed)}")
+        return 1 if outcome.failed else 0
+
+    _run(ctx, work)
+
+
+@main.command()
+@SPEC
+@ENV
+@STACK
+@REGION
+@OUT
+@click.pass_context
+def diff(ctx: click.Context, spec: Path, env: str | None, stack: str | None, region: str | None, out: Path) -> None:
+    """Show how output/ differs from what is deployed; exit 1 when a stateful resource would be replaced or deleted."""
+
+    def work() -> int:
+        from compiler import deploy as stacksets
+
+        outcome = stacksets.diff(spec, env, out, _say, stack=stack, region=region)
+        for line in outcome.lines:
+            click.echo(line)
+        return 1 if outcome.failed else 0
+
+    _run(ctx, work)
+
+
+@main.command()
+@SPEC
+@ENV
+@STACK
+@REGION
+@OUT
+@click.option("--dry-run", is_flag=True, help="Print what would be removed; change nothing.")
+@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
+@click.option("--include-stateful", is_flag=True, help="Also remove a protected environment's stateful stacks (retained data stays).")
+@click.pass_context
+def destroy(
+    ctx: click.Context,
+    spec: Path,
+    env: str | None,
+    stack: str | None,
+    region: str | None,
+    out: Path,
+    dry_run: bool,
+    yes: bool,
+    include_stateful: bool,
+) -> None:
+    """Remove an environment's stack instances, then its stack sets, last wave first."""
+
+    def work() -> int:
+        from compiler import deploy as stacksets
+
+        outcome = stacksets.destroy(
+            spec,
+            env,
+            out,
+            _say,
+            (lambda _: True) if yes else _confirm,
+            stack=stack,
+            region=region,
+            include_stateful=include_stateful,
+            dry_run=dry_run,
+        )
+        for line in outcome.lines:
+            click.echo(line)
+        return 1 if outcome.failed else 0
 
     _run(ctx, work)
 

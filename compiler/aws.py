@@ -33,7 +33,8 @@ def client(service: str, region: str) -> Any:
     from botocore.config import Config
 
     config = Config(region_name=region, retries={"mode": "adaptive", "max_attempts": 6}, connect_timeout=5, read_timeout=60)
-    return boto3.client(service, config=config)
+    # A fresh session each time: credentials and endpoint are read from the environment as it is now.
+    return boto3.session.Session().client(service, config=config)
 
 
 def explain(exc: BaseException) -> DeployError:
@@ -49,7 +50,8 @@ def explain(exc: BaseException) -> DeployError:
     if isinstance(exc, ClientError):
         error = exc.response.get("Error", {})
         return DeployError(f"AWS refused {exc.operation_name}: {error.get('Code', 'Error')}: {error.get('Message', '')}")
-    return DeployError(f"{type(exc).__name__}: {exc}")
+    first_line = str(exc).splitlines()[0] if str(exc) else ""
+    return DeployError(f"the AWS endpoint's answer could not be used ({type(exc).__name__}): {first_line}")
 
 
 def code(exc: BaseException) -> str:

@@ -542,9 +542,7 @@ def _guard(action: Callable[[], Outcome]) -> Outcome:
     except DeployError:
         raise
     except Exception as exc:
-        from botocore.exceptions import BotoCoreError, ClientError
-
-        if isinstance(exc, (BotoCoreError, ClientError)):
+        if type(exc).__module__.startswith("botocore"):  # every botocore failure, including unparsable answers
             raise explain(exc) from exc
         raise
 

@@ -19,7 +19,7 @@ from typing import Any
 
 from . import emit
 from .aws import DeployError, call, client, code, explain
-from .stacks import Stack, assemble
+from .stacks import Stack, assemble, minified
 from .validate import Environment
 
 INLINE_LIMIT = 51_200
@@ -83,8 +83,7 @@ class Target:
 
     @property
     def body(self) -> str:
-        """What is sent to CloudFormation: the template without whitespace, to stay under the inline limit."""
-        return json.dumps(self.template, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        return minified(self.template)
 
     @property
     def stateful(self) -> bool:
@@ -377,9 +376,10 @@ class StackSets:
         args: dict[str, Any] = {
             "StackSetName": target.stackset,
             "Capabilities": ["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM"],
-            "Description": str(target.template.get("Description", ""))[:1024],
             "Tags": [{"Key": k, "Value": v} for k, v in self.settings.tags.items()],
         }
+        if target.template.get("Description"):  # the API refuses an empty description
+            args["Description"] = str(target.template["Description"])[:1024]
         size = len(body.encode())
         if size <= INLINE_LIMIT:
             args["TemplateBody"] = body

@@ -42,6 +42,7 @@ def manifest(environment: Environment, stacks: list[Stack]) -> dict[str, Any]:
                 "file": stack.file,
                 "sha256": hashlib.sha256(stack.body.encode()).hexdigest(),
                 "size": len(stack.body.encode()),
+                "deploy_size": len(stack.deploy_body.encode()),
                 "resources": stack.resource_count,
                 "parameters": stack.parameters,
                 "exports": stack.exports,

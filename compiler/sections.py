@@ -68,5 +68,10 @@ def _check_top(spec: dict[str, Any]) -> Iterator[Problem]:
     regions = spec["regions"]
     if regions.get("secondary") == regions["primary"]:
         yield ("regions", "secondary"), f"regions.secondary is the same region as regions.primary ({regions['primary']})"
+    deploy = spec.get("deploy", {})
+    if deploy.get("permission_model") == "service-managed" and not deploy.get("organizational_units"):
+        yield ("deploy", "permission_model"), "service-managed stack sets deploy to organizational_units; list at least one"
+    if deploy.get("permission_model", "self-managed") == "self-managed" and deploy.get("organizational_units"):
+        yield ("deploy", "organizational_units"), "organizational_units need permission_model: service-managed"
     if (spec.get("databases") or spec.get("caches") or spec.get("services")) and "network" not in spec:
         yield ("network",), "databases, caches and services need a network section to live in"

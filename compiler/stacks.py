@@ -45,10 +45,19 @@ class Stack:
     def parameters(self) -> list[str]:
         return sorted(self.template.get("Parameters", {}))
 
+    @property
+    def deploy_body(self) -> str:
+        return minified(self.template)
+
 
 def render(template: dict[str, Any]) -> str:
     """The one way a template becomes bytes: sorted keys, two-space indent, trailing newline."""
     return json.dumps(template, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def minified(template: dict[str, Any]) -> str:
+    """The template as sent to CloudFormation: no whitespace, so it stays under the inline limit."""
+    return json.dumps(template, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 def assemble(environment: Environment) -> list[Stack]:
@@ -65,7 +74,37 @@ def assemble(environment: Environment) -> list[Stack]:
         for stack_name, parts in fragments.items():
             stacks.append(_stack(stack_name, ctx, parts, spec.get("description")))
     _order(stacks, environment)
+    _check_limits(stacks, environment)
     return stacks
+
+
+# CloudFormation's quotas per template.
+MAX_RESOURCES, MAX_OUTPUTS, MAX_PARAMETERS = 500, 200, 200
+INLINE_BYTES, S3_BYTES = 51_200, 1_048_576
+
+
+def _check_limits(stacks: list[Stack], environment: Environment) -> None:
+    problems = []
+    has_bucket = bool(environment.spec.get("deploy", {}).get("bucket"))
+    for stack in stacks:
+        counts = (
+            ("resources", stack.resource_count, MAX_RESOURCES),
+            ("outputs", len(stack.template.get("Outputs", {})), MAX_OUTPUTS),
+            ("parameters", len(stack.parameters), MAX_PARAMETERS),
+        )
+        for what, count, limit in counts:
+            if count > limit:
+                problems.append(f"stack {stack.key} has {count} {what}, over CloudFormation's {limit}; split the section across stacks")
+        size = len(stack.deploy_body.encode())
+        if size > S3_BYTES:
+            problems.append(f"stack {stack.key} is {size} bytes, over CloudFormation's 1 MB template limit")
+        elif size > INLINE_BYTES and not has_bucket:
+            problems.append(
+                f"stack {stack.key} is {size} bytes, over the {INLINE_BYTES}-byte inline limit: set deploy.bucket "
+                "so ivc deploy can upload it"
+            )
+    if problems:
+        raise SpecError([Diagnostic(p, location=f"{environment.system}/{environment.name}", code="assemble") for p in problems])
 
 
 def _stack(name: str, ctx: Context, parts: list[Fragment], description: str | None) -> Stack:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import shutil
 from pathlib import Path
 from typing import Any
@@ -62,6 +63,7 @@ def test_layout_and_manifest(spec: Path, tmp_path: Path) -> None:
         "file": "eu-west-1/network.json",
         "sha256": hashlib.sha256(body).hexdigest(),
         "size": len(body),
+        "deploy_size": len(json.dumps(json.loads(body), sort_keys=True, separators=(",", ":")).encode()),
         "resources": 7,
         "parameters": [],
         "exports": None,

@@ -124,6 +124,21 @@ def _stack(name: str, ctx: Context, parts: list[Fragment], description: str | No
             }
         }
     )
+    # troposphere refuses to go past CloudFormation's quotas; say so in the spec's terms first.
+    for what, count, limit in (
+        ("resources", sum(len(p.resources) for p in parts), MAX_RESOURCES),
+        ("outputs", sum(len(p.outputs) for p in parts), MAX_OUTPUTS),
+    ):
+        if count > limit:
+            raise SpecError(
+                [
+                    Diagnostic(
+                        f"stack {ctx.region}/{name} has {count} {what}, over CloudFormation's {limit}; split the section across stacks",
+                        location=f"{ctx.system}/{ctx.environment}",
+                        code="assemble",
+                    )
+                ]
+            )
     for part in parts:
         for resource in part.resources:
             template.add_resource(resource)

@@ -188,3 +188,36 @@ def test_lint_cache_can_be_turned_off(spec: Path, tmp_path: Path, monkeypatch: p
     shutil.rmtree(tmp_path / "cache")
     assert ivc("compile", spec, "--out", tmp_path / "b").exit_code == 0
     assert not (tmp_path / "cache").exists()
+
+
+def test_cloudformation_limits_are_enforced_at_compile(tmp_path: Path) -> None:
+    # 7 tiers x 16 rules x 6 zones of network ACL entries: far over 500 resources in one stack.
+    tiers = ["public", "a", "b", "c", "d", "e", "f", "g"]
+    rules = ", ".join(f"{{from: {tier}, ports: {port}}}" for tier in tiers for port in (22, 443))
+    acls = "\n".join(f"    {tier}: {{inbound: [{rules}]}}" for tier in tiers[1:])
+    spec = tmp_path / "big.yaml"
+    spec.write_text(
+        f"ivc: 1\nsystem: big\nregions: {{primary: us-east-1}}\nnetwork:\n  cidr: 10.0.0.0/16\n  zones: 6\n"
+        f"  tiers: [{', '.join(tiers)}]\n  acls:\n{acls}\nenvironments: {{dev: {{}}}}\n"
+    )
+    result = ivc("compile", spec, "--out", tmp_path / "out")
+    assert result.exit_code == 1
+    lines = result.stderr.splitlines()
+    assert any(
+        line.startswith("big/dev: error: stack us-east-1/network has ") and "resources, over CloudFormation's 500" in line for line in lines
+    ), result.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_template_over_inline_limit_needs_deploy_bucket(tmp_path: Path) -> None:
+    tiers = ["public", "a", "b", "c", "d", "e", "f", "g"]
+    acls = "\n".join(f"    {tier}: {{inbound: [{{from: public, ports: 443}}, {{from: a, ports: 22}}]}}" for tier in tiers[1:])
+    text = (f"ivc: 1\nsystem: wide\nregions: {{primary: us-east-1}}\nnetwork:\n  cidr: 10.0.0.0/16\n  zones: 6\n"
+            f"  tiers: [{', '.join(tiers)}]\n  acls:\n{acls}\nenvironments: {{dev: {{}}}}\n")
+    spec = tmp_path / "wide.yaml"
+    spec.write_text(text)
+    refused = ivc("compile", spec, "--out", tmp_path / "out")
+    assert refused.exit_code == 1
+    assert "over the 51200-byte inline limit: set deploy.bucket so ivc deploy can upload it" in refused.stderr
+    spec.write_text(text.replace("environments:", "deploy: {bucket: wide-templates}\nenvironments:"))
+    assert ivc("compile", spec, "--out", tmp_path / "out").exit_code == 0

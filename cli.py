@@ -155,8 +155,22 @@ OUT = click.option(
 )
 
 
+def _live() -> bool:
+    """A live status line only on a terminal; CI logs get plain lines."""
+    import os
+
+    return sys.stderr.isatty() and not os.environ.get("CI")
+
+
 def _say(line: str) -> None:
+    if _live():
+        click.echo("\r\x1b[K", err=True, nl=False)  # clear the live status line first
     click.echo(line, err=True)
+
+
+def _tick(line: str) -> None:
+    if _live():
+        click.echo(f"\r\x1b[K{line}", err=True, nl=False)
 
 
 def _confirm(question: str) -> bool:
@@ -211,6 +225,7 @@ def deploy(
             region=region,
             dry_run=dry_run,
             allow_replace=allow_replace,
+            tick=_tick,
         )
         for line in outcome.lines:
             click.echo(line)
@@ -279,6 +294,7 @@ def destroy(
             region=region,
             include_stateful=include_stateful,
             dry_run=dry_run,
+            tick=_tick,
         )
         for line in outcome.lines:
             click.echo(line)

@@ -248,7 +248,9 @@ class StackSets:
         s3: Any = None,
         sleep: Callable[[float], None] = time.sleep,
         poll_cap: float = 15.0,
+        tick: Callable[[str], None] = lambda _: None,
     ) -> None:
+        self.tick = tick  # a live status line while waiting, on terminals
         self.cf = cloudformation
         self.settings = settings
         self.say = say
@@ -410,7 +412,7 @@ class StackSets:
 
     def wait(self, target: Target, operation_id: str, label: str) -> bool:
         """Poll an operation with jittered backoff until it ends; True when it succeeded."""
-        delay, last = 1.0, ""
+        delay, last, started = 1.0, "", time.monotonic()
         while True:
             operation = self._call(self.cf.describe_stack_set_operation, StackSetName=target.stackset, OperationId=operation_id)[
                 "StackSetOperation"
@@ -421,6 +423,7 @@ class StackSets:
                 last = status
             if status in DONE:
                 return bool(status == "SUCCEEDED")
+            self.tick(f"{label}: {status.lower()} for {time.monotonic() - started:.0f}s")
             self.sleep(random.uniform(delay / 2, delay))
             delay = min(self.poll_cap, delay * 2)
 
@@ -507,7 +510,13 @@ class Outcome:
 
 
 def _session(
-    path: Path, env: str | None, out: Path, stack: str | None, region: str | None, say: Callable[[str], None]
+    path: Path,
+    env: str | None,
+    out: Path,
+    stack: str | None,
+    region: str | None,
+    say: Callable[[str], None],
+    tick: Callable[[str], None] = lambda _: None,
 ) -> tuple[Environment, StackSets, list[Target]]:
     from .pipeline import UsageError, discover
     from .validate import load_and_validate
@@ -528,6 +537,7 @@ def _session(
             resolved,
             say,
             s3=client("s3", resolved.admin_region) if resolved.bucket else None,
+            tick=tick,
         )
     except DeployError:
         raise
@@ -557,8 +567,9 @@ def deploy(
     region: str | None = None,
     dry_run: bool = False,
     allow_replace: bool = False,
+    tick: Callable[[str], None] = lambda _: None,
 ) -> Outcome:
-    environment, engine, chosen = _session(path, env, out, stack, region, say)
+    environment, engine, chosen = _session(path, env, out, stack, region, say, tick)
 
     def run() -> Outcome:
         outcome = Outcome()
@@ -627,8 +638,9 @@ def destroy(
     region: str | None = None,
     include_stateful: bool = False,
     dry_run: bool = False,
+    tick: Callable[[str], None] = lambda _: None,
 ) -> Outcome:
-    environment, engine, chosen = _session(path, env, out, stack, region, say)
+    environment, engine, chosen = _session(path, env, out, stack, region, say, tick)
 
     def keep(target: Target) -> str | None:
         if target.stateful and engine.settings.protected and not include_stateful:

@@ -212,8 +212,10 @@ def test_cloudformation_limits_are_enforced_at_compile(tmp_path: Path) -> None:
 def test_template_over_inline_limit_needs_deploy_bucket(tmp_path: Path) -> None:
     tiers = ["public", "a", "b", "c", "d", "e", "f", "g"]
     acls = "\n".join(f"    {tier}: {{inbound: [{{from: public, ports: 443}}, {{from: a, ports: 22}}]}}" for tier in tiers[1:])
-    text = (f"ivc: 1\nsystem: wide\nregions: {{primary: us-east-1}}\nnetwork:\n  cidr: 10.0.0.0/16\n  zones: 6\n"
-            f"  tiers: [{', '.join(tiers)}]\n  acls:\n{acls}\nenvironments: {{dev: {{}}}}\n")
+    text = (
+        f"ivc: 1\nsystem: wide\nregions: {{primary: us-east-1}}\nnetwork:\n  cidr: 10.0.0.0/16\n  zones: 6\n"
+        f"  tiers: [{', '.join(tiers)}]\n  acls:\n{acls}\nenvironments: {{dev: {{}}}}\n"
+    )
     spec = tmp_path / "wide.yaml"
     spec.write_text(text)
     refused = ivc("compile", spec, "--out", tmp_path / "out")

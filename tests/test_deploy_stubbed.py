@@ -73,7 +73,11 @@ def test_wait_follows_asynchronous_status_with_growing_jittered_delays(stubbed: 
         stubber.add_response("describe_stack_set_operation", operation(status), {"StackSetName": NAME, "OperationId": "op-1"})
     sleeps: list[float] = []
     said: list[str] = []
-    assert engine(client, sleeps, said).wait(target(), "op-1", "label") is True
+    ticks: list[str] = []
+    stacksets = engine(client, sleeps, said)
+    stacksets.tick = ticks.append
+    assert stacksets.wait(target(), "op-1", "label") is True
+    assert ticks[0] == "label: queued for 0s" and ticks[-1].startswith("label: running for ")  # the terminal's live line
     assert said == ["label: create QUEUED", "label: create RUNNING", "label: create SUCCEEDED"]  # one line per change
     bounds = [(0.5, 1), (1, 2), (2, 4), (4, 8), (4, 8)]  # full jitter between half and all of a doubling, capped
     assert len(sleeps) == 5 and all(low <= s <= high for s, (low, high) in zip(sleeps, bounds, strict=True))

@@ -155,6 +155,13 @@ OUT = click.option(
 )
 
 
+def deploy_target(command: Callable[..., Any]) -> Callable[..., Any]:
+    """The options every AWS-facing command shares: which spec, environment, stacks and compiled output."""
+    for option in reversed((SPEC, ENV, STACK, REGION, OUT)):
+        command = option(command)
+    return command
+
+
 def _live() -> bool:
     """A live status line only on a terminal; CI logs get plain lines."""
     import os
@@ -190,11 +197,7 @@ def _table(rows: list[tuple[str, str, str, str, str]]) -> None:
 
 
 @main.command()
-@SPEC
-@ENV
-@STACK
-@REGION
-@OUT
+@deploy_target
 @click.option("--dry-run", is_flag=True, help="Print what would be created, updated or removed; change nothing.")
 @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation (protected environments such as prod ask).")
 @click.option("--allow-replace", is_flag=True, help="Go ahead even when a change replaces or deletes a stateful resource.")
@@ -238,11 +241,7 @@ def deploy(
 
 
 @main.command()
-@SPEC
-@ENV
-@STACK
-@REGION
-@OUT
+@deploy_target
 @click.pass_context
 def diff(ctx: click.Context, spec: Path, env: str | None, stack: str | None, region: str | None, out: Path) -> None:
     """Show how output/ differs from what is deployed; exit 1 when a stateful resource would be replaced or deleted."""
@@ -259,11 +258,7 @@ def diff(ctx: click.Context, spec: Path, env: str | None, stack: str | None, reg
 
 
 @main.command()
-@SPEC
-@ENV
-@STACK
-@REGION
-@OUT
+@deploy_target
 @click.option("--dry-run", is_flag=True, help="Print what would be removed; change nothing.")
 @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
 @click.option("--include-stateful", is_flag=True, help="Also remove a protected environment's stateful stacks (retained data stays).")

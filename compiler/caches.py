@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from troposphere import GetAtt, Ref, Sub, elasticache, logs, secretsmanager
+from troposphere import GetAtt, Ref, Sub, elasticache, secretsmanager
 
 from . import network, security
 from .context import Context, Fragment, camel
+from .logs import log_group
 from .secrets import key_arn
 
 STACK = "data"
@@ -18,7 +19,6 @@ LOG_TYPES = ("slow-log", "engine-log")
 def build(caches: dict[str, Any], ctx: Context) -> Fragment:
     out = Fragment()
     tier = network.data_tier(ctx.spec["network"])
-    retention = ctx.spec["logs"]["retention"]
     for name, cache in sorted(caches.items()):
         title = f"Cache{camel(name)}"
         subnets = out.add(
@@ -52,15 +52,7 @@ def build(caches: dict[str, Any], ctx: Context) -> Fragment:
             )
         )
         log_groups = {
-            kind: out.add(
-                logs.LogGroup(
-                    f"{title}Log{camel(kind)}",
-                    LogGroupName=ctx.log_group_name("caches", name, kind),
-                    RetentionInDays=retention,
-                    KmsKeyId=key_arn(ctx, True),
-                    Tags=ctx.resource_tags(ctx.name(name)),
-                )
-            )
+            kind: out.add(log_group(f"{title}Log{camel(kind)}", ctx.log_group_name("caches", name, kind), ctx, name, STACK))
             for kind in LOG_TYPES
         }
         replicated = cache["replicas"] > 0

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from troposphere import GetAtt, Ref, iam, logs, rds
+from troposphere import GetAtt, Ref, iam, rds
 
 from . import network, relations, security
 from .context import Context, Fragment, camel
+from .logs import log_group
 from .secrets import key_arn
 
 STACK = "data"
@@ -26,7 +27,6 @@ def default_db_name(ctx: Context) -> str:
 def build(databases: dict[str, Any], ctx: Context) -> Fragment:
     out = Fragment()
     tier = network.data_tier(ctx.spec["network"])
-    retention = ctx.spec["logs"]["retention"]
     for name, db in sorted(databases.items()):
         title = f"Database{camel(name)}"
         major = db["version"].split(".")[0]
@@ -49,17 +49,7 @@ def build(databases: dict[str, Any], ctx: Context) -> Fragment:
             )
         )
         log_groups = [
-            out.add(
-                logs.LogGroup(
-                    f"{title}Log{camel(kind)}",
-                    LogGroupName=f"/aws/rds/instance/{identifier(ctx, name)}/{kind}",
-                    RetentionInDays=retention,
-                    KmsKeyId=key_arn(ctx, True),
-                    Tags=ctx.resource_tags(ctx.name(name)),
-                    DeletionPolicy="Retain",
-                    UpdateReplacePolicy="Retain",
-                )
-            )
+            out.add(log_group(f"{title}Log{camel(kind)}", f"/aws/rds/instance/{identifier(ctx, name)}/{kind}", ctx, name, STACK))
             for kind in db["logs"]
         ]
         properties: dict[str, Any] = {

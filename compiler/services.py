@@ -17,11 +17,12 @@ from awacs import s3 as s3_actions
 from awacs import secretsmanager as secrets_actions
 from awacs import sts
 from awacs.aws import Allow, Condition, PolicyDocument, Principal, Statement, StringEquals
-from troposphere import GetAtt, Join, Ref, Sub, applicationautoscaling, ecs, iam, logs
+from troposphere import GetAtt, Join, Ref, Sub, applicationautoscaling, ecs, iam
 from troposphere import elasticloadbalancingv2 as elb
 
 from . import network, relations, security
 from .context import Context, Fragment, camel
+from .logs import log_group as log_group_for
 from .secrets import key_arn, secret_logical_id
 
 STACK = "app"
@@ -258,15 +259,7 @@ def _service(
     listeners: list[str],
 ) -> None:
     title = f"Service{camel(name)}"
-    log_group = out.add(
-        logs.LogGroup(
-            f"{title}LogGroup",
-            LogGroupName=ctx.log_group_name("services", name),
-            RetentionInDays=ctx.spec["logs"]["retention"],
-            KmsKeyId=key_arn(ctx, False),
-            Tags=ctx.resource_tags(ctx.name(name)),
-        )
-    )
+    log_group = out.add(log_group_for(f"{title}LogGroup", ctx.log_group_name("services", name), ctx, name, STACK))
     variables, injected, readable = _connections(service, ctx)
     execution = [
         Statement(

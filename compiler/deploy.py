@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import emit
 from .aws import DeployError, call, client, code, explain
 from .stacks import Stack, assemble, minified
 from .validate import Environment
@@ -180,7 +179,8 @@ def targets(environment: Environment, out: Path, accounts: list[str], stack: str
     """The environment's stacks from ``out``, refusing output that is not what the spec compiles to now."""
     folder = out / environment.system / environment.name
     fresh = {s.file: s for s in assemble(environment)}
-    wanted = emit.environment_files(environment, list(fresh.values()))
+    # Templates only: the manifest also names the spec's path, which depends on where ivc runs.
+    wanted = {name: stack.body for name, stack in fresh.items()}
     stale = []
     for name, content in sorted(wanted.items()):
         path = folder / name

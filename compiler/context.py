@@ -53,7 +53,6 @@ class Fragment:
 
     resources: list[AWSObject] = field(default_factory=list)
     outputs: list[Output] = field(default_factory=list)
-    metadata: dict[str, Any] = field(default_factory=dict)
 
     def add(self, resource: AWSObject) -> Any:
         self.resources.append(resource)

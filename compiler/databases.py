@@ -6,7 +6,7 @@ from typing import Any
 
 from troposphere import GetAtt, Ref, iam, rds
 
-from . import network, relations, security
+from . import network, security
 from .context import Context, Fragment, camel
 from .logs import log_group
 from .secrets import key_arn
@@ -117,7 +117,3 @@ def build(databases: dict[str, Any], ctx: Context) -> Fragment:
             f"Secret holding database {name}'s master user name and password (managed and rotated by RDS).",
         )
     return out
-
-
-def port(db: dict[str, Any]) -> int:
-    return relations.PORTS[db["engine"]]

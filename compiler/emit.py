@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import tempfile
 from dataclasses import dataclass, field
@@ -111,11 +110,3 @@ def apply(files: dict[Path, str], removed: list[Path], root: Path) -> None:
 def owned_files(folder: Path) -> list[Path]:
     """JSON files ivc wrote below ``folder``: the only files a compile ever removes."""
     return sorted(folder.rglob("*.json")) if folder.is_dir() else []
-
-
-def read_manifest(folder: Path) -> dict[str, Any] | None:
-    try:
-        loaded: dict[str, Any] = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return loaded

@@ -22,6 +22,7 @@ from troposphere import elasticloadbalancingv2 as elb
 
 from . import network, relations, security
 from .context import Context, Fragment, camel
+from .databases import default_db_name
 from .logs import log_group as log_group_for
 from .secrets import key_arn, secret_logical_id
 
@@ -183,7 +184,7 @@ def _connections(service: dict[str, Any], ctx: Context) -> tuple[dict[str, Any],
             secret = ctx.imported("data", f"{prefix}SecretArn")
             variables[env_name("database", use.name, "host")] = ctx.imported("data", f"{prefix}Address")
             variables[env_name("database", use.name, "port")] = ctx.imported("data", f"{prefix}Port")
-            variables[env_name("database", use.name, "name")] = spec["databases"][use.name].get("name", ctx.system.replace("-", ""))
+            variables[env_name("database", use.name, "name")] = spec["databases"][use.name].get("name", default_db_name(ctx))
             injected[env_name("database", use.name, "user")] = Join("", [secret, ":username::"])
             injected[env_name("database", use.name, "password")] = Join("", [secret, ":password::"])
             readable.append(secret)

@@ -157,7 +157,8 @@ OUT = click.option(
 
 def deploy_target(command: Callable[..., Any]) -> Callable[..., Any]:
     """The options every AWS-facing command shares: which spec, environment, stacks and compiled output."""
-    for option in reversed((SPEC, ENV, STACK, REGION, OUT)):
+    target_env = click.option("--env", "-e", "env", metavar="ENV", help="The environment to act on (needed when the spec has several).")
+    for option in reversed((SPEC, target_env, STACK, REGION, OUT)):
         command = option(command)
     return command
 
@@ -196,6 +197,14 @@ def _table(rows: list[tuple[str, str, str, str, str]]) -> None:
         click.echo("  ".join(str(cell).ljust(width) for cell, width in zip(row[:4], widths, strict=True)) + "  " + str(row[4]))
 
 
+def _finish(outcome: Any) -> int:
+    """Print a deploy, diff or destroy outcome on stdout; exit 1 when anything failed."""
+    for line in outcome.lines:
+        click.echo(line)
+    _table(outcome.rows)
+    return 1 if outcome.failed else 0
+
+
 @main.command()
 @deploy_target
 @click.option("--dry-run", is_flag=True, help="Print what would be created, updated or removed; change nothing.")
@@ -230,12 +239,9 @@ def deploy(
             allow_replace=allow_replace,
             tick=_tick,
         )
-        for line in outcome.lines:
-            click.echo(line)
-        _table(outcome.rows)
         if outcome.failed:
             _say(f"ivc: {len(outcome.failed)} stack set(s) did not reach CURRENT: {', '.join(outcome.failed)}")
-        return 1 if outcome.failed else 0
+        return _finish(outcome)
 
     _run(ctx, work)
 
@@ -249,10 +255,7 @@ def diff(ctx: click.Context, spec: Path, env: str | None, stack: str | None, reg
     def work() -> int:
         from compiler import deploy as stacksets
 
-        outcome = stacksets.diff(spec, env, out, _say, stack=stack, region=region)
-        for line in outcome.lines:
-            click.echo(line)
-        return 1 if outcome.failed else 0
+        return _finish(stacksets.diff(spec, env, out, _say, stack=stack, region=region))
 
     _run(ctx, work)
 
@@ -291,9 +294,7 @@ def destroy(
             dry_run=dry_run,
             tick=_tick,
         )
-        for line in outcome.lines:
-            click.echo(line)
-        return 1 if outcome.failed else 0
+        return _finish(outcome)
 
     _run(ctx, work)
 

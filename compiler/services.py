@@ -223,6 +223,17 @@ def _trust() -> PolicyDocument:
     )
 
 
+def _role(title: str, purpose: str, policy: str, statements: list[Statement], ctx: Context, name: str, kind: str) -> iam.Role:
+    """A role ECS tasks of this account assume, with one inline policy."""
+    return iam.Role(
+        title,
+        Description=f"{ctx.name(name)}: {purpose}",
+        AssumeRolePolicyDocument=_trust(),
+        Tags=ctx.resource_tags(ctx.name(name, kind)),
+        Policies=[iam.Policy(PolicyName=policy, PolicyDocument=PolicyDocument(Version="2012-10-17", Statement=statements))],
+    )
+
+
 def _task_statements(service: dict[str, Any], ctx: Context) -> list[Statement]:
     statements = []
     for use in relations.uses(service):
@@ -288,25 +299,13 @@ def _service(
             Statement(Sid="DecryptInjectedSecrets", Effect=Allow, Action=[kms_actions.Decrypt], Resource=[key_arn(ctx, False)]),
         ]
     execution_role = out.add(
-        iam.Role(
-            f"{title}ExecutionRole",
-            Description=f"{ctx.name(name)}: ECS pulls the image, writes logs, injects secrets",
-            AssumeRolePolicyDocument=_trust(),
-            Tags=ctx.resource_tags(ctx.name(name, "execution")),
-            Policies=[iam.Policy(PolicyName="start-task", PolicyDocument=PolicyDocument(Version="2012-10-17", Statement=execution))],
-        )
+        _role(f"{title}ExecutionRole", "ECS pulls the image, writes logs, injects secrets", "start-task", execution, ctx, name, "execution")
     )
     task_definition: dict[str, Any] = {}
     statements = _task_statements(service, ctx)
     if statements:
         task_role = out.add(
-            iam.Role(
-                f"{title}TaskRole",
-                Description=f"{ctx.name(name)}: what the application itself may do, from its uses",
-                AssumeRolePolicyDocument=_trust(),
-                Tags=ctx.resource_tags(ctx.name(name, "task")),
-                Policies=[iam.Policy(PolicyName="uses", PolicyDocument=PolicyDocument(Version="2012-10-17", Statement=statements))],
-            )
+            _role(f"{title}TaskRole", "what the application itself may do, from its uses", "uses", statements, ctx, name, "task")
         )
         task_definition["TaskRoleArn"] = GetAtt(task_role, "Arn")
     container: dict[str, Any] = {

@@ -40,7 +40,7 @@ def main(ctx: click.Context, debug: bool) -> None:
 
 def _run(ctx: click.Context, work: Callable[[], int]) -> NoReturn:
     """Run a command, turning known failures into messages and exit codes."""
-    from compiler.aws import DeployError
+    from compiler.deploy.aws import DeployError
     from compiler.errors import SpecError
     from compiler.pipeline import UsageError
     from compiler.report import text

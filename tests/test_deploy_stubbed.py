@@ -14,8 +14,9 @@ import boto3
 import pytest
 from botocore.stub import ANY, Stubber
 
-from compiler.aws import DeployError, call
-from compiler.deploy import Settings, StackSets, Step, Target, risks
+from compiler.deploy.aws import DeployError, call
+from compiler.deploy.plan import Settings, Step, Target, risks
+from compiler.deploy.stacksets import StackSets
 
 NAME = "shop-dev-network-us-east-1"
 TEMPLATE = {"Resources": {"Vpc": {"Type": "AWS::EC2::VPC", "Properties": {"CidrBlock": "10.0.0.0/16"}}}}

@@ -1,0 +1,176 @@
+"""The deploy, diff and destroy commands, as cli.py calls them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..validate import Environment
+from .aws import DeployError, client, explain
+from .plan import Target, settings, targets, template_diff
+from .stacksets import StackSets
+
+
+@dataclass
+class Outcome:
+    """What a deploy, diff or destroy found; ``failed`` makes the exit code 1."""
+
+    lines: list[str] = field(default_factory=list)  # data for stdout
+    rows: list[tuple[str, str, str, str, str]] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+
+
+def _session(
+    path: Path,
+    env: str | None,
+    out: Path,
+    stack: str | None,
+    region: str | None,
+    say: Callable[[str], None],
+    tick: Callable[[str], None] = lambda _: None,
+) -> tuple[Environment, StackSets, list[Target]]:
+    from ..pipeline import UsageError, discover
+    from ..validate import load_and_validate
+
+    specs = discover([path])
+    if len(specs) != 1:
+        raise UsageError(f"{path} holds {len(specs)} specs; name one")
+    environments = load_and_validate(specs[0], env)
+    if len(environments) != 1:
+        raise UsageError(f"{path} has environments {', '.join(e.name for e in environments)}: choose one with --env")
+    environment = environments[0]
+    try:
+        resolved = settings(
+            environment, lambda: str(client("sts", environment.spec["regions"]["primary"]).get_caller_identity()["Account"])
+        )
+        engine = StackSets(
+            client("cloudformation", resolved.admin_region),
+            resolved,
+            say,
+            s3=client("s3", resolved.admin_region) if resolved.bucket else None,
+            tick=tick,
+        )
+    except DeployError:
+        raise
+    except Exception as exc:
+        raise explain(exc) from exc
+    return environment, engine, targets(environment, out, resolved.accounts, stack, region)
+
+
+def _guard(action: Callable[[], Outcome]) -> Outcome:
+    try:
+        return action()
+    except DeployError:
+        raise
+    except Exception as exc:
+        if type(exc).__module__.startswith("botocore"):  # every botocore failure, including unparsable answers
+            raise explain(exc) from exc
+        raise
+
+
+def deploy(
+    path: Path,
+    env: str | None,
+    out: Path,
+    say: Callable[[str], None],
+    confirm: Callable[[str], bool],
+    stack: str | None = None,
+    region: str | None = None,
+    dry_run: bool = False,
+    allow_replace: bool = False,
+    tick: Callable[[str], None] = lambda _: None,
+) -> Outcome:
+    environment, engine, chosen = _session(path, env, out, stack, region, say, tick)
+
+    def run() -> Outcome:
+        outcome = Outcome()
+        steps = engine.plan(chosen)
+        for step in steps:
+            where = f"{step.target.stackset} ({step.target.region})"
+            detail = []
+            if step.template_changed:
+                detail.append("template")
+            detail += [f"+{a}" for a in step.add] + [f"-{a}" for a in step.remove]
+            outcome.lines.append(
+                f"{step.action:<9} {where}"
+                + (f": {' '.join(detail)}" if detail and step.exists else f": instances in {', '.join(step.add)}" if detail else "")
+            )
+            outcome.lines.extend(f"  !! {risk}" for risk in step.risks)
+        dangerous = [(s.target.stackset, r) for s in steps for r in s.risks]
+        if dry_run:
+            return outcome
+        if dangerous and not allow_replace:
+            raise DeployError(
+                f"refusing to deploy: {len(dangerous)} change(s) would replace or delete stateful resources "
+                f"({'; '.join(f'{n}: {r}' for n, r in dangerous)}); review `ivc diff`, then rerun with --allow-replace"
+            )
+        if all(s.action == "unchanged" for s in steps):
+            say("nothing to change")
+        elif engine.settings.protected and not confirm(f"Deploy {environment.system} {environment.name}?"):
+            raise DeployError(f"{environment.name} is protected and the deploy was not confirmed (use --yes in pipelines)")
+        else:
+            outcome.failed = engine.apply(steps)
+        outcome.rows = engine.status_rows(chosen)
+        outcome.failed += sorted({r[0] for r in outcome.rows if r[3] != "CURRENT"} - set(outcome.failed))
+        return outcome
+
+    return _guard(run)
+
+
+def diff(
+    path: Path, env: str | None, out: Path, say: Callable[[str], None], stack: str | None = None, region: str | None = None
+) -> Outcome:
+    _, engine, chosen = _session(path, env, out, stack, region, say)
+
+    def run() -> Outcome:
+        outcome = Outcome()
+        for step in engine.plan(chosen):
+            name = f"{step.target.stackset}.json"
+            text = template_diff(step.deployed, step.target.template, name)
+            if step.risks:
+                outcome.lines.extend(f"!! {step.target.stackset}: {risk}" for risk in step.risks)
+                outcome.failed.append(step.target.stackset)
+            if text:
+                outcome.lines.append(text)
+            elif step.exists:
+                outcome.lines.append(f"{step.target.stackset}: no template changes")
+        return outcome
+
+    return _guard(run)
+
+
+def destroy(
+    path: Path,
+    env: str | None,
+    out: Path,
+    say: Callable[[str], None],
+    confirm: Callable[[str], bool],
+    stack: str | None = None,
+    region: str | None = None,
+    include_stateful: bool = False,
+    dry_run: bool = False,
+    tick: Callable[[str], None] = lambda _: None,
+) -> Outcome:
+    environment, engine, chosen = _session(path, env, out, stack, region, say, tick)
+
+    def keep(target: Target) -> str | None:
+        if target.stateful and engine.settings.protected and not include_stateful:
+            return "stateful stack of a protected environment: add --include-stateful to remove it; retained data stays anyway"
+        return None
+
+    def run() -> Outcome:
+        outcome = Outcome()
+        present = [t for t in chosen if engine.describe(t.stackset) is not None]
+        for target in sorted(present, key=lambda t: -t.wave):
+            reason = keep(target)
+            outcome.lines.append(f"{'keep' if reason else 'destroy':<9} {target.stackset}" + (f": {reason}" if reason else ""))
+        if dry_run or not present:
+            return outcome
+        if engine.settings.protected and not confirm(f"Destroy {environment.system} {environment.name}?"):
+            raise DeployError(f"{environment.name} is protected and the destroy was not confirmed")
+        outcome.failed = engine.destroy(present, keep)
+        say("resources with a Retain or Snapshot deletion policy (databases, caches, buckets, keys, secrets) are kept")
+        return outcome
+
+    return _guard(run)

@@ -300,11 +300,16 @@ def destroy(
 
 
 @main.command()
-def schema() -> None:
-    """Print the spec language's JSON Schema (draft 2020-12)."""
-    from compiler.validate import SCHEMA_PATH
+@click.option("--write", is_flag=True, help="Regenerate schemas/ivc.schema.json from the sections' pieces instead of printing it.")
+def schema(write: bool) -> None:
+    """Print the spec language's JSON Schema (draft 2020-12), assembled from the sections' pieces."""
+    from compiler import schema as language
 
-    click.echo(SCHEMA_PATH.read_text(encoding="utf-8"), nl=False)
+    if not write:
+        click.echo(language.render(language.assemble()), nl=False)
+        return
+    changed = language.write()
+    click.echo(f"{'wrote' if changed else 'unchanged'} {language.PUBLISHED}", err=True)
 
 
 if __name__ == "__main__":

@@ -8,10 +8,9 @@ from typing import Any
 
 from troposphere import Template
 
-from . import __version__
+from . import __version__, sections
 from .context import Context, Fragment
 from .errors import Diagnostic, SpecError
-from .sections import BUILDERS, applies
 from .validate import Environment
 
 
@@ -67,10 +66,10 @@ def assemble(environment: Environment) -> list[Stack]:
     for region, role in environment.regions:
         ctx = Context(spec["system"], environment.name, region, role, tuple(sorted(spec["tags"].items())), spec)
         fragments: dict[str, list[Fragment]] = {}
-        for builder in BUILDERS.values():
-            if applies(builder, spec, role):
-                section = spec[builder.section] if builder.section else spec
-                fragments.setdefault(builder.stack, []).append(builder.build(section, ctx))
+        for section in sections.SECTIONS:
+            if section.applies(spec, role):
+                assert section.stack is not None
+                fragments.setdefault(section.stack, []).append(section.builds(spec, ctx))
         for stack_name, parts in fragments.items():
             stacks.append(_stack(stack_name, ctx, parts, spec.get("description")))
     _order(stacks, environment)

@@ -132,14 +132,17 @@ def test_region_filter_writes_one_region_and_a_complete_manifest(spec: Path, tmp
 
 def _add_resource(monkeypatch: pytest.MonkeyPatch, resource: Any) -> None:
     """Make the network builder emit one more resource, so cfn-lint has something real to find."""
-    original = sections.BUILDERS["network"]
+    original = sections.BY_NAME["network"]
+    assert original.build is not None
+    build = original.build
 
     def with_extra(section: dict[str, Any], ctx: Context) -> Fragment:
-        fragment = original.build(section, ctx)
+        fragment = build(section, ctx)
         fragment.resources.append(resource)
         return fragment
 
-    monkeypatch.setitem(sections.BUILDERS, "network", dataclasses.replace(original, build=with_extra))
+    replaced = dataclasses.replace(original, build=with_extra)
+    monkeypatch.setattr(sections, "SECTIONS", tuple(replaced if s is original else s for s in sections.SECTIONS))
 
 
 def test_lint_error_fails_compile_naming_stack_resource_and_rule(spec: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -56,3 +56,22 @@ def test_ivc_schema_prints_the_schema() -> None:
     result = ivc("schema")
     assert result.exit_code == 0
     assert json.loads(result.stdout) == json.loads(SCHEMA_PATH.read_text())
+
+
+def test_published_schema_is_assembled_from_the_sections() -> None:
+    from compiler.schema import PUBLISHED, assemble, render
+
+    assert PUBLISHED == SCHEMA_PATH
+    assert SCHEMA_PATH.read_text(encoding="utf-8") == render(assemble()), "schemas/ivc.schema.json is stale: run `ivc schema --write`"
+
+
+def test_every_section_owns_its_keys_and_what_environments_may_change() -> None:
+    from compiler.sections import SECTIONS
+
+    owners: dict[str, str] = {}
+    for section in SECTIONS:
+        for key in section.properties:
+            assert key not in owners, f"{key} is owned by {owners[key]} and {section.name}"
+            owners[key] = section.name
+        assert set(section.overlay) <= set(section.properties), f"{section.name} lets environments change keys it does not own"
+    assert set(owners) == set(schema()["properties"])

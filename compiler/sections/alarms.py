@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from troposphere import Ref, Sub, cloudwatch, sns
 
-from . import relations
-from .context import Context, Fragment, camel
+from .. import relations
+from ..context import Context, Fragment, camel
+from .base import Problem, Section, Spec
 
 STACK = "monitoring"
 SEVERITIES = ("critical", "warning", "info")
@@ -27,6 +29,25 @@ class Metric:
     unit_scale: float = 1.0  # spec units -> metric units
     missing: str = "notBreaching"
     words: str = ""
+
+
+def check(spec: Spec) -> Iterator[Problem]:
+    alarms = spec.get("alarms")
+    if not alarms:
+        return
+    for kind in ("services", "databases", "caches"):
+        for name in alarms[kind]:
+            if name not in spec.get(kind, {}):
+                yield ("alarms", kind, name), f"alarms.{kind}.{name}: there is no {kind}.{name}"
+    if alarms["load_balancer"] and not relations.routed(spec):
+        yield ("alarms", "load_balancer"), "load balancer alarms need a service with a route"
+    severities = {s for s in ("critical", "warning", "info") if alarms["notify"].get(s)}
+    for kind in ("services", "databases", "caches"):
+        for name, metrics in alarms[kind].items():
+            for metric, threshold in metrics.items():
+                for severity in threshold if isinstance(threshold, dict) else ["warning"]:
+                    if severity not in severities:
+                        yield ("alarms", kind, name, metric), f"a {severity} alarm needs someone in alarms.notify.{severity}"
 
 
 METRICS: dict[str, dict[str, Metric]] = {
@@ -190,3 +211,129 @@ def _dashboard(ctx: Context) -> cloudwatch.Dashboard:
         )
     body = json.dumps({"widgets": widgets}, sort_keys=True, separators=(",", ":"))
     return cloudwatch.Dashboard("Dashboard", DashboardName=ctx.name(), DashboardBody=Sub(body, **variables) if variables else Sub(body))
+
+
+# --- this section's piece of the spec language (assembled into schemas/ivc.schema.json by `ivc schema --write`) ---
+
+PROPERTIES: dict[str, Any] = {
+    "alarms": {"$ref": "#/$defs/alarms", "description": "CloudWatch alarms as thresholds, routed by severity to SNS topics."}
+}
+DEFS: dict[str, Any] = {
+    "threshold": {
+        "oneOf": [
+            {"type": "number", "minimum": 0},
+            {
+                "type": "object",
+                "additionalProperties": False,
+                "minProperties": 1,
+                "properties": {
+                    "warning": {"description": "Threshold for a warning.", "type": "number", "minimum": 0},
+                    "critical": {"description": "Threshold for a critical alarm.", "type": "number", "minimum": 0},
+                },
+            },
+        ],
+        "description": "A threshold (a warning), or thresholds by severity: {warning: 80, critical: 95}.",
+    },
+    "alarms": {
+        "description": "Thresholds that raise CloudWatch alarms, and who hears about them.",
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {
+            "notify": {
+                "description": "Subscribers per severity: e-mail addresses or HTTPS endpoints.",
+                "type": "object",
+                "additionalProperties": False,
+                "default": {},
+                "properties": {
+                    "critical": {
+                        "description": "Who hears about critical alarms.",
+                        "type": "array",
+                        "items": {"type": "string", "pattern": "^(https://\\S+|[^@\\s]+@[^@\\s]+\\.[a-z]{2,})$"},
+                        "default": [],
+                    },
+                    "warning": {
+                        "description": "Who hears about warning alarms.",
+                        "type": "array",
+                        "items": {"type": "string", "pattern": "^(https://\\S+|[^@\\s]+@[^@\\s]+\\.[a-z]{2,})$"},
+                        "default": [],
+                    },
+                    "info": {
+                        "description": "Who hears about info alarms.",
+                        "type": "array",
+                        "items": {"type": "string", "pattern": "^(https://\\S+|[^@\\s]+@[^@\\s]+\\.[a-z]{2,})$"},
+                        "default": [],
+                    },
+                },
+            },
+            "services": {
+                "description": "Per service: thresholds on average CPU and memory percent, and running tasks below a minimum.",
+                "type": "object",
+                "additionalProperties": {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "properties": {
+                        "cpu": {"$ref": "#/$defs/threshold", "description": "Average CPU percent above."},
+                        "memory": {"$ref": "#/$defs/threshold", "description": "Average memory percent above."},
+                        "running_below": {"$ref": "#/$defs/threshold", "description": "Running tasks below."},
+                    },
+                    "description": "A service's thresholds.",
+                },
+                "default": {},
+            },
+            "databases": {
+                "description": "Per database: CPU percent, connections, free storage GiB below.",
+                "type": "object",
+                "additionalProperties": {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "properties": {
+                        "cpu": {"$ref": "#/$defs/threshold", "description": "CPU percent above."},
+                        "connections": {"$ref": "#/$defs/threshold", "description": "Connections above."},
+                        "free_storage_gb": {"$ref": "#/$defs/threshold", "description": "Free storage GiB below."},
+                    },
+                    "description": "A database's thresholds.",
+                },
+                "default": {},
+            },
+            "caches": {
+                "description": "Per cache: engine CPU percent and memory percent used.",
+                "type": "object",
+                "additionalProperties": {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "properties": {
+                        "cpu": {"$ref": "#/$defs/threshold", "description": "Engine CPU percent above."},
+                        "memory": {"$ref": "#/$defs/threshold", "description": "Memory used percent above."},
+                    },
+                    "description": "A cache's thresholds.",
+                },
+                "default": {},
+            },
+            "load_balancer": {
+                "type": "object",
+                "additionalProperties": False,
+                "properties": {
+                    "unhealthy_targets": {"$ref": "#/$defs/threshold", "description": "Unhealthy targets above (per target group)."},
+                    "errors_5xx": {"$ref": "#/$defs/threshold", "description": "Target 5xx responses per minute above."},
+                    "latency": {"$ref": "#/$defs/threshold", "description": "Average target response seconds above."},
+                    "healthy_below": {
+                        "$ref": "#/$defs/threshold",
+                        "description": "Healthy targets below (per target group); 1 means all targets are unhealthy.",
+                    },
+                },
+                "description": "Load balancer thresholds.",
+                "default": {},
+            },
+            "dashboard": {
+                "description": "Create a CloudWatch dashboard of the environment's services, databases, caches and load balancer.",
+                "type": "boolean",
+                "default": True,
+            },
+        },
+    },
+}
+OVERLAY: dict[str, Any] = {
+    "alarms": {"description": "Changes to alarms in this environment, merged over the spec's.", "type": ["object", "null"]}
+}
+
+SECTION = Section("alarms", PROPERTIES, DEFS, OVERLAY, check=check, build=build, stack=STACK)

@@ -10,20 +10,41 @@ bucket policy here: TLS only, and reads only by this distribution.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from typing import Any
 
 from awacs import s3 as s3_actions
 from awacs.aws import Allow, Condition, PolicyDocument, Principal, Statement, StringEquals
 from troposphere import GetAtt, Join, Ref, Sub, cloudfront, s3
 
+from ..context import Context, Fragment, camel
+from .base import Problem, Section, Spec
 from .buckets import tls_only
-from .context import Context, Fragment, camel
 
 STACK = "edge"
 PRICE_CLASSES = {100: "PriceClass_100", 200: "PriceClass_200", "all": "PriceClass_All"}
 YEAR = 31536000
 READ_METHODS = ["GET", "HEAD", "OPTIONS"]
 ALL_METHODS = ["DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT"]
+
+
+def check(spec: Spec) -> Iterator[Problem]:
+    cdn = spec.get("cdn")
+    if not cdn:
+        return
+    behaviors = [(("cdn", "default"), cdn["default"])] + [(("cdn", "paths", p), b) for p, b in cdn["paths"].items()]
+    for path, behavior in behaviors:
+        kind, name = behavior["origin"].split(".", 1)
+        if name not in spec.get(kind, {}):
+            yield (*path, "origin"), f"cdn origin {behavior['origin']} does not exist"
+        elif kind == "services" and "route" not in spec[kind][name]:
+            yield (*path, "origin"), f"cdn origin {behavior['origin']} has no route on the load balancer to reach it through"
+        elif kind == "buckets" and (behavior["headers"] or behavior["cookies"]):
+            yield (*path, "origin"), "a bucket origin takes no headers or cookies"
+        elif kind == "buckets" and spec["buckets"][name]["encryption"] == "kms":
+            yield (*path, "origin"), f"buckets.{name} is KMS-encrypted; CloudFront serves aes256 buckets (set encryption: aes256)"
+    if cdn["aliases"] and "certificate" not in cdn:
+        yield ("cdn", "aliases"), "cdn.aliases need cdn.certificate, an ACM certificate in us-east-1 covering them"
 
 
 def _slug(path: str) -> str:
@@ -166,3 +187,77 @@ def _cache_policy(path: str, behavior: dict[str, Any], ctx: Context) -> cloudfro
             ParametersInCacheKeyAndForwardedToOrigin=key,
         ),
     )
+
+
+# --- this section's piece of the spec language (assembled into schemas/ivc.schema.json by `ivc schema --write`) ---
+
+PROPERTIES: dict[str, Any] = {
+    "cdn": {"$ref": "#/$defs/cdn", "description": "A CloudFront distribution in front of buckets and the load balancer."}
+}
+DEFS: dict[str, Any] = {
+    "cdnBehavior": {
+        "description": "How one path pattern is served.",
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["origin"],
+        "properties": {
+            "origin": {
+                "description": "`buckets.<n>` or `services.<n>` (through the load balancer).",
+                "type": "string",
+                "pattern": "^(buckets|services)\\.[a-z][a-z0-9-]*$",
+            },
+            "ttl": {
+                "description": "Default seconds an object stays cached; 0 disables caching (dynamic content).",
+                "type": "integer",
+                "minimum": 0,
+                "default": 86400,
+            },
+            "headers": {
+                "description": "Request headers forwarded to the origin.",
+                "type": "array",
+                "items": {"type": "string"},
+                "default": [],
+            },
+            "query_strings": {"description": "Forward query strings to the origin.", "type": "boolean", "default": False},
+            "cookies": {"description": "Forward cookies to the origin.", "type": "boolean", "default": False},
+        },
+    },
+    "cdn": {
+        "description": "A CloudFront distribution.",
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["default"],
+        "properties": {
+            "price_class": {
+                "description": "Edge locations: 100 (North America, Europe), 200 (plus Asia, Middle East, Africa) or all.",
+                "enum": [100, 200, "all"],
+                "default": 100,
+                "examples": ["all"],
+            },
+            "certificate": {
+                "description": "ACM certificate ARN in us-east-1 for the aliases; then TLSv1.2_2021 is the minimum.",
+                "type": "string",
+                "pattern": "^arn:aws[a-z-]*:acm:us-east-1:[0-9]{12}:certificate/[0-9a-f-]+$",
+            },
+            "aliases": {
+                "description": "Domain names served (need certificate).",
+                "type": "array",
+                "items": {"type": "string"},
+                "uniqueItems": True,
+                "default": [],
+            },
+            "default": {"$ref": "#/$defs/cdnBehavior", "description": "How paths no other behavior matches are served."},
+            "paths": {
+                "description": "Behaviors by path pattern, matched in the order written.",
+                "type": "object",
+                "additionalProperties": {"$ref": "#/$defs/cdnBehavior"},
+                "default": {},
+            },
+        },
+    },
+}
+OVERLAY: dict[str, Any] = {
+    "cdn": {"description": "Changes to cdn in this environment, merged over the spec's.", "type": ["object", "null"]}
+}
+
+SECTION = Section("cdn", PROPERTIES, DEFS, OVERLAY, check=check, build=build, stack=STACK)

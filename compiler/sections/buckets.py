@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from awacs import kms as kms_actions
 from awacs import s3 as s3_actions
 from awacs.aws import Allow, Bool, Condition, Deny, PolicyDocument, Principal, Statement, StringEquals
 from troposphere import GetAtt, Join, Ref, Sub, s3
 
-from . import relations
-from .context import Context, Fragment, camel
+from ..context import Context, Fragment, camel
+from .base import Connection, Section, Spec, Use, UseTarget, env_name
 from .secrets import key_arn
 
 STACK = "data"
@@ -21,6 +22,42 @@ TRANSITIONS = (
     ("glacier", "GLACIER"),
     ("deep_archive", "DEEP_ARCHIVE"),
 )
+
+
+def cdn_buckets(spec: Spec) -> list[str]:
+    """Buckets the CDN serves: their bucket policy lives with the distribution."""
+    cdn = spec.get("cdn")
+    if not cdn:
+        return []
+    origins = [cdn["default"]["origin"]] + [b["origin"] for b in cdn["paths"].values()]
+    return sorted({o.split(".", 1)[1] for o in origins if o.startswith("buckets.")})
+
+
+def connect(ctx: Context, use: Use) -> Connection:
+    """The bucket's name as a setting."""
+    return Connection(variables={env_name("bucket", use.name): ctx.imported(STACK, f"Bucket{camel(use.name)}Name")})
+
+
+def statements(ctx: Context, use: Use) -> list[Statement]:
+    """Object access in the use's mode, listing when it reads, and the key when the bucket is KMS-encrypted."""
+    arn = ctx.imported(STACK, f"Bucket{camel(use.name)}Arn")
+    objects = Join("", [arn, "/*"])
+    actions = ([s3_actions.GetObject] if use.reads else []) + (
+        [s3_actions.PutObject, s3_actions.DeleteObject, s3_actions.AbortMultipartUpload] if use.writes else []
+    )
+    granted = [Statement(Sid=f"{camel(use.access)}Bucket{camel(use.name)}Objects", Effect=Allow, Action=actions, Resource=[objects])]
+    if use.reads:
+        granted.append(Statement(Sid=f"ListBucket{camel(use.name)}", Effect=Allow, Action=[s3_actions.ListBucket], Resource=[arn]))
+    if ctx.spec["buckets"][use.name]["encryption"] == "kms":
+        granted.append(
+            Statement(
+                Sid=f"KeyForBucket{camel(use.name)}",
+                Effect=Allow,
+                Resource=[key_arn(ctx, False)],
+                Action=[kms_actions.Decrypt] + ([kms_actions.GenerateDataKey] if use.writes else []),
+            )
+        )
+    return granted
 
 
 def bucket_name(ctx: Context, name: str) -> Sub:
@@ -99,7 +136,7 @@ def build(buckets: dict[str, Any], ctx: Context) -> Fragment:
             ),
         )
     )
-    served_by_cdn = relations.cdn_buckets(ctx.spec)
+    served_by_cdn = cdn_buckets(ctx.spec)
     for name, settings in sorted(buckets.items()):
         title = f"Bucket{camel(name)}"
         if settings["encryption"] == "kms":
@@ -177,3 +214,101 @@ def lifecycle_rules(lifecycle: dict[str, Any]) -> list[s3.LifecycleRule]:
             noncurrent["NoncurrentVersionExpiration"] = s3.NoncurrentVersionExpiration(NoncurrentDays=lifecycle["noncurrent_expire"])
         rules.append(s3.LifecycleRule(**noncurrent))
     return rules
+
+
+# --- this section's piece of the spec language (assembled into schemas/ivc.schema.json by `ivc schema --write`) ---
+
+PROPERTIES: dict[str, Any] = {
+    "buckets": {
+        "description": "S3 buckets: encrypted, versioned where asked, all public access blocked, TLS only, access-logged, retained on "
+        "delete.",
+        "type": "object",
+        "propertyNames": {"pattern": "^[a-z][a-z0-9-]{0,30}$"},
+        "additionalProperties": {"$ref": "#/$defs/bucket"},
+        "default": {},
+        "examples": [{"media": {"versioning": True, "lifecycle": {"glacier": 90}}}],
+    }
+}
+DEFS: dict[str, Any] = {
+    "bucket": {
+        "description": "An S3 bucket.",
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {
+            "versioning": {"description": "Keep every version of every object.", "type": "boolean", "default": False},
+            "encryption": {
+                "description": "Server-side encryption: S3-managed AES-256, or the environment's KMS key.",
+                "enum": ["aes256", "kms"],
+                "default": "aes256",
+            },
+            "lifecycle": {
+                "description": "When objects move to cheaper storage or expire, in days after creation "
+                "(noncurrent_* after becoming noncurrent).",
+                "type": "object",
+                "additionalProperties": False,
+                "default": {},
+                "properties": {
+                    "infrequent": {"description": "Days until STANDARD_IA.", "type": "integer", "minimum": 30},
+                    "intelligent": {"description": "Days until INTELLIGENT_TIERING.", "type": "integer", "minimum": 0},
+                    "glacier": {"description": "Days until GLACIER (Flexible Retrieval).", "type": "integer", "minimum": 1},
+                    "deep_archive": {"description": "Days until DEEP_ARCHIVE.", "type": "integer", "minimum": 1},
+                    "expire": {"description": "Days until current objects are deleted.", "type": "integer", "minimum": 1},
+                    "noncurrent_glacier": {
+                        "description": "Days until noncurrent versions move to GLACIER.",
+                        "type": "integer",
+                        "minimum": 1,
+                    },
+                    "noncurrent_expire": {"description": "Days until noncurrent versions are deleted.", "type": "integer", "minimum": 1},
+                    "abort_incomplete_uploads": {
+                        "description": "Days until incomplete multipart uploads are aborted.",
+                        "type": "integer",
+                        "minimum": 1,
+                        "default": 7,
+                    },
+                },
+            },
+            "cors": {
+                "description": "Cross-origin access, for browsers uploading or reading directly.",
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["origins"],
+                "properties": {
+                    "origins": {
+                        "description": "Allowed origins.",
+                        "type": "array",
+                        "items": {"type": "string"},
+                        "minItems": 1,
+                        "examples": [["https://app.example.com"]],
+                    },
+                    "methods": {
+                        "description": "Allowed methods.",
+                        "type": "array",
+                        "items": {"enum": ["GET", "PUT", "POST", "DELETE", "HEAD"]},
+                        "uniqueItems": True,
+                        "default": ["GET", "PUT"],
+                    },
+                    "headers": {"description": "Allowed request headers.", "type": "array", "items": {"type": "string"}, "default": ["*"]},
+                    "max_age": {
+                        "description": "Seconds browsers may cache the preflight answer.",
+                        "type": "integer",
+                        "minimum": 0,
+                        "default": 3000,
+                    },
+                },
+            },
+        },
+    }
+}
+OVERLAY: dict[str, Any] = {
+    "buckets": {"description": "Changes to buckets in this environment, merged over the spec's.", "type": ["object", "null"]}
+}
+
+SECTION = Section(
+    "buckets",
+    PROPERTIES,
+    DEFS,
+    OVERLAY,
+    build=build,
+    stack=STACK,
+    use=UseTarget(default="readwrite", accesses=("read", "write", "readwrite"), connect=connect, statements=statements),
+)

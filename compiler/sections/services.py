@@ -8,31 +8,64 @@ says. Connection settings for what it uses arrive as environment variables.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from awacs import ecr as ecr_actions
 from awacs import kms as kms_actions
 from awacs import logs as logs_actions
-from awacs import s3 as s3_actions
 from awacs import secretsmanager as secrets_actions
 from awacs import sts
 from awacs.aws import Allow, Condition, PolicyDocument, Principal, Statement, StringEquals
 from troposphere import GetAtt, Join, Ref, Sub, applicationautoscaling, ecs, iam
 from troposphere import elasticloadbalancingv2 as elb
 
-from . import network, relations, security
-from .context import Context, Fragment, camel
-from .databases import default_db_name
+from .. import relations
+from ..context import Context, Fragment, camel
+from . import network, security
+from .base import Problem, Section, Spec
 from .logs import log_group as log_group_for
-from .secrets import key_arn, secret_logical_id
+from .secrets import key_arn, secret_arn
 
 STACK = "app"
 TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
+# Fargate task sizes: CPU units -> allowed memory (MiB) range and step.
+FARGATE_MEMORY = {
+    256: (512, 2048, 512),
+    512: (1024, 4096, 1024),
+    1024: (2048, 8192, 1024),
+    2048: (4096, 16384, 1024),
+    4096: (8192, 30720, 1024),
+    8192: (16384, 61440, 4096),
+    16384: (32768, 122880, 8192),
+}
 
 
-def env_name(*parts: str) -> str:
-    """``("database", "main", "host")`` -> ``DATABASE_MAIN_HOST``."""
-    return "_".join(part.upper().replace("-", "_") for part in parts)
+def check(spec: Spec) -> Iterator[Problem]:
+    for name, service in spec.get("services", {}).items():
+        path = ("services", name)
+        for variable, ref in service["secrets"].items():
+            secret = ref.split(".", 1)[1]
+            if secret not in spec.get("secrets", {}):
+                yield (*path, "secrets", variable), f"{variable} reads secrets.{secret}, which does not exist"
+        size = service["size"]
+        low, high, step = FARGATE_MEMORY[size["cpu"]]
+        if not (low <= size["memory"] <= high and (size["memory"] - low) % step == 0):
+            yield (
+                (*path, "size", "memory"),
+                (f"Fargate with {size['cpu']} CPU units takes {low} to {high} MiB of memory in steps of {step}, not {size['memory']}"),
+            )
+        if "route" in service and "port" not in service:
+            yield (*path, "route"), f"services.{name} has a route but no port for the load balancer to reach"
+        scale = service.get("scale")
+        if scale:
+            low_count = scale.get("min", service["count"])
+            if low_count > scale["max"]:
+                yield (*path, "scale", "max"), f"scale.max {scale['max']} is below the minimum {low_count}"
+            if not any(k in scale for k in ("cpu", "memory", "requests_per_target")):
+                yield (*path, "scale"), "scale needs a target: cpu, memory or requests_per_target"
+            if "requests_per_target" in scale and "route" not in service:
+                yield (*path, "scale", "requests_per_target"), "requests_per_target needs the service to have a route"
 
 
 def image_uri(image: str) -> Any:
@@ -172,38 +205,21 @@ def _load_balancer(spec: dict[str, Any], ctx: Context, out: Fragment) -> tuple[d
 
 def _connections(service: dict[str, Any], ctx: Context) -> tuple[dict[str, Any], dict[str, Any], list[Any]]:
     """Environment variables, injected secrets (variable -> valueFrom) and readable secret ARNs from `uses:` and `secrets:`."""
-    spec = ctx.spec
     variables: dict[str, Any] = {
         key: str(value).lower() if isinstance(value, bool) else str(value) for key, value in service["environment"].items()
     }
     injected: dict[str, Any] = {}
     readable: list[Any] = []
     for use in relations.uses(service):
-        if use.kind == "databases":
-            prefix = f"Database{camel(use.name)}"
-            secret = ctx.imported("data", f"{prefix}SecretArn")
-            variables[env_name("database", use.name, "host")] = ctx.imported("data", f"{prefix}Address")
-            variables[env_name("database", use.name, "port")] = ctx.imported("data", f"{prefix}Port")
-            variables[env_name("database", use.name, "name")] = spec["databases"][use.name].get("name", default_db_name(ctx))
-            injected[env_name("database", use.name, "user")] = Join("", [secret, ":username::"])
-            injected[env_name("database", use.name, "password")] = Join("", [secret, ":password::"])
-            readable.append(secret)
-        elif use.kind == "caches":
-            prefix = f"Cache{camel(use.name)}"
-            secret = ctx.imported("data", f"{prefix}AuthTokenArn")
-            variables[env_name("cache", use.name, "host")] = ctx.imported("data", f"{prefix}Address")
-            variables[env_name("cache", use.name, "port")] = ctx.imported("data", f"{prefix}Port")
-            variables[env_name("cache", use.name, "tls")] = "true"
-            injected[env_name("cache", use.name, "auth_token")] = secret
-            readable.append(secret)
-        elif use.kind == "buckets":
-            variables[env_name("bucket", use.name)] = ctx.imported("data", f"Bucket{camel(use.name)}Name")
-        elif use.kind == "secrets":
-            secret = ctx.imported("data", f"{secret_logical_id(use.name)}Arn")
-            injected[env_name(use.name)] = secret
-            readable.append(secret)
+        meaning = relations.target(use.kind)
+        if meaning is None or meaning.connect is None:
+            continue
+        connection = meaning.connect(ctx, use)
+        variables.update(connection.variables)
+        injected.update(connection.injected)
+        readable += connection.readable
     for variable, ref in service["secrets"].items():
-        secret = ctx.imported("data", f"{secret_logical_id(ref.split('.', 1)[1])}Arn")
+        secret = secret_arn(ctx, ref.split(".", 1)[1])
         injected[variable] = secret
         readable.append(secret)
     return dict(sorted(variables.items())), dict(sorted(injected.items())), readable
@@ -235,29 +251,12 @@ def _role(title: str, purpose: str, policy: str, statements: list[Statement], ct
 
 
 def _task_statements(service: dict[str, Any], ctx: Context) -> list[Statement]:
+    """What the application may do: each used section's statements for its use."""
     statements = []
     for use in relations.uses(service):
-        if use.kind != "buckets":
-            continue
-        arn = ctx.imported("data", f"Bucket{camel(use.name)}Arn")
-        objects = Join("", [arn, "/*"])
-        actions = ([s3_actions.GetObject] if use.reads else []) + (
-            [s3_actions.PutObject, s3_actions.DeleteObject, s3_actions.AbortMultipartUpload] if use.writes else []
-        )
-        statements.append(
-            Statement(Sid=f"{camel(use.access)}Bucket{camel(use.name)}Objects", Effect=Allow, Action=actions, Resource=[objects])
-        )
-        if use.reads:
-            statements.append(Statement(Sid=f"ListBucket{camel(use.name)}", Effect=Allow, Action=[s3_actions.ListBucket], Resource=[arn]))
-        if ctx.spec["buckets"][use.name]["encryption"] == "kms":
-            statements.append(
-                Statement(
-                    Sid=f"KeyForBucket{camel(use.name)}",
-                    Effect=Allow,
-                    Resource=[key_arn(ctx, False)],
-                    Action=[kms_actions.Decrypt] + ([kms_actions.GenerateDataKey] if use.writes else []),
-                )
-            )
+        meaning = relations.target(use.kind)
+        if meaning is not None and meaning.statements is not None:
+            statements += meaning.statements(ctx, use)
     return statements
 
 
@@ -426,3 +425,233 @@ def _autoscaling(
                 ),
             )
         )
+
+
+# --- this section's piece of the spec language (assembled into schemas/ivc.schema.json by `ivc schema --write`) ---
+
+PROPERTIES: dict[str, Any] = {
+    "services": {
+        "description": "Containers on ECS Fargate. A service with `route:` sits behind the public load balancer; `uses:` derives its "
+        "network access and IAM permissions.",
+        "type": "object",
+        "propertyNames": {"pattern": "^[a-z][a-z0-9-]{0,30}$"},
+        "additionalProperties": {"$ref": "#/$defs/service"},
+        "default": {},
+        "examples": [{"web": {"image": "ecr:web:1.0.0", "port": 8000, "route": {"path": "/"}}}],
+    },
+    "load_balancer": {
+        "$ref": "#/$defs/loadBalancer",
+        "description": "The public Application Load Balancer in front of services with a route.",
+    },
+}
+DEFS: dict[str, Any] = {
+    "service": {
+        "description": "A container service on ECS Fargate.",
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["image"],
+        "properties": {
+            "image": {
+                "description": "Container image: `ecr:<repository>:<tag>` for this account's ECR (pull rights scoped "
+                "to that repository), or any public image reference.",
+                "type": "string",
+                "minLength": 1,
+                "examples": ["ecr:socialflow-backend:latest", "public.ecr.aws/nginx/nginx:1.27"],
+            },
+            "command": {
+                "description": "Command to run instead of the image's default.",
+                "type": "array",
+                "items": {"type": "string"},
+                "examples": [["celery", "-A", "app", "worker"]],
+            },
+            "port": {
+                "description": "Port the container listens on.",
+                "type": "integer",
+                "minimum": 1,
+                "maximum": 65535,
+                "examples": [8000],
+            },
+            "size": {
+                "description": "Fargate task size: CPU units and memory in MiB (a valid Fargate pair).",
+                "type": "object",
+                "additionalProperties": False,
+                "default": {"cpu": 256, "memory": 512},
+                "properties": {
+                    "cpu": {"description": "CPU units.", "enum": [256, 512, 1024, 2048, 4096, 8192, 16384], "default": 256},
+                    "memory": {"description": "Memory in MiB.", "type": "integer", "minimum": 512, "maximum": 122880, "default": 512},
+                },
+            },
+            "arm": {"description": "Run on Graviton (ARM64) instead of x86_64.", "type": "boolean", "default": False},
+            "count": {
+                "description": "Tasks to run; with scale, the starting count.",
+                "type": "integer",
+                "minimum": 0,
+                "maximum": 1000,
+                "default": 1,
+            },
+            "environment": {
+                "description": "Plain environment variables (never secrets).",
+                "type": "object",
+                "additionalProperties": {"type": ["string", "integer", "number", "boolean"]},
+                "default": {},
+            },
+            "secrets": {
+                "description": "Environment variables filled from secrets at start: VAR -> `secrets.<name>`.",
+                "type": "object",
+                "additionalProperties": {"type": "string", "pattern": "^secrets\\.[a-z][a-z0-9-]*$"},
+                "default": {},
+                "examples": [{"SECRET_KEY": "secrets.app-secret-key"}],
+            },
+            "uses": {
+                "description": "What the service uses: `databases.<n>`, `caches.<n>`, `secrets.<n>`, "
+                "`buckets.<n>[:read|:write|:readwrite]`. Yields network access on the right port, "
+                "least-privilege IAM, and connection settings as environment variables.",
+                "type": "array",
+                "items": {"type": "string", "pattern": "^(databases|caches|buckets|secrets)\\.[a-z][a-z0-9-]*(:(read|write|readwrite))?$"},
+                "uniqueItems": True,
+                "default": [],
+                "examples": [["databases.main", "buckets.media:read"]],
+            },
+            "route": {
+                "description": "Put the service behind the public load balancer.",
+                "type": "object",
+                "additionalProperties": False,
+                "properties": {
+                    "path": {
+                        "description": "Path pattern routed to the service; `/` makes it the default.",
+                        "type": "string",
+                        "pattern": "^/",
+                        "default": "/",
+                    },
+                    "health": {
+                        "description": "Health-check path the load balancer probes.",
+                        "type": "string",
+                        "pattern": "^/",
+                        "default": "/health",
+                    },
+                    "stickiness": {
+                        "description": "Seconds a client sticks to one task (load-balancer cookie); 0 turns stickiness off.",
+                        "type": "integer",
+                        "minimum": 0,
+                        "maximum": 604800,
+                        "default": 0,
+                    },
+                    "deregistration_delay": {
+                        "description": "Seconds to drain connections from a stopping task.",
+                        "type": "integer",
+                        "minimum": 0,
+                        "maximum": 3600,
+                        "default": 300,
+                    },
+                    "priority": {
+                        "description": "Listener rule priority for non-default paths.",
+                        "type": "integer",
+                        "minimum": 1,
+                        "maximum": 50000,
+                    },
+                },
+            },
+            "health": {
+                "description": "Container health check: a shell command that exits 0 when healthy.",
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["command"],
+                "properties": {
+                    "command": {
+                        "description": "Shell command run inside the container.",
+                        "type": "string",
+                        "examples": ["curl -f http://localhost:8000/health || exit 1"],
+                    },
+                    "interval": {"description": "Seconds between checks.", "type": "integer", "minimum": 5, "maximum": 300, "default": 30},
+                    "retries": {
+                        "description": "Failures before the task is unhealthy.",
+                        "type": "integer",
+                        "minimum": 1,
+                        "maximum": 10,
+                        "default": 3,
+                    },
+                    "start_period": {
+                        "description": "Seconds of grace after start.",
+                        "type": "integer",
+                        "minimum": 0,
+                        "maximum": 300,
+                        "default": 60,
+                    },
+                },
+            },
+            "scale": {
+                "description": "Target-tracking autoscaling between min and max tasks.",
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["max"],
+                "properties": {
+                    "min": {"description": "Fewest tasks. Default: count.", "type": "integer", "minimum": 0},
+                    "max": {"description": "Most tasks.", "type": "integer", "minimum": 1},
+                    "cpu": {
+                        "description": "Target average CPU utilisation, percent.",
+                        "type": "integer",
+                        "minimum": 1,
+                        "maximum": 100,
+                        "examples": [70],
+                    },
+                    "memory": {
+                        "description": "Target average memory utilisation, percent.",
+                        "type": "integer",
+                        "minimum": 1,
+                        "maximum": 100,
+                        "examples": [75],
+                    },
+                    "requests_per_target": {
+                        "description": "Target load-balancer requests per task (needs route).",
+                        "type": "integer",
+                        "minimum": 1,
+                        "examples": [1000],
+                    },
+                    "scale_out_cooldown": {
+                        "description": "Seconds after scaling out before scaling out again.",
+                        "type": "integer",
+                        "minimum": 0,
+                        "default": 60,
+                    },
+                    "scale_in_cooldown": {
+                        "description": "Seconds after scaling in before scaling in again.",
+                        "type": "integer",
+                        "minimum": 0,
+                        "default": 300,
+                    },
+                },
+            },
+        },
+    },
+    "loadBalancer": {
+        "description": "The public Application Load Balancer.",
+        "type": "object",
+        "additionalProperties": False,
+        "default": {},
+        "properties": {
+            "certificate": {
+                "description": "ACM certificate ARN. With it, HTTPS on 443 (TLS 1.2+) and HTTP redirects to HTTPS; without it, HTTP only.",
+                "type": "string",
+                "pattern": "^arn:aws[a-z-]*:acm:[a-z0-9-]+:[0-9]{12}:certificate/[0-9a-f-]+$",
+            },
+            "idle_timeout": {
+                "description": "Seconds an idle connection stays open.",
+                "type": "integer",
+                "minimum": 1,
+                "maximum": 4000,
+                "default": 60,
+            },
+            "deletion_protection": {
+                "description": "Refuse to delete the load balancer until this is turned off.",
+                "type": "boolean",
+                "default": False,
+            },
+        },
+    },
+}
+OVERLAY: dict[str, Any] = {
+    "services": {"description": "Changes to services in this environment, merged over the spec's.", "type": ["object", "null"]},
+    "load_balancer": {"description": "Changes to load_balancer in this environment, merged over the spec's.", "type": ["object", "null"]},
+}
+
+SECTION = Section("services", PROPERTIES, DEFS, OVERLAY, check=check, build=build, stack=STACK)

@@ -11,8 +11,9 @@ from awacs import sts
 from awacs.aws import Allow, ArnLike, Condition, PolicyDocument, Principal, Statement, StringEquals
 from troposphere import GetAtt, GetAZs, Join, Ref, Select, Sub, ec2, iam, logs
 
-from .context import Context, Fragment, camel
-from .regions import ZONES_PER_REGION
+from ..context import Context, Fragment, camel
+from ..regions import ZONES_PER_REGION
+from .base import Section
 
 STACK = "network"
 PUBLIC_TIER = "public"
@@ -484,3 +485,202 @@ def _port_range(ports: int | str) -> tuple[int, int]:
         return 0, 65535
     low, high = ports.split("-")
     return int(low), int(high)
+
+
+# --- this section's piece of the spec language (assembled into schemas/ivc.schema.json by `ivc schema --write`) ---
+
+PROPERTIES: dict[str, Any] = {
+    "network": {
+        "$ref": "#/$defs/network",
+        "description": "The environment's VPC: subnet tiers across zones, internet and NAT gateways, endpoints, flow logs and network "
+        "ACLs.",
+    }
+}
+DEFS: dict[str, Any] = {
+    "cidr": {"description": "An IPv4 CIDR block.", "type": "string", "pattern": "^[0-9]{1,3}(\\.[0-9]{1,3}){3}/[0-9]{1,2}$"},
+    "tierName": {"description": "A subnet tier's name.", "type": "string", "pattern": "^[a-z][a-z0-9]{0,15}$"},
+    "network": {
+        "description": "The environment's VPC: subnet tiers across zones, internet and NAT gateways, endpoints, flow logs and network "
+        "ACLs.",
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["cidr"],
+        "properties": {
+            "cidr": {
+                "$ref": "#/$defs/cidr",
+                "description": "VPC CIDR in the primary region, /16 to /24. Subnets are carved from it automatically.",
+                "examples": ["10.0.0.0/16"],
+            },
+            "secondary_cidr": {
+                "$ref": "#/$defs/cidr",
+                "description": "VPC CIDR in the secondary (disaster-recovery) region; must not overlap cidr so the two can be peered.",
+                "examples": ["10.100.0.0/16"],
+            },
+            "zones": {
+                "description": "How many Availability Zones the subnets span; the region must have that many.",
+                "type": "integer",
+                "minimum": 1,
+                "maximum": 6,
+                "default": 2,
+                "examples": [3],
+            },
+            "tiers": {
+                "description": "Subnet tiers, each with one subnet per zone. The tier named `public` routes to the "
+                "internet gateway; every other tier is private.",
+                "type": "array",
+                "items": {"$ref": "#/$defs/tierName"},
+                "minItems": 1,
+                "maxItems": 8,
+                "uniqueItems": True,
+                "default": ["public", "private"],
+                "examples": [["public", "app", "data"]],
+            },
+            "isolated": {
+                "description": "Private tiers with no route to the NAT gateways (no internet egress at all), such as a data tier.",
+                "type": "array",
+                "items": {"$ref": "#/$defs/tierName"},
+                "uniqueItems": True,
+                "default": [],
+                "examples": [["data"]],
+            },
+            "subnet_prefix": {
+                "description": "Prefix length of every subnet. By default ivc picks the largest size that "
+                "leaves room for four zones per tier, so adding a zone later moves no subnet.",
+                "type": "integer",
+                "minimum": 16,
+                "maximum": 28,
+                "examples": [20],
+            },
+            "nat": {
+                "description": "NAT gateways for private egress: none, one shared (cheap, one zone's failure cuts "
+                "egress) or one per zone (highly available).",
+                "enum": ["none", "single", "per-zone"],
+                "default": "single",
+                "examples": ["per-zone"],
+            },
+            "endpoints": {
+                "description": "VPC endpoints: s3 and dynamodb are gateway endpoints (free); the rest are "
+                "interface endpoints in endpoint_tier, reachable on 443 from the VPC.",
+                "type": "array",
+                "items": {
+                    "enum": [
+                        "s3",
+                        "dynamodb",
+                        "ecr",
+                        "ecs",
+                        "events",
+                        "execute-api",
+                        "kms",
+                        "lambda",
+                        "logs",
+                        "monitoring",
+                        "secretsmanager",
+                        "sns",
+                        "sqs",
+                        "ssm",
+                        "ssmmessages",
+                        "ec2messages",
+                        "states",
+                        "sts",
+                    ]
+                },
+                "uniqueItems": True,
+                "default": [],
+                "examples": [["s3", "ecr", "logs", "secretsmanager"]],
+            },
+            "endpoint_tier": {
+                "description": "Private tier whose subnets hold the interface endpoints. Default: the first private, non-isolated tier.",
+                "$ref": "#/$defs/tierName",
+                "examples": ["app"],
+            },
+            "flow_logs": {
+                "description": "VPC flow logs to a CloudWatch Logs group, delivered by a role that can write only to that group.",
+                "type": "object",
+                "additionalProperties": False,
+                "default": {"enabled": True, "retention": 30, "traffic": "ALL"},
+                "properties": {
+                    "enabled": {"description": "Record flow logs. On by default.", "type": "boolean", "default": True},
+                    "retention": {
+                        "description": "Days CloudWatch keeps flow log records (one of the values CloudWatch allows).",
+                        "enum": [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653],
+                        "default": 30,
+                        "examples": [90],
+                    },
+                    "traffic": {"description": "Which traffic to record.", "enum": ["ALL", "ACCEPT", "REJECT"], "default": "ALL"},
+                },
+            },
+            "acls": {
+                "description": "Network ACLs per tier. A tier listed here denies everything its rules do not allow; "
+                "ACLs are stateless, so allow the return traffic (ephemeral ports 1024-65535) too.",
+                "type": "object",
+                "propertyNames": {"$ref": "#/$defs/tierName"},
+                "additionalProperties": {"$ref": "#/$defs/acl"},
+                "default": {},
+                "examples": [{"data": {"inbound": [{"from": "app", "ports": 5432}], "outbound": [{"to": "app", "ports": "1024-65535"}]}}],
+            },
+        },
+    },
+    "acl": {
+        "description": "One tier's network ACL rules, numbered in the order written.",
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {
+            "inbound": {
+                "description": "Rules for traffic entering the tier.",
+                "type": "array",
+                "items": {"$ref": "#/$defs/aclInbound"},
+                "maxItems": 20,
+                "default": [],
+            },
+            "outbound": {
+                "description": "Rules for traffic leaving the tier.",
+                "type": "array",
+                "items": {"$ref": "#/$defs/aclOutbound"},
+                "maxItems": 20,
+                "default": [],
+            },
+        },
+    },
+    "aclPeer": {
+        "description": "A tier name (all its subnets), `vpc`, `anywhere`, or a CIDR.",
+        "type": "string",
+        "examples": ["app", "vpc", "anywhere", "192.168.0.0/16"],
+    },
+    "aclPorts": {
+        "description": "A port, a range `from-to`, or `all`.",
+        "oneOf": [{"type": "integer", "minimum": 0, "maximum": 65535}, {"type": "string", "pattern": "^([0-9]{1,5}-[0-9]{1,5}|all)$"}],
+        "default": "all",
+        "examples": [443, "1024-65535"],
+    },
+    "aclProtocol": {"description": "IP protocol the rule matches.", "enum": ["tcp", "udp", "icmp", "all"], "default": "tcp"},
+    "aclAction": {"description": "Whether matching traffic is allowed or denied.", "enum": ["allow", "deny"], "default": "allow"},
+    "aclInbound": {
+        "description": "An inbound network ACL rule.",
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["from"],
+        "properties": {
+            "from": {"$ref": "#/$defs/aclPeer", "description": "Where the traffic comes from: a tier name, `vpc`, `anywhere` or a CIDR."},
+            "ports": {"$ref": "#/$defs/aclPorts", "description": "A port, a range `from-to`, or `all`."},
+            "protocol": {"$ref": "#/$defs/aclProtocol", "description": "IP protocol the rule matches."},
+            "action": {"$ref": "#/$defs/aclAction", "description": "Whether matching traffic is allowed or denied."},
+        },
+    },
+    "aclOutbound": {
+        "description": "An outbound network ACL rule.",
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["to"],
+        "properties": {
+            "to": {"$ref": "#/$defs/aclPeer", "description": "Where the traffic goes: a tier name, `vpc`, `anywhere` or a CIDR."},
+            "ports": {"$ref": "#/$defs/aclPorts", "description": "A port, a range `from-to`, or `all`."},
+            "protocol": {"$ref": "#/$defs/aclProtocol", "description": "IP protocol the rule matches."},
+            "action": {"$ref": "#/$defs/aclAction", "description": "Whether matching traffic is allowed or denied."},
+        },
+    },
+}
+OVERLAY: dict[str, Any] = {
+    "network": {"description": "Network settings merged over the spec's network section.", "type": ["object", "null"]}
+}
+
+SECTION = Section("network", PROPERTIES, DEFS, OVERLAY, check=check, build=build, stack=STACK, every_region=True)

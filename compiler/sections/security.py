@@ -13,8 +13,9 @@ from typing import Any
 
 from troposphere import GetAtt, ec2
 
-from . import relations
-from .context import Context, Fragment, camel
+from .. import relations
+from ..context import Context, Fragment, camel
+from .base import Section
 
 STACK = "security"
 
@@ -85,19 +86,19 @@ def build(spec: dict[str, Any], ctx: Context) -> Fragment:
                 )
             )
         for use in relations.uses(service):
-            if use.kind not in ("databases", "caches"):
+            admitted = relations.port(spec, use)
+            if admitted is None:
                 continue
-            port = relations.port(spec, use)
             target = groups[(KIND[use.kind], use.name)]
             out.add(
                 ec2.SecurityGroupIngress(
                     f"{camel(KIND[use.kind])}{camel(use.name)}IngressFromService{camel(name)}",
                     GroupId=GetAtt(target, "GroupId"),
                     IpProtocol="tcp",
-                    FromPort=port,
-                    ToPort=port,
+                    FromPort=admitted,
+                    ToPort=admitted,
                     SourceSecurityGroupId=GetAtt(source, "GroupId"),
-                    Description=f"Port {port} from service {name}, which uses {use.kind}.{use.name}",
+                    Description=f"Port {admitted} from service {name}, which uses {use.kind}.{use.name}",
                 )
             )
     return out
@@ -105,3 +106,7 @@ def build(spec: dict[str, Any], ctx: Context) -> Fragment:
 
 def imported(ctx: Context, kind: str, name: str = "") -> Any:
     return ctx.imported(STACK, group_id(kind, name))
+
+
+# Derived from relationships: no key of its own in the spec.
+SECTION = Section("security", build=build, stack=STACK, needed=needed, whole_spec=True)

@@ -12,7 +12,8 @@ from awacs import kms as kms_actions
 from awacs.aws import Allow, ArnLike, Condition, PolicyDocument, Principal, Statement, StringEquals
 from troposphere import GetAtt, Ref, Sub, kms, secretsmanager
 
-from .context import Context, Fragment, camel
+from ..context import Context, Fragment, camel
+from .base import Connection, Section, Spec, Use, UseTarget, env_name
 
 STACK = "data"
 KEY = "EnvironmentKey"
@@ -88,9 +89,16 @@ def secret_logical_id(name: str) -> str:
     return f"Secret{camel(name)}"
 
 
-def build(secrets: dict[str, Any], ctx: Context) -> Fragment:
-    out = Fragment()
-    for name, settings in sorted(secrets.items()):
+def needs_key(spec: Spec) -> bool:
+    """Whether the environment needs its KMS key: anything that stores data or runs code does."""
+    buckets_with_kms = any(b["encryption"] == "kms" for b in spec.get("buckets", {}).values())
+    return bool(spec.get("databases") or spec.get("caches") or spec.get("secrets") or spec.get("services") or buckets_with_kms)
+
+
+def build(spec: Spec, ctx: Context) -> Fragment:
+    """The environment's key, then the secrets the spec declares."""
+    out = build_key(ctx)
+    for name, settings in sorted(spec.get("secrets", {}).items()):
         properties: dict[str, Any] = {
             "Name": f"{ctx.system}/{ctx.environment}/{name}",
             "Description": settings.get("description", f"{ctx.name()} secret {name}"),
@@ -107,3 +115,71 @@ def build(secrets: dict[str, Any], ctx: Context) -> Fragment:
         )
         out.export(ctx, STACK, f"{secret_logical_id(name)}Arn", Ref(secret), f"ARN of secret {name}.")
     return out
+
+
+def secret_arn(ctx: Context, name: str) -> Any:
+    """A secret's ARN, as the app layer imports it."""
+    return ctx.imported(STACK, f"{secret_logical_id(name)}Arn")
+
+
+def connect(ctx: Context, use: Use) -> Connection:
+    """`uses: [secrets.x]` injects the secret as X and lets the execution role read it."""
+    secret = secret_arn(ctx, use.name)
+    return Connection(injected={env_name(use.name): secret}, readable=[secret])
+
+
+# --- this section's piece of the spec language (assembled into schemas/ivc.schema.json by `ivc schema --write`) ---
+
+PROPERTIES: dict[str, Any] = {
+    "secrets": {
+        "description": "Secrets Manager secrets, encrypted with the environment's KMS key. Services read them through `uses:` or "
+        "`secrets:`.",
+        "type": "object",
+        "propertyNames": {"pattern": "^[a-z][a-z0-9-]{0,30}$"},
+        "additionalProperties": {"$ref": "#/$defs/secret"},
+        "default": {},
+        "examples": [{"jwt-secret": {"generate": {"length": 64}}}],
+    }
+}
+DEFS: dict[str, Any] = {
+    "secret": {
+        "description": "One secret value.",
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {
+            "description": {"description": "What the secret is for; shown in the console.", "type": "string", "maxLength": 200},
+            "generate": {
+                "description": "Have Secrets Manager generate the value when the secret is created (never in a "
+                "template). Without it, the secret is created empty and its value is set out of "
+                "band.",
+                "type": "object",
+                "additionalProperties": False,
+                "properties": {
+                    "length": {
+                        "description": "Length of the generated value.",
+                        "type": "integer",
+                        "minimum": 16,
+                        "maximum": 4096,
+                        "default": 64,
+                    },
+                    "punctuation": {"description": "Include punctuation characters.", "type": "boolean", "default": False},
+                },
+            },
+        },
+    }
+}
+OVERLAY: dict[str, Any] = {
+    "secrets": {"description": "Changes to secrets in this environment, merged over the spec's.", "type": ["object", "null"]}
+}
+
+SECTION = Section(
+    "secrets",
+    PROPERTIES,
+    DEFS,
+    OVERLAY,
+    build=build,
+    stack=STACK,
+    needed=needs_key,
+    whole_spec=True,
+    use=UseTarget(default="read", connect=connect),
+)

@@ -6,14 +6,35 @@ from typing import Any
 
 from troposphere import GetAtt, Ref, Sub, elasticache, secretsmanager
 
+from ..context import Context, Fragment, camel
 from . import network, security
-from .context import Context, Fragment, camel
+from .base import DAILY_WINDOW, WEEKLY_WINDOW, Connection, Section, Spec, Use, UseTarget, env_name
 from .logs import log_group
 from .secrets import key_arn
 
 STACK = "data"
 BASE_PARAMETERS = {"maxmemory-policy": "allkeys-lru", "timeout": "300", "tcp-keepalive": "300"}
 LOG_TYPES = ("slow-log", "engine-log")
+PORTS = {"redis": 6379}
+
+
+def port(spec: Spec, name: str) -> int:
+    return PORTS[spec["caches"][name]["engine"]]
+
+
+def connect(ctx: Context, use: Use) -> Connection:
+    """Host, port and TLS as settings; the AUTH token injected from its secret."""
+    prefix = f"Cache{camel(use.name)}"
+    secret = ctx.imported(STACK, f"{prefix}AuthTokenArn")
+    return Connection(
+        variables={
+            env_name("cache", use.name, "host"): ctx.imported(STACK, f"{prefix}Address"),
+            env_name("cache", use.name, "port"): ctx.imported(STACK, f"{prefix}Port"),
+            env_name("cache", use.name, "tls"): "true",
+        },
+        injected={env_name("cache", use.name, "auth_token"): secret},
+        readable=[secret],
+    )
 
 
 def build(caches: dict[str, Any], ctx: Context) -> Fragment:
@@ -99,3 +120,95 @@ def build(caches: dict[str, Any], ctx: Context) -> Fragment:
         out.export(ctx, STACK, f"{title}Id", Ref(group_resource), f"Replication group ID of cache {name}.")
         out.export(ctx, STACK, f"{title}AuthTokenArn", Ref(token), f"Secret holding cache {name}'s AUTH token.")
     return out
+
+
+# --- this section's piece of the spec language (assembled into schemas/ivc.schema.json by `ivc schema --write`) ---
+
+PROPERTIES: dict[str, Any] = {
+    "caches": {
+        "description": "In-memory caches (ElastiCache Redis replication groups), encrypted at rest and in transit with an AUTH token.",
+        "type": "object",
+        "propertyNames": {"pattern": "^[a-z][a-z0-9-]{0,30}$"},
+        "additionalProperties": {"$ref": "#/$defs/cache"},
+        "default": {},
+        "examples": [{"sessions": {"node": "cache.t3.small", "replicas": 1}}],
+    }
+}
+DEFS: dict[str, Any] = {
+    "cache": {
+        "description": "An ElastiCache Redis replication group (cluster mode off).",
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["node"],
+        "properties": {
+            "engine": {"description": "Cache engine.", "enum": ["redis"], "default": "redis"},
+            "version": {
+                "description": "Engine version, quoted.",
+                "type": "string",
+                "pattern": "^[0-9]+\\.[0-9]+$",
+                "default": "7.1",
+                "examples": ["7.0"],
+            },
+            "node": {
+                "description": "Node type.",
+                "type": "string",
+                "pattern": "^cache\\.[a-z0-9]+\\.[a-z0-9]+$",
+                "examples": ["cache.t3.micro", "cache.r6g.large"],
+            },
+            "replicas": {
+                "description": "Read replicas besides the primary; with one or more, automatic failover and Multi-AZ are on.",
+                "type": "integer",
+                "minimum": 0,
+                "maximum": 5,
+                "default": 0,
+            },
+            "parameters": {
+                "description": "Redis parameters added to ivc's (maxmemory-policy allkeys-lru, timeout 300, tcp-keepalive 300).",
+                "type": "object",
+                "additionalProperties": {"type": ["string", "integer"]},
+                "default": {},
+                "examples": [{"maxmemory-policy": "volatile-lru"}],
+            },
+            "snapshots": {
+                "description": "Daily snapshots.",
+                "type": "object",
+                "additionalProperties": False,
+                "default": {"retention": 5, "window": "05:00-06:00"},
+                "properties": {
+                    "retention": {
+                        "description": "Days to keep snapshots; 0 turns them off.",
+                        "type": "integer",
+                        "minimum": 0,
+                        "maximum": 35,
+                        "default": 5,
+                    },
+                    "window": {
+                        "type": "string",
+                        "pattern": DAILY_WINDOW,
+                        "description": "Daily snapshot window, UTC.",
+                        "default": "05:00-06:00",
+                    },
+                },
+            },
+            "maintenance_window": {
+                "description": "Weekly maintenance window, UTC.",
+                "type": "string",
+                "pattern": WEEKLY_WINDOW,
+                "default": "sun:06:30-sun:07:30",
+            },
+        },
+    }
+}
+OVERLAY: dict[str, Any] = {
+    "caches": {"description": "Changes to caches in this environment, merged over the spec's.", "type": ["object", "null"]}
+}
+
+SECTION = Section(
+    "caches",
+    PROPERTIES,
+    DEFS,
+    OVERLAY,
+    build=build,
+    stack=STACK,
+    use=UseTarget(default="connect", port=port, connect=connect),
+)

@@ -1,0 +1,100 @@
+"""What a section is: everything ivc knows about one part of the spec, in one module.
+
+A section module ends with ``SECTION = Section(...)``: its piece of the JSON Schema (the top-level keys it
+owns, the definitions they refer to, what an environment may change), its cross-field checks, the builder
+and the layer (stack) it feeds, and, for things a service can `uses:`, what that use means.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..context import Context, Fragment
+
+Path = tuple[Any, ...]
+Problem = tuple[Path, str]  # (path in the effective spec, message)
+Spec = dict[str, Any]
+
+# Maintenance and backup windows, UTC: the patterns AWS accepts.
+_HOUR_MINUTE = "([01][0-9]|2[0-3]):[0-5][0-9]"
+_DAY = "(mon|tue|wed|thu|fri|sat|sun)"
+DAILY_WINDOW = f"^{_HOUR_MINUTE}-{_HOUR_MINUTE}$"
+WEEKLY_WINDOW = f"^{_DAY}:{_HOUR_MINUTE}-{_DAY}:{_HOUR_MINUTE}$"
+
+
+@dataclass(frozen=True)
+class Use:
+    """One entry of a `uses:` list: ``databases.main`` or ``buckets.media:read``."""
+
+    kind: str  # the section: databases | caches | buckets | secrets
+    name: str
+    access: str  # connect | read | write | readwrite
+
+    @property
+    def reads(self) -> bool:
+        return self.access in ("read", "readwrite")
+
+    @property
+    def writes(self) -> bool:
+        return self.access in ("write", "readwrite")
+
+
+@dataclass
+class Connection:
+    """What a use hands the code that uses it: plain settings, injected secrets, and secret ARNs it may read."""
+
+    variables: dict[str, Any] = field(default_factory=dict)
+    injected: dict[str, Any] = field(default_factory=dict)
+    readable: list[Any] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class UseTarget:
+    """What `uses: [<section>.<name>[:access]]` means for a section's items.
+
+    ``accesses`` lists the access modes a use may name, the default first; an empty tuple means the use
+    takes no mode (it connects). ``port`` gives the TCP port the user's security group is admitted on;
+    ``connect`` the settings handed to the code; ``statements`` the IAM statements the user's role gets.
+    """
+
+    default: str
+    accesses: tuple[str, ...] = ()
+    port: Callable[[Spec, str], int] | None = None
+    connect: Callable[[Context, Use], Connection] | None = None
+    statements: Callable[[Context, Use], list[Any]] | None = None
+
+
+@dataclass(frozen=True)
+class Section:
+    """One section of the spec language and everything that follows from it."""
+
+    name: str
+    properties: dict[str, Any] = field(default_factory=dict)  # top-level keys of the schema it owns
+    defs: dict[str, Any] = field(default_factory=dict)  # $defs those keys refer to
+    overlay: dict[str, Any] = field(default_factory=dict)  # what environments.<env> may change
+    check: Callable[[Spec], Iterator[Problem]] | None = None
+    build: Callable[[Any, Context], Fragment] | None = None
+    stack: str | None = None  # the layer the builder feeds
+    needed: Callable[[Spec], bool] | None = None  # when to build; default: the spec has the section
+    whole_spec: bool = False  # the builder reads the whole spec rather than its own section
+    every_region: bool = False  # the secondary region gets this layer too
+    use: UseTarget | None = None
+
+    def applies(self, spec: Spec, role: str) -> bool:
+        """Whether this section builds anything for ``spec`` in a region of ``role``."""
+        if self.build is None or (role != "primary" and not self.every_region):
+            return False
+        if self.needed is not None:
+            return self.needed(spec)
+        return bool(spec.get(self.name))
+
+    def builds(self, spec: Spec, ctx: Context) -> Fragment:
+        assert self.build is not None
+        return self.build(spec if self.whole_spec else spec[self.name], ctx)
+
+
+def env_name(*parts: str) -> str:
+    """How a setting is named for the code: ``("database", "main", "host")`` -> ``DATABASE_MAIN_HOST``."""
+    return "_".join(part.upper().replace("-", "_") for part in parts)

@@ -1,0 +1,51 @@
+"""Log groups for what ivc runs: named under the environment, encrypted with its key, kept for the spec's retention."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from troposphere import logs
+
+from ..context import Context
+from .base import Section
+from .secrets import STACK as KEY_STACK
+from .secrets import key_arn
+
+
+def log_group(title: str, group_name: str, ctx: Context, owner: str, stack: str) -> logs.LogGroup:
+    """An encrypted log group; ``stack`` is the stack it lands in (the key is local to the data stack, imported elsewhere)."""
+    return logs.LogGroup(
+        title,
+        LogGroupName=group_name,
+        RetentionInDays=ctx.spec["logs"]["retention"],
+        KmsKeyId=key_arn(ctx, same_stack=stack == KEY_STACK),
+        Tags=ctx.resource_tags(ctx.name(owner)),
+    )
+
+
+# --- this section's piece of the spec language (assembled into schemas/ivc.schema.json by `ivc schema --write`) ---
+
+PROPERTIES: dict[str, Any] = {
+    "logs": {"$ref": "#/$defs/logs", "description": "Log retention for the logs ivc creates (containers, database, cache)."}
+}
+DEFS: dict[str, Any] = {
+    "logs": {
+        "description": "Retention of log groups ivc creates.",
+        "type": "object",
+        "additionalProperties": False,
+        "default": {"retention": 30},
+        "properties": {
+            "retention": {
+                "description": "Days CloudWatch keeps container, database and cache logs.",
+                "enum": [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653],
+                "default": 30,
+                "examples": [14],
+            }
+        },
+    }
+}
+OVERLAY: dict[str, Any] = {
+    "logs": {"description": "Changes to logs in this environment, merged over the spec's.", "type": ["object", "null"]}
+}
+
+SECTION = Section("logs", PROPERTIES, DEFS, OVERLAY)

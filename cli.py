@@ -56,12 +56,24 @@ def _run(ctx: click.Context, work: Callable[[], int]) -> NoReturn:
     except UsageError as exc:
         click.echo(f"ivc: error: {exc}", err=True)
         code = 2
+    except BrokenPipeError:
+        _quiet_stdout()  # the reader (`| head`) has gone: nothing more to say, and nothing to report
+        code = 1
     except Exception as exc:
         if ctx.obj["debug"]:
             raise
         click.echo(f"ivc: internal error: {type(exc).__name__}: {exc} (run with --debug for the traceback)", err=True)
         code = 1
     sys.exit(code)
+
+
+def _quiet_stdout() -> None:
+    """Point stdout at /dev/null, so the interpreter's last flush cannot fail again."""
+    import contextlib
+    import os
+
+    with contextlib.suppress(OSError, ValueError):
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
 def _show(report: Any, fmt: str, strict: bool = False) -> bool:

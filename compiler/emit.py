@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import tempfile
 from dataclasses import dataclass, field
@@ -86,9 +87,15 @@ def plan(folder: Path, files: dict[str, str], owned: list[Path]) -> Changes:
 
 
 def apply(files: dict[Path, str], removed: list[Path], root: Path) -> None:
-    """Write each file atomically (temp file, fsync, rename) and remove stale ones (and folders they empty, up to root)."""
-    for target, content in sorted(files.items()):
+    """Write files atomically, manifests last, then remove stale ones (and folders they empty, up to root).
+
+    Each file goes to a temp file, is fsynced and renamed over its target, so a reader sees the old or the
+    new bytes, never a mix. Templates are written before the manifest that lists their hashes: a run killed
+    half-way leaves a manifest that still describes the templates it names, or an older one to be replaced.
+    """
+    for target, content in sorted(files.items(), key=lambda item: (item[0].name == MANIFEST, item[0])):
         target.parent.mkdir(parents=True, exist_ok=True)
+        _remove_stale_temp_files(target)
         handle, temp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
         try:
             with os.fdopen(handle, "wb") as stream:
@@ -101,12 +108,58 @@ def apply(files: dict[Path, str], removed: list[Path], root: Path) -> None:
             raise
     for path in removed:
         path.unlink(missing_ok=True)
+        _remove_stale_temp_files(path)
         parent = path.parent
         while parent != root and root in parent.parents and parent.is_dir() and not any(parent.iterdir()):
             parent.rmdir()
             parent = parent.parent
 
 
+def _remove_stale_temp_files(target: Path) -> None:
+    """Temp files an interrupted run left beside ``target``: only ivc makes names of this form."""
+    if target.parent.is_dir():
+        for temp in target.parent.glob(f".{target.name}.*.tmp"):
+            temp.unlink(missing_ok=True)
+
+
 def owned_files(folder: Path) -> list[Path]:
-    """JSON files ivc wrote below ``folder``: the only files a compile ever removes."""
-    return sorted(folder.rglob("*.json")) if folder.is_dir() else []
+    """The files ivc wrote in an environment's ``folder``: its manifest and the templates the manifest lists.
+
+    Nothing else is ever removed, so files a person put under output/ survive every compile.
+    """
+    listed = _manifest(folder)
+    if listed is None:
+        return []
+    stacks = listed.get("stacks")
+    files = [stack.get("file") for stack in stacks if isinstance(stack, dict)] if isinstance(stacks, list) else []
+    owned = [folder / MANIFEST]
+    for relative in files:
+        # Only plain relative paths inside the folder: a tampered manifest must not reach outside it.
+        if (
+            isinstance(relative, str)
+            and relative.endswith(".json")
+            and ".." not in Path(relative).parts
+            and not Path(relative).is_absolute()
+        ):
+            path = folder / relative
+            if path.is_file():
+                owned.append(path)
+    return sorted(set(owned))
+
+
+def _manifest(folder: Path) -> dict[str, Any] | None:
+    """The manifest of an environment folder ivc wrote, or None when there is none (or it is not ivc's)."""
+    try:
+        loaded = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(loaded, dict) or "ivc_version" not in loaded or loaded.get("environment") != folder.name:
+        return None
+    return loaded
+
+
+def environment_folders(system_folder: Path) -> list[Path]:
+    """Environment folders below a system's output folder that ivc wrote (they hold its manifest)."""
+    if not system_folder.is_dir():
+        return []
+    return [child for child in sorted(system_folder.iterdir()) if child.is_dir() and _manifest(child) is not None]

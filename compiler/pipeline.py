@@ -52,15 +52,44 @@ def discover(paths: list[Path]) -> list[Path]:
     return list(dict.fromkeys(found))
 
 
+def _refuse_out_among_specs(paths: list[Path], out: Path) -> None:
+    """Compiling into a folder of specs would mix generated files with sources, and pruning could reach them."""
+    target = out.resolve()
+    for folder in [p for p in paths or [Path("specs")] if p.is_dir()]:
+        if target == folder.resolve() or folder.resolve() in target.parents:
+            raise UsageError(f"--out {out} is inside {folder}, where specs live; write outputs elsewhere (the default is output)")
+
+
+def _same_system(environments: list[Environment], seen: dict[str, Environment]) -> Diagnostic | None:
+    """Two specs naming the same system would write over each other's output."""
+    if not environments:
+        return None
+    first = environments[0]
+    other = seen.setdefault(first.system, first)
+    if other is first:
+        return None
+    return Diagnostic(
+        f"system '{first.system}' is also declared by {other.source.display}; each spec needs its own system name",
+        first.mark(("system",)),
+        code="semantic",
+    )
+
+
 def validate(paths: list[Path], env: str | None = None) -> Report:
     """Load and validate specs, collecting every problem."""
     report = Report()
+    systems: dict[str, Environment] = {}
     for path in discover(paths):
         report.specs += 1
         try:
-            report.environments += len(load_and_validate(path, env))
+            environments = load_and_validate(path, env)
         except SpecError as exc:
             report.diagnostics.extend(exc.diagnostics)
+            continue
+        report.environments += len(environments)
+        clash = _same_system(environments, systems)
+        if clash:
+            report.diagnostics.append(clash)
     return report
 
 
@@ -69,8 +98,11 @@ def compile_specs(
 ) -> Report:
     """Compile specs into ``out``; with ``check``, only report how ``out`` differs."""
     report = Report()
+    specs = discover(paths)
+    _refuse_out_among_specs(paths, out)
     systems: list[tuple[str, list[tuple[Environment, list[Stack], list[Stack]]]]] = []
-    for path in discover(paths):
+    seen: dict[str, Environment] = {}
+    for path in specs:
         report.specs += 1
         try:
             environments = load_and_validate(path, env)
@@ -79,6 +111,10 @@ def compile_specs(
             ]
         except SpecError as exc:
             report.diagnostics.extend(exc.diagnostics)
+            continue
+        clash = _same_system(environments, seen)
+        if clash:
+            report.diagnostics.append(clash)
             continue
         if environments:
             systems.append((environments[0].system, built))
@@ -109,22 +145,37 @@ def _emit(
     if region is not None:
         keep = {s.file for s in selected} | {emit.MANIFEST}
         files = {name: body for name, body in files.items() if name in keep}
-        owned = emit.owned_files(folder / region) + [folder / emit.MANIFEST]
+        owned = [p for p in emit.owned_files(folder) if p == folder / emit.MANIFEST or folder / region in p.parents]
     else:
         owned = emit.owned_files(folder)
     changes = emit.plan(folder, files, owned)
     _record(changes.written, changes.removed, check, report)
     if not check:
-        emit.apply({path: files[path.relative_to(folder).as_posix()] for path in changes.written}, changes.removed, folder.parent)
+        _write(report, {path: files[path.relative_to(folder).as_posix()] for path in changes.written}, changes.removed, folder.parent)
+
+
+def _write(report: Report, files: dict[Path, str], removed: list[Path], root: Path) -> None:
+    """Apply changes to the output folder; a file-system problem is one located error, not a crash."""
+    try:
+        emit.apply(files, removed, root)
+    except OSError as exc:
+        where = exc.filename or root
+        reason = exc.strerror or str(exc)
+        report.diagnostics.append(
+            Diagnostic(
+                f"cannot write the output: {reason}; check that {where} is a writable folder with free space",
+                location=str(where),
+                code="io",
+            )
+        )
 
 
 def _prune_environments(system_folder: Path, names: set[str], check: bool, report: Report) -> None:
-    if not system_folder.is_dir():
-        return
-    stale = [p for child in sorted(system_folder.iterdir()) if child.is_dir() and child.name not in names for p in emit.owned_files(child)]
+    """Remove the files of environments the spec no longer has: only those their own manifest lists."""
+    stale = [p for child in emit.environment_folders(system_folder) if child.name not in names for p in emit.owned_files(child)]
     _record([], stale, check, report)
     if not check:
-        emit.apply({}, stale, system_folder.parent)
+        _write(report, {}, stale, system_folder.parent)
 
 
 def _record(written: list[Path], removed: list[Path], check: bool, report: Report) -> None:

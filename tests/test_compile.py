@@ -89,8 +89,9 @@ def test_check_reports_stale_missing_and_extra_and_writes_nothing(spec: Path, tm
     assert ivc("compile", spec, "--out", out, "--check").exit_code == 0
     (out / "shop" / "dev" / "eu-west-1" / "network.json").write_text("{}\n")
     (out / "shop" / "prod" / "manifest.json").unlink()
-    (out / "shop" / "qa" / "eu-west-1").mkdir(parents=True)
-    (out / "shop" / "qa" / "eu-west-1" / "network.json").write_text("{}\n")
+    shutil.copytree(out / "shop" / "dev", out / "shop" / "qa")  # an environment ivc wrote that the spec no longer has
+    qa_manifest = out / "shop" / "qa" / "manifest.json"
+    qa_manifest.write_text(qa_manifest.read_text().replace('"environment": "dev"', '"environment": "qa"'))
     before = tree(out)
     result = ivc("compile", spec, "--out", out, "--check")
     assert result.exit_code == 1
@@ -99,9 +100,10 @@ def test_check_reports_stale_missing_and_extra_and_writes_nothing(spec: Path, tm
             f"stale {out}/shop/dev/eu-west-1/network.json",
             f"missing {out}/shop/prod/manifest.json",
             f"extra {out}/shop/qa/eu-west-1/network.json",
+            f"extra {out}/shop/qa/manifest.json",
         ]
     )
-    assert "3 file(s) out of date" in result.stderr
+    assert "4 file(s) out of date" in result.stderr
     assert tree(out) == before
 
 

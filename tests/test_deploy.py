@@ -122,6 +122,7 @@ def test_deploys_network_to_two_accounts_in_two_regions(project: Path) -> None:
     )
     assert all(op["Status"] == "SUCCEEDED" for name in stack_sets() for op in operations(name))
     assert "[wave 1/1] shop-dev-network-us-east-1: create SUCCEEDED" in result.stderr
+    assert "waiting for" not in result.stderr  # prompt answers: nothing said about waiting
 
 
 def test_second_run_changes_nothing(project: Path) -> None:

@@ -42,13 +42,13 @@ def _session(
     environment = environments[0]
     try:
         resolved = settings(
-            environment, lambda: str(client("sts", environment.spec["regions"]["primary"]).get_caller_identity()["Account"])
+            environment, lambda: str(client("sts", environment.spec["regions"]["primary"], say).get_caller_identity()["Account"])
         )
         engine = StackSets(
-            client("cloudformation", resolved.admin_region),
+            client("cloudformation", resolved.admin_region, say),
             resolved,
             say,
-            s3=client("s3", resolved.admin_region) if resolved.bucket else None,
+            s3=client("s3", resolved.admin_region, say) if resolved.bucket else None,
             tick=tick,
         )
     except DeployError:

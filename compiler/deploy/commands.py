@@ -8,6 +8,7 @@ from pathlib import Path
 
 from ..validate import Environment
 from .aws import DeployError, client, explain
+from .output import compiled
 from .plan import Target, settings, targets, template_diff
 from .stacksets import StackSets
 
@@ -40,6 +41,7 @@ def _session(
     if len(environments) != 1:
         raise UsageError(f"{path} has environments {', '.join(e.name for e in environments)}: choose one with --env")
     environment = environments[0]
+    stacks = compiled(environment, out)  # before any AWS call
     try:
         resolved = settings(
             environment, lambda: str(client("sts", environment.spec["regions"]["primary"], say).get_caller_identity()["Account"])
@@ -55,7 +57,7 @@ def _session(
         raise
     except Exception as exc:
         raise explain(exc) from exc
-    return environment, engine, targets(environment, out, resolved.accounts, stack, region)
+    return environment, engine, targets(environment, stacks, resolved.accounts, stack, region)
 
 
 def _guard(action: Callable[[], Outcome]) -> Outcome:

@@ -11,10 +11,9 @@ import difflib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-from ..stacks import Stack, assemble, minified
+from ..stacks import Stack, minified
 from ..validate import Environment
 from .aws import DeployError
 
@@ -169,21 +168,12 @@ def preferences(spec: dict[str, Any], stack: str) -> dict[str, Any]:
     return result
 
 
-def targets(environment: Environment, out: Path, accounts: list[str], stack: str | None = None, region: str | None = None) -> list[Target]:
-    """The environment's stacks from ``out``, refusing output that is not what the spec compiles to now."""
-    folder = out / environment.system / environment.name
-    fresh = {s.file: s for s in assemble(environment)}
-    # Templates only: the manifest also names the spec's path, which depends on where ivc runs.
-    wanted = {name: stack.body for name, stack in fresh.items()}
-    stale = []
-    for name, content in sorted(wanted.items()):
-        path = folder / name
-        if not path.is_file() or path.read_text(encoding="utf-8") != content:
-            stale.append(str(path))
-    if stale:
-        raise DeployError(f"{', '.join(stale)} {'is' if len(stale) == 1 else 'are'} out of date with the spec: run `ivc compile` first")
+def targets(
+    environment: Environment, stacks: list[Stack], accounts: list[str], stack: str | None = None, region: str | None = None
+) -> list[Target]:
+    """The StackSets for the environment's compiled ``stacks`` (see output.compiled), narrowed to ``stack`` and ``region``."""
     result = []
-    for compiled in fresh.values():
+    for compiled in stacks:
         if (stack and compiled.name != stack) or (region and compiled.region != region):
             continue
         result.append(_target(environment, compiled, accounts))

@@ -90,6 +90,12 @@ def validate(paths: list[Path], env: str | None = None) -> Report:
         clash = _same_system(environments, systems)
         if clash:
             report.diagnostics.append(clash)
+        for environment in environments:
+            # Building is pure and fast: what only the assembled stacks show (overrides, quotas, imports) is found here too.
+            try:
+                assemble(environment)
+            except SpecError as exc:
+                report.diagnostics.extend(exc.diagnostics)
     return report
 
 

@@ -10,7 +10,9 @@ from troposphere import Template
 
 from . import __version__, sections
 from .context import Context, Fragment
-from .errors import Diagnostic, SpecError
+from .errors import Diagnostic, Mark, SpecError
+from .loader import find
+from .sections import overrides
 from .validate import Environment
 
 
@@ -62,7 +64,8 @@ def minified(template: dict[str, Any]) -> str:
 def assemble(environment: Environment) -> list[Stack]:
     """Every stack of ``environment``, in every region it declares, in deploy order."""
     spec = environment.spec
-    stacks: list[Stack] = []
+    templates: dict[tuple[str, str], dict[str, Any]] = {}
+    roles: dict[str, str] = {}
     for region, role in environment.regions:
         ctx = Context(spec["system"], environment.name, region, role, tuple(sorted(spec["tags"].items())), spec)
         fragments: dict[str, list[Fragment]] = {}
@@ -71,7 +74,12 @@ def assemble(environment: Environment) -> list[Stack]:
                 assert section.stack is not None
                 fragments.setdefault(section.stack, []).append(section.builds(spec, ctx))
         for stack_name, parts in fragments.items():
-            stacks.append(_stack(stack_name, ctx, parts, spec.get("description")))
+            templates[(region, stack_name)] = _template(stack_name, ctx, parts, spec.get("description"))
+            roles[region] = role
+    problems = overrides.apply(templates, spec, {region: region for region in roles})
+    if problems:
+        raise SpecError([Diagnostic(message, _override_mark(environment, path), code="overrides") for path, message in problems])
+    stacks = [_stack(name, region, roles[region], template) for (region, name), template in templates.items()]
     _order(stacks, environment)
     _check_limits(stacks, environment)
     return stacks
@@ -106,7 +114,14 @@ def _check_limits(stacks: list[Stack], environment: Environment) -> None:
         raise SpecError([Diagnostic(p, location=f"{environment.system}/{environment.name}", code="assemble") for p in problems])
 
 
-def _stack(name: str, ctx: Context, parts: list[Fragment], description: str | None) -> Stack:
+def _override_mark(environment: Environment, path: tuple[Any, ...]) -> Mark:
+    if path[-1] != overrides.KEY:
+        return environment.mark(path)
+    node = find(environment.tree, path[:-1])
+    return node.key_mark or node.mark
+
+
+def _template(name: str, ctx: Context, parts: list[Fragment], description: str | None) -> dict[str, Any]:
     template = Template()
     template.set_version("2010-09-09")
     summary = f"{ctx.system} {ctx.environment} {name} stack in {ctx.region} ({ctx.role} region)"
@@ -143,8 +158,12 @@ def _stack(name: str, ctx: Context, parts: list[Fragment], description: str | No
             template.add_resource(resource)
         for output in part.outputs:
             template.add_output(output)
-    as_dict = template.to_dict()
-    stack = Stack(name, ctx.region, ctx.role, as_dict, render(as_dict))
+    as_dict: dict[str, Any] = template.to_dict()
+    return as_dict
+
+
+def _stack(name: str, region: str, role: str, as_dict: dict[str, Any]) -> Stack:
+    stack = Stack(name, region, role, as_dict, render(as_dict))
     stack.exports = sorted(str(o["Export"]["Name"]) for o in as_dict.get("Outputs", {}).values() if "Export" in o)
     stack.imports = sorted(set(_imports(as_dict)))
     return stack

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from .. import relations
-from . import alarms, buckets, caches, cdn, core, databases, deploy, logs, network, secrets, security, services
+from . import alarms, buckets, caches, cdn, core, databases, deploy, logs, network, overrides, secrets, security, services
 from .base import Problem, Section, Spec
 
 SECTIONS: tuple[Section, ...] = (
@@ -25,6 +25,7 @@ SECTIONS: tuple[Section, ...] = (
     alarms.SECTION,
     logs.SECTION,
     deploy.SECTION,
+    overrides.SECTION,
 )
 BY_NAME = {section.name: section for section in SECTIONS}
 

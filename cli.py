@@ -210,9 +210,7 @@ def _table(rows: list[tuple[str, str, str, str, str]]) -> None:
 
 
 def _finish(outcome: Any) -> int:
-    """Print a deploy, diff or destroy outcome on stdout; exit 1 when anything failed."""
-    for line in outcome.lines:
-        click.echo(line)
+    """Print a deploy or destroy outcome's closing table on stdout; exit 1 when anything failed."""
     _table(outcome.rows)
     return 1 if outcome.failed else 0
 
@@ -245,6 +243,7 @@ def deploy(
             out,
             _say,
             (lambda _: True) if yes else _confirm,
+            show=click.echo,
             stack=stack,
             region=region,
             dry_run=dry_run,
@@ -267,7 +266,7 @@ def diff(ctx: click.Context, spec: Path, env: str | None, stack: str | None, reg
     def work() -> int:
         from compiler import deploy as stacksets
 
-        return _finish(stacksets.diff(spec, env, out, _say, stack=stack, region=region))
+        return _finish(stacksets.diff(spec, env, out, _say, show=click.echo, stack=stack, region=region))
 
     _run(ctx, work)
 
@@ -275,7 +274,7 @@ def diff(ctx: click.Context, spec: Path, env: str | None, stack: str | None, reg
 @main.command()
 @deploy_target
 @click.option("--dry-run", is_flag=True, help="Print what would be removed; change nothing.")
-@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
+@click.option("--yes", "-y", is_flag=True, help="Do not ask before destroying (every environment asks otherwise).")
 @click.option("--include-stateful", is_flag=True, help="Also remove a protected environment's stateful stacks (retained data stays).")
 @click.pass_context
 def destroy(
@@ -300,6 +299,7 @@ def destroy(
             out,
             _say,
             (lambda _: True) if yes else _confirm,
+            show=click.echo,
             stack=stack,
             region=region,
             include_stateful=include_stateful,

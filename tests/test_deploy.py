@@ -199,20 +199,49 @@ def test_destroy_removes_instances_then_stack_sets_and_keeps_retained_data(bucke
     assert all("shop-dev-media-" + account + "-us-east-1" in buckets(account) for account in ACCOUNTS)  # DeletionPolicy Retain
 
 
-def test_protected_environment_asks_first(project: Path) -> None:
-    refused = ivc("deploy", project / "specs" / "shop", "--env", "prod", "--out", project / "output")
-    assert refused.exit_code == 1
-    assert "ivc: error: prod is protected and the deploy was not confirmed (use --yes in pipelines)" in refused.stderr
-    assert stack_sets() == []
+def answering(answer: str, *args: str | Path) -> Any:
+    """Run the CLI with ``answer`` typed at its prompt."""
     from click.testing import CliRunner
 
     from cli import main
 
-    confirmed = CliRunner().invoke(
-        main, ["deploy", str(project / "specs" / "shop"), "--env", "prod", "--out", str(project / "output")], input="y\n"
+    return CliRunner().invoke(main, [str(a) for a in args], input=answer)
+
+
+def test_protected_environment_shows_the_plan_then_asks(project: Path) -> None:
+    refused = answering("n\n", "deploy", project / "specs" / "shop", "--env", "prod", "--out", project / "output")
+    assert refused.exit_code == 1
+    assert refused.stderr.endswith("ivc: error: prod is protected and the deploy was not confirmed (use --yes in pipelines)\n")
+    assert stack_sets() == []
+    # What the terminal shows, stdout and stderr as they were written: the whole plan, then the question.
+    plan = refused.output.index("create    shop-prod-network-us-west-2 (us-west-2): instances in 111111111111, 222222222222")
+    assert (
+        refused.output.index("create    shop-prod-network-us-east-1 (us-east-1)") < plan < refused.output.index("Deploy shop prod? [y/N]:")
     )
+    confirmed = answering("y\n", "deploy", project / "specs" / "shop", "--env", "prod", "--out", project / "output")
     assert confirmed.exit_code == 0, confirmed.output
     assert stack_sets() == ["shop-prod-network-us-east-1", "shop-prod-network-us-west-2"]
+    unanswered = ivc("deploy", project / "specs" / "shop", "--env", "dev", "--out", project / "output")
+    assert unanswered.exit_code == 0, unanswered.output  # dev is not protected: no question
+    assert "[y/N]" not in unanswered.output
+
+
+def test_destroy_asks_in_every_environment(buckets_project: Path) -> None:
+    deploy(buckets_project, "--env", "dev")
+    command = ("destroy", buckets_project / "specs" / "shop", "--env", "dev", "--out", buckets_project / "output")
+    refused = answering("n\n", *command)
+    assert refused.exit_code == 1
+    assert refused.output.index("destroy   shop-dev-data-us-east-1") < refused.output.index("Destroy shop dev? [y/N]:")
+    assert refused.stderr.endswith("ivc: error: the destroy of dev was not confirmed (use --yes in pipelines)\n")
+    assert stack_sets() == ["shop-dev-data-us-east-1"]
+    assert answering("", *command).exit_code == 1  # no terminal to answer: no destroy
+    assert stack_sets() == ["shop-dev-data-us-east-1"]
+    confirmed = answering("y\n", *command)
+    assert confirmed.exit_code == 0, confirmed.output
+    assert stack_sets() == []
+    again = answering("", *command)
+    assert again.exit_code == 0, again.output  # nothing left: nothing to ask
+    assert again.stderr == "nothing of shop dev is deployed: nothing to destroy\n"
 
 
 def test_stale_output_is_refused(project: Path) -> None:
@@ -279,9 +308,9 @@ def test_killed_server_mid_deploy_then_rerun_converges(project: Path, monkeypatc
 
     try:
         with pytest.raises(DeployError, match="cannot reach the AWS endpoint"):
-            stacksets.deploy(project / "specs" / "shop", "dev", project / "output", say, lambda _: True)
+            stacksets.deploy(project / "specs" / "shop", "dev", project / "output", say, lambda _: True, show=lines.append)
         server.start()  # moto keeps no state across restarts: the rerun must build everything again
-        outcome = stacksets.deploy(project / "specs" / "shop", "dev", project / "output", lines.append, lambda _: True)
+        outcome = stacksets.deploy(project / "specs" / "shop", "dev", project / "output", lines.append, lambda _: True, show=lines.append)
         assert outcome.failed == []
         assert len(outcome.rows) == 4 and {row[3] for row in outcome.rows} == {"CURRENT"}
     finally:

@@ -15,9 +15,8 @@ from .stacksets import StackSets
 
 @dataclass
 class Outcome:
-    """What a deploy, diff or destroy found; ``failed`` makes the exit code 1."""
+    """How a deploy, diff or destroy ended (its plan and findings went to ``show`` as they came); ``failed`` makes the exit code 1."""
 
-    lines: list[str] = field(default_factory=list)  # data for stdout
     rows: list[tuple[str, str, str, str, str]] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
 
@@ -77,6 +76,8 @@ def deploy(
     out: Path,
     say: Callable[[str], None],
     confirm: Callable[[str], bool],
+    *,
+    show: Callable[[str], None],
     stack: str | None = None,
     region: str | None = None,
     dry_run: bool = False,
@@ -94,11 +95,12 @@ def deploy(
             if step.template_changed:
                 detail.append("template")
             detail += [f"+{a}" for a in step.add] + [f"-{a}" for a in step.remove]
-            outcome.lines.append(
+            show(
                 f"{step.action:<9} {where}"
                 + (f": {' '.join(detail)}" if detail and step.exists else f": instances in {', '.join(step.add)}" if detail else "")
             )
-            outcome.lines.extend(f"  !! {risk}" for risk in step.risks)
+            for risk in step.risks:
+                show(f"  !! {risk}")
         dangerous = [(s.target.stackset, r) for s in steps for r in s.risks]
         if dry_run:
             return outcome
@@ -121,7 +123,14 @@ def deploy(
 
 
 def diff(
-    path: Path, env: str | None, out: Path, say: Callable[[str], None], stack: str | None = None, region: str | None = None
+    path: Path,
+    env: str | None,
+    out: Path,
+    say: Callable[[str], None],
+    *,
+    show: Callable[[str], None],
+    stack: str | None = None,
+    region: str | None = None,
 ) -> Outcome:
     _, engine, chosen = _session(path, env, out, stack, region, say)
 
@@ -131,12 +140,13 @@ def diff(
             name = f"{step.target.stackset}.json"
             text = template_diff(step.deployed, step.target.template, name)
             if step.risks:
-                outcome.lines.extend(f"!! {step.target.stackset}: {risk}" for risk in step.risks)
+                for risk in step.risks:
+                    show(f"!! {step.target.stackset}: {risk}")
                 outcome.failed.append(step.target.stackset)
             if text:
-                outcome.lines.append(text)
+                show(text)
             elif step.exists:
-                outcome.lines.append(f"{step.target.stackset}: no template changes")
+                show(f"{step.target.stackset}: no template changes")
         return outcome
 
     return _guard(run)
@@ -148,6 +158,8 @@ def destroy(
     out: Path,
     say: Callable[[str], None],
     confirm: Callable[[str], bool],
+    *,
+    show: Callable[[str], None],
     stack: str | None = None,
     region: str | None = None,
     include_stateful: bool = False,
@@ -166,11 +178,14 @@ def destroy(
         present = [t for t in chosen if engine.describe(t.stackset) is not None]
         for target in sorted(present, key=lambda t: -t.wave):
             reason = keep(target)
-            outcome.lines.append(f"{'keep' if reason else 'destroy':<9} {target.stackset}" + (f": {reason}" if reason else ""))
+            show(f"{'keep' if reason else 'destroy':<9} {target.stackset}" + (f": {reason}" if reason else ""))
+        if not present:
+            say(f"nothing of {environment.system} {environment.name} is deployed: nothing to destroy")
         if dry_run or not present:
             return outcome
-        if engine.settings.protected and not confirm(f"Destroy {environment.system} {environment.name}?"):
-            raise DeployError(f"{environment.name} is protected and the destroy was not confirmed")
+        # Every environment asks (not only protected ones): nothing undoes a destroy.
+        if not confirm(f"Destroy {environment.system} {environment.name}?"):
+            raise DeployError(f"the destroy of {environment.name} was not confirmed (use --yes in pipelines)")
         outcome.failed = engine.destroy(present, keep)
         say("resources with a Retain or Snapshot deletion policy (databases, caches, buckets, keys, secrets) are kept")
         return outcome

@@ -3,13 +3,21 @@
 ivc reads a strict subset of YAML 1.2: the core schema's scalars only, so the
 YAML 1.1 surprises (``no`` as false, ``0755`` as octal, ``12:30`` as 750)
 stay the text they were written as and a wrong type is caught by the schema
-instead of silently changing a value. Duplicate keys, unknown tags, tabs in
-indentation, non-UTF-8 bytes, empty files and oversized files are errors, and
-alias expansion is bounded so an alias bomb fails fast.
+instead of silently changing a value. Duplicate keys, unknown tags, explicit
+tags on text the core schema does not read that way (``!!bool yes``), tabs in
+indentation, control characters, non-UTF-8 bytes, empty files, oversized
+files, numbers a JSON template cannot hold (``.nan``, ``.inf``) and nesting
+deeper than any spec needs are errors. Alias expansion is bounded in values
+and in characters, so an alias bomb fails fast.
+
+Parsing uses libyaml when PyYAML has it (ten times faster, which keeps a
+1 MiB spec within a second); errors are then reproduced with the pure-Python
+parser, whose messages are clearer.
 """
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,16 +33,45 @@ from yaml.scanner import Scanner
 
 from .errors import Mark, SpecError, fail
 
+try:
+    import yaml.cyaml
+
+    CParser: Any = getattr(yaml.cyaml, "CParser")  # noqa: B009 (the stubs do not export it)
+except (ImportError, AttributeError):  # PyYAML built without libyaml: the pure-Python parser does it all
+    CParser = None
+
 MAX_FILE_BYTES = 1024 * 1024
 MAX_NODES = 100_000  # expanded nodes per file: far above any real spec, far below a bomb
+MAX_CHARS = 2 * MAX_FILE_BYTES  # expanded characters of keys and values: aliases may repeat, not amplify
+MAX_DEPTH = 32  # nesting levels; real specs use about ten
+MAX_INT = 2**63 - 1
+SHOWN = 40  # characters of a value echoed in a message
 
 _CORE = "tag:yaml.org,2002:"
 _NULL, _BOOL, _INT, _FLOAT, _STR = (_CORE + t for t in ("null", "bool", "int", "float", "str"))
 _MAP, _SEQ, _MERGE = _CORE + "map", _CORE + "seq", _CORE + "merge"
 
-# A plain scalar that YAML 1.1 would have read as something other than text.
+# A plain scalar that YAML 1.1 would have read as something other than text. Written without nested
+# repetition, so matching stays linear in the length of the text.
 YAML11_BOOL = re.compile(r"^(y|Y|yes|Yes|YES|n|N|no|No|NO|on|On|ON|off|Off|OFF)$")
-YAML11_NUMBER = re.compile(r"^([-+]?0[0-7_]+|[-+]?0b[01_]+|[-+]?[0-9][0-9_]*(:[0-5]?[0-9])+(\.[0-9_]*)?|[-+]?[0-9][0-9_]*_[0-9_]*)$")
+YAML11_NUMBER = re.compile(r"^[-+]?(0[0-7_]+|0b[01_]+|[0-9]+(_[0-9_]*)?(:[0-5]?[0-9])+(\.[0-9_]*)?|[0-9]+_[0-9_]*(\.[0-9_]*)?)$")
+
+# What YAML allows in a file (its printable set); anything else is refused where it is.
+_UNPRINTABLE = re.compile("[^\x09\x0a\x0d\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+# The core schema's scalars, by tag: implicit resolution uses them, and an explicit tag must agree with them.
+_CORE_SCALARS = {
+    _BOOL: (r"^(?:true|True|TRUE|false|False|FALSE)$", "tTfF", "a boolean; write true or false"),
+    _NULL: (r"^(?:~|null|Null|NULL|)$", ["~", "n", "N", ""], "null; write null or ~"),
+    _INT: (r"^(?:[-+]?(?:0|[1-9][0-9]*)|0o[0-7]+|0x[0-9a-fA-F]+)$", "-+0123456789", "a whole number; write plain decimal digits"),
+    _FLOAT: (
+        r"^(?:[-+]?(?:(?:0|[1-9][0-9]*)\.[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?|[-+]?(?:0|[1-9][0-9]*)[eE][-+]?[0-9]+"
+        r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$",
+        "-+.0123456789",
+        "a number; write decimal digits with an optional fraction",
+    ),
+}
+_CORE_PATTERNS = {tag: re.compile(pattern) for tag, (pattern, _, _) in _CORE_SCALARS.items()}
 
 
 class _CoreResolver(BaseResolver):
@@ -42,28 +79,46 @@ class _CoreResolver(BaseResolver):
 
 
 _CoreResolver.yaml_implicit_resolvers = {}
-for _tag, _pattern, _first in (
-    (_BOOL, r"^(?:true|True|TRUE|false|False|FALSE)$", "tTfF"),
-    (_NULL, r"^(?:~|null|Null|NULL|)$", ["~", "n", "N", ""]),
-    (_INT, r"^(?:[-+]?(?:0|[1-9][0-9]*)|0o[0-7]+|0x[0-9a-fA-F]+)$", "-+0123456789"),
-    (
-        _FLOAT,
-        r"^(?:[-+]?(?:(?:0|[1-9][0-9]*)\.[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?|[-+]?(?:0|[1-9][0-9]*)[eE][-+]?[0-9]+"
-        r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$",
-        "-+.0123456789",
-    ),
-    (_MERGE, r"^(?:<<)$", "<"),
-):
-    _CoreResolver.add_implicit_resolver(_tag, re.compile(_pattern), list(_first))
+for _tag, (_pattern, _first, _) in _CORE_SCALARS.items():
+    _CoreResolver.add_implicit_resolver(_tag, _CORE_PATTERNS[_tag], list(_first))
+_CoreResolver.add_implicit_resolver(_MERGE, re.compile(r"^(?:<<)$"), ["<"])
 
 
-class _Composer(Reader, Scanner, Parser, Composer, _CoreResolver):
-    def __init__(self, text: str) -> None:
+class _BoundedComposer(Composer):
+    """PyYAML's composer with a nesting limit: deep input fails here, before anything recurses on it."""
+
+    display = ""
+    depth = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        self.depth += 1
+        try:
+            if self.depth > MAX_DEPTH:
+                raise _too_deep(_mark(self.display, self.peek_event().start_mark))  # type: ignore[attr-defined]
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
+
+
+class _PyComposer(Reader, Scanner, Parser, _BoundedComposer, _CoreResolver):
+    def __init__(self, text: str, display: str) -> None:
         Reader.__init__(self, text)
         Scanner.__init__(self)
         Parser.__init__(self)
-        Composer.__init__(self)
+        _BoundedComposer.__init__(self)
         _CoreResolver.__init__(self)
+        self.display = display
+
+
+if CParser is not None:
+
+    class _CComposer(_BoundedComposer, CParser, _CoreResolver):  # type: ignore[misc]
+        # libyaml's events, composed in Python: its own composer would recurse in C and crash on deep input.
+        def __init__(self, text: str, display: str) -> None:
+            CParser.__init__(self, text)
+            _BoundedComposer.__init__(self)
+            _CoreResolver.__init__(self)
+            self.display = display
 
 
 @dataclass
@@ -80,8 +135,22 @@ class Node:
     text: str | None = None
 
 
+def clip(text: str, limit: int = SHOWN) -> str:
+    """``text`` cut to a short prefix, so a message never echoes unbounded input."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def _mark(file: str, yaml_mark: Any) -> Mark:
     return Mark(file, yaml_mark.line + 1, yaml_mark.column + 1)
+
+
+def _too_deep(mark: Mark) -> SpecError:
+    return fail(f"values nest more than {MAX_DEPTH} levels deep; no spec needs that many (check the indentation)", mark, "yaml")
+
+
+def _position(text: str, index: int) -> tuple[int, int]:
+    """1-based line and column of ``text[index]``."""
+    return text.count("\n", 0, index) + 1, index - (text.rfind("\n", 0, index) + 1) + 1
 
 
 def read_text(path: Path, display: str) -> str:
@@ -96,7 +165,9 @@ def read_text(path: Path, display: str) -> str:
             )
         data = path.read_bytes()
     except OSError as exc:
-        raise fail(f"cannot read file: {exc.strerror}", Mark(display, 1, 1), "io") from None
+        raise fail(f"cannot read file: {exc.strerror or exc}", Mark(display, 1, 1), "io") from None
+    except ValueError:  # a NUL byte in the path
+        raise fail("cannot read file: its path holds a NUL byte", Mark(display, 1, 1), "io") from None
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -107,6 +178,18 @@ def read_text(path: Path, display: str) -> str:
             Mark(display, line, col),
             "yaml",
         ) from None
+    return text
+
+
+def _check_text(text: str, display: str) -> None:
+    """Refuse, at their position, characters and indentation YAML would reject or misread."""
+    bad = _UNPRINTABLE.search(text)
+    if bad:
+        code = ord(bad.group())
+        what = "a lone surrogate, not a character" if 0xD800 <= code <= 0xDFFF else "a control character"
+        raise fail(
+            f"U+{code:04X} is {what}; a spec holds printable text only: remove it", Mark(display, *_position(text, bad.start())), "yaml"
+        )
     for number, line_text in enumerate(text.splitlines(), start=1):
         indent = len(line_text) - len(line_text.lstrip(" \t"))
         tab = line_text.find("\t", 0, indent)
@@ -122,7 +205,6 @@ def read_text(path: Path, display: str) -> str:
             Mark(display, 1, 1),
             "yaml",
         )
-    return text
 
 
 def load_file(path: Path, display: str | None = None) -> Node:
@@ -132,16 +214,9 @@ def load_file(path: Path, display: str | None = None) -> Node:
 
 
 def load_text(text: str, display: str) -> Node:
-    """Parse YAML text into a positioned tree whose root is a mapping."""
-    composer = _Composer(text)
-    try:
-        root = composer.get_single_node()
-    except yaml.MarkedYAMLError as exc:
-        raise _syntax_error(exc, display) from None
-    except RecursionError:
-        raise fail("nesting is too deep to read", Mark(display, 1, 1), "yaml") from None
-    finally:
-        composer.dispose()
+    """Parse YAML text into a positioned tree whose root is a mapping (positioned at the file's 1:1)."""
+    _check_text(text, display)
+    root = _compose(text, display)
     if root is None:
         raise fail(
             "file is empty; a spec starts with `ivc: 1` and `system: <name>`",
@@ -153,20 +228,65 @@ def load_text(text: str, display: str) -> Node:
         kind = "a list" if isinstance(tree.value, list) else "a single value"
         raise fail(
             f"the top level is {kind}; a spec is a mapping of keys such as `system:` and `network:`",
-            tree.mark,
+            Mark(display, 1, 1),
             "yaml",
         )
+    # Problems with the document as a whole (a missing `system:`) are the file's, not its first key's.
+    tree.mark = Mark(display, 1, 1)
     return tree
 
 
-def _syntax_error(exc: yaml.MarkedYAMLError, display: str) -> SpecError:
+def _compose(text: str, display: str) -> Any:
+    """The composed YAML document: libyaml when available; the pure-Python parser explains errors."""
+    if CParser is not None:
+        fast = _CComposer(text, display)
+        try:
+            return fast.get_single_node()
+        except yaml.YAMLError as exc:
+            first = exc
+        finally:
+            fast.dispose()
+    else:
+        first = None
+    slow = _PyComposer(text, display)
+    try:
+        node = slow.get_single_node()
+    except yaml.MarkedYAMLError as exc:
+        raise _syntax_error(exc, display) from None
+    except (yaml.YAMLError, ValueError) as exc:  # ValueError: an escape such as \U0011FFFF names no character
+        if isinstance(first, yaml.MarkedYAMLError):
+            raise _syntax_error(first, display) from None
+        if isinstance(exc, ValueError):
+            raise fail(_BAD_ESCAPE, _mark(display, slow.get_mark()), "yaml") from None
+        raise _syntax_error(exc, display) from None
+    except RecursionError:
+        raise fail("nesting is too deep to read", Mark(display, 1, 1), "yaml") from None
+    finally:
+        slow.dispose()
+    if first is not None:  # libyaml refused what PyYAML accepts: libyaml's reason stands
+        raise _syntax_error(first, display)
+    return node
+
+
+_BAD_ESCAPE = (
+    "a quoted value holds an escape that names no character (a surrogate such as \\udce9, or a code point past"
+    " \\U0010FFFF); write the character itself"
+)
+
+
+def _syntax_error(exc: Exception, display: str) -> SpecError:
+    if not isinstance(exc, yaml.MarkedYAMLError):
+        return fail(f"YAML syntax error: {clip(str(exc), 200)}", Mark(display, 1, 1), "yaml")
     mark = exc.problem_mark or exc.context_mark
     where = _mark(display, mark) if mark else Mark(display, 1, 1)
     problem = exc.problem or "invalid YAML"
     if "expected a single document" in (exc.context or "") or "single document" in problem:
         return fail("the file holds more than one YAML document; a spec is one document (remove `---`)", where, "yaml")
+    if "escape" in problem and exc.context and "quoted scalar" in exc.context:
+        where = _mark(display, exc.context_mark) if exc.context_mark else where
+        return fail(_BAD_ESCAPE, where, "yaml")
     context = f" {exc.context}" if exc.context else ""
-    return fail(f"YAML syntax error: {problem}{context}; check the indentation and quoting here", where, "yaml")
+    return fail(f"YAML syntax error: {clip(problem, 200)}{context}; check the indentation and quoting here", where, "yaml")
 
 
 class _Builder:
@@ -175,23 +295,38 @@ class _Builder:
     def __init__(self, display: str) -> None:
         self.display = display
         self.count = 0
+        self.chars = 0
+        self.depth = 0
         self.active: set[int] = set()
 
-    def build(self, yaml_node: Any, key_mark: Mark | None = None) -> Node:
-        mark = _mark(self.display, yaml_node.start_mark)
-        self.count += 1
+    def _spend(self, chars: int, mark: Mark, values: int = 1) -> None:
+        self.count += values
+        self.chars += chars
         if self.count > MAX_NODES:
             raise fail(
                 f"aliases expand to more than {MAX_NODES} values (an alias bomb?); use fewer nested aliases",
                 mark,
                 "yaml",
             )
+        if self.chars > MAX_CHARS:
+            raise fail(
+                f"aliases expand to more than {MAX_CHARS} characters of keys and values (an alias bomb?); alias fewer long values",
+                mark,
+                "yaml",
+            )
+
+    def build(self, yaml_node: Any, key_mark: Mark | None = None) -> Node:
+        mark = _mark(self.display, yaml_node.start_mark)
+        self._spend(len(yaml_node.value) if isinstance(yaml_node, ScalarNode) else 0, mark)
         if id(yaml_node) in self.active:
             raise fail("an alias refers to the mapping or list that contains it", mark, "yaml")
         if isinstance(yaml_node, ScalarNode):
             return self._scalar(yaml_node, mark, key_mark)
         if yaml_node.tag not in (_MAP, _SEQ):
-            raise fail(f"unsupported YAML tag {yaml_node.tag}; specs use plain maps, lists and values", mark, "yaml")
+            raise fail(f"unsupported YAML tag {_short(yaml_node.tag)}; specs use plain maps, lists and values", mark, "yaml")
+        self.depth += 1
+        if self.depth > MAX_DEPTH:  # aliases inside aliases can nest deeper than the text does
+            raise _too_deep(mark)
         self.active.add(id(yaml_node))
         try:
             if isinstance(yaml_node, SequenceNode):
@@ -200,6 +335,7 @@ class _Builder:
             return Node(self._mapping(yaml_node), mark, key_mark)
         finally:
             self.active.discard(id(yaml_node))
+            self.depth -= 1
 
     def _mapping(self, yaml_node: MappingNode) -> dict[str, Node]:
         explicit: dict[str, Node] = {}
@@ -212,11 +348,14 @@ class _Builder:
                 continue
             if not isinstance(key_node, ScalarNode):
                 raise fail("a key must be a plain value, not a list or mapping", key_mark, "yaml")
+            if key_node.tag not in _CORE_PATTERNS and key_node.tag != _STR:
+                raise fail(f"unsupported YAML tag {_short(key_node.tag)}; specs use plain maps, lists and values", key_mark, "yaml")
             key = key_node.value
+            self._spend(len(key), key_mark, values=0)
             if key in explicit:
                 first = explicit[key].key_mark
                 raise fail(
-                    f"duplicate key '{key}' (first defined at line {first.line if first else '?'}); remove one",
+                    f"duplicate key '{clip(key)}' (first defined at line {first.line if first else '?'}); remove one",
                     key_mark,
                     "yaml",
                 )
@@ -237,22 +376,49 @@ class _Builder:
     def _scalar(self, yaml_node: ScalarNode, mark: Mark, key_mark: Mark | None) -> Node:
         text, tag = yaml_node.value, yaml_node.tag
         plain = yaml_node.style in (None, "")
-        try:
-            if tag == _STR:
-                value: Any = text
-            elif tag == _NULL:
+        if tag != _STR and tag not in _CORE_PATTERNS:
+            raise fail(f"unsupported YAML tag {_short(tag)}; specs use plain maps, lists and values", mark, "yaml")
+        bad = _UNPRINTABLE.search(text)
+        if bad:  # only an escape gets here: the file itself was checked
+            code = ord(bad.group())
+            raise fail(
+                f"this value's escape makes U+{code:04X}, which is not a printable character; a spec holds printable text only",
+                mark,
+                "yaml",
+            )
+        whole = tag == _FLOAT and _CORE_PATTERNS[_INT].match(text)  # `!!float 1` is the number 1.0
+        if tag != _STR and not _CORE_PATTERNS[tag].match(text) and not whole:
+            # Only an explicit tag (`!!bool yes`) gets here; YAML 1.1 read such text differently, so refuse it.
+            raise fail(f"{_short(tag)} '{clip(text)}' is not {_CORE_SCALARS[tag][2]} (ivc reads YAML 1.2)", mark, "yaml")
+        value: Any
+        if tag == _STR:
+            value = text
+        elif tag == _NULL:
+            value = None
+        elif tag == _BOOL:
+            value = text.lower() == "true"
+        elif tag == _INT or whole:
+            try:
+                value = int(text, 0)
+            except ValueError:  # more digits than Python converts (4,300)
                 value = None
-            elif tag == _BOOL:
-                value = text.lower() == "true"
-            elif tag == _INT:
-                value = int(text, 0) if not re.match(r"^[-+]?0[0-9]", text) else int(text, 10)
-            elif tag == _FLOAT:
-                value = float(text.lower().replace(".inf", "inf").replace(".nan", "nan"))
-            else:
-                raise fail(f"unsupported YAML tag {tag}; specs use plain maps, lists and values", mark, "yaml")
-        except ValueError:
-            raise fail(f"'{text}' is not a valid {tag.rsplit(':', 1)[-1]}", mark, "yaml") from None
+            if value is None or abs(value) > MAX_INT:  # past 64 bits no template value means it; huge ones break output
+                raise fail(f"'{clip(text)}' is too large a number (at most {MAX_INT}); quote it to keep it as text", mark, "yaml")
+            value = float(value) if whole else value
+        else:
+            value = float(text.lower().replace(".inf", "inf").replace(".nan", "nan"))
+            if not math.isfinite(value):
+                raise fail(
+                    f"'{clip(text)}' is not a finite number, which a CloudFormation template (strict JSON) cannot hold;"
+                    " write a number, or quote it to keep it as text",
+                    mark,
+                    "yaml",
+                )
         return Node(value, mark, key_mark, text if plain else None)
+
+
+def _short(tag: str) -> str:
+    return "!!" + tag[len(_CORE) :] if tag.startswith(_CORE) else clip(tag)
 
 
 def to_plain(node: Node | None) -> Any:

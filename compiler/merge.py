@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import fail
-from .loader import Node, load_text, read_text
+from .loader import Node, clip, load_text, read_text
 
 
 @dataclass
@@ -44,8 +44,28 @@ def display_path(path: Path) -> str:
     """A path as users should see it: relative to the working directory when below it."""
     try:
         return path.resolve().relative_to(Path.cwd().resolve()).as_posix()
-    except ValueError:
+    except (ValueError, OSError, RuntimeError):  # outside the working directory; a NUL, too long, a symlink loop
         return path.as_posix()
+
+
+def _resolve_extends(path: Path, item: Node, stack: tuple[Path, ...]) -> Path:
+    """The file an ``extends:`` entry names, or a located error saying why it cannot be read."""
+    name: str = item.value
+    shown = clip(name)
+    if "\0" in name:
+        raise fail(f"extends '{shown}': a path cannot hold a NUL character", item.mark, "schema")
+    try:
+        target = (path.parent / name).resolve()
+        if target in stack or target == path.resolve():
+            raise fail(f"extends '{shown}' leads back to this file (a cycle)", item.mark, "schema")
+        found = target.is_file()
+    except RuntimeError:  # Python 3.11's resolve() on a symlink loop
+        raise fail(f"extends '{shown}': the path is a loop of symbolic links", item.mark, "schema") from None
+    except OSError as exc:  # too long, a loop (ELOOP), not allowed...
+        raise fail(f"extends '{shown}': cannot use this path: {exc.strerror or exc}", item.mark, "schema") from None
+    if not found:
+        raise fail(f"extends '{shown}': no such file (paths are relative to this spec)", item.mark, "schema")
+    return target
 
 
 def overlay(base: Node | None, over: Node) -> Node | None:
@@ -104,17 +124,14 @@ def _load_layered(path: Path, sources: list[tuple[str, str]], stack: tuple[Path,
     for item in items:
         if not isinstance(item.value, str):
             raise fail("extends takes a path or a list of paths", item.mark, "schema")
-        target = (path.parent / item.value).resolve()
-        if target in stack or target == path.resolve():
-            raise fail(f"extends '{item.value}' leads back to this file (a cycle)", item.mark, "schema")
-        if not target.is_file():
-            raise fail(f"extends '{item.value}': no such file (paths are relative to this spec)", item.mark, "schema")
+        target = _resolve_extends(path, item, stack)
         layer = _load_layered(target, sources, stack + (path.resolve(),))
         layer.value.pop("environments", None)  # a defaults file's environments do not apply here
         base = layer if base is None else overlay(base, layer)
     envs = tree.value.pop("environments", None)  # kept out of the merge: their nulls are removals still to apply
     merged = overlay(base, tree)
     assert merged is not None
+    merged.mark = tree.mark  # the document as a whole is this file, not the one it extends
     if envs is not None:
         merged.value["environments"] = envs
     return merged
@@ -126,6 +143,8 @@ def effective(spec: SpecSource, env: str, changeable: frozenset[str]) -> Node:
     if not isinstance(layer.value, dict):
         return spec.tree  # null: no changes; any other type is reported by the schema
     changes = Node({k: v for k, v in layer.value.items() if k in changeable}, layer.mark, layer.key_mark)
+    if not changes.value:
+        return spec.tree  # the same tree, so what is known about it is shared with every other such environment
     merged = overlay(spec.tree, changes)
     assert merged is not None
     return merged

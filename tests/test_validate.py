@@ -68,13 +68,13 @@ def test_json_and_sarif_formats_carry_positions() -> None:
 
     payload = json.loads(as_json.stdout)
     assert payload["ok"] is False
-    assert payload["diagnostics"][0] | {"message": ""} == {
+    first = payload["diagnostics"][0]
+    assert {key: first[key] for key in ("file", "line", "col", "severity", "code")} == {
         "file": "tests/fixtures/bad/zones_region.yaml",
         "line": 6,
         "col": 10,
         "severity": "error",
         "code": "semantic",
-        "message": "",
     }
     sarif = json.loads(ivc("validate", bad, "--format", "sarif").stdout)
     result = sarif["runs"][0]["results"][0]

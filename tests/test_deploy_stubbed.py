@@ -15,7 +15,8 @@ import pytest
 from botocore.stub import ANY, Stubber
 
 from compiler.deploy.aws import DeployError, call
-from compiler.deploy.plan import Settings, Step, Target, risks
+from compiler.deploy.changes import risks
+from compiler.deploy.plan import Settings, Step, Target
 from compiler.deploy.stacksets import StackSets
 
 NAME = "shop-dev-network-us-east-1"
@@ -212,9 +213,9 @@ def test_risks_name_replacements_and_deletions_of_stateful_resources() -> None:
     local["Resources"]["Bucket"]["Properties"]["BucketName"] = "y"
     del local["Resources"]["Logs"]
     local["Resources"]["Vpc"]["Properties"]["CidrBlock"] = "10.1.0.0/16"  # not stateful
-    assert risks(deployed, local) == [
+    assert risks(deployed, local, "us-east-1") == [
         "REPLACE AWS::S3::Bucket Bucket: BucketName changes",
         "DELETE AWS::S3::Bucket Logs: it is no longer in the template",
     ]
     local["Resources"]["Db"]["Properties"]["DBInstanceIdentifier"] = "b"
-    assert "REPLACE AWS::RDS::DBInstance Db: DBInstanceIdentifier changes" in risks(deployed, local)
+    assert "REPLACE AWS::RDS::DBInstance Db: DBInstanceIdentifier changes" in risks(deployed, local, "us-east-1")

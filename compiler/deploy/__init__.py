@@ -5,8 +5,10 @@ environment's primary region, with one instance per target account in the stack'
 fan out across accounts; ivc never loops CreateStack over accounts itself. Stacks go in the waves the
 manifest gives, so every import exists before the stack that needs it.
 
-- ``aws``: clients, retries and failures said in one line.
-- ``plan``: what the environment wants (settings, targets) and what a change would do (steps, risks).
+- ``aws``: clients that wait a bounded time, retries, and failures said in one line.
+- ``output``: the compiled output (manifest and templates), checked before any AWS call.
+- ``plan``: what the environment wants (settings, targets) and what deploying it does (steps).
+- ``changes``: what changes per resource, and what CloudFormation replaces, from the resource schemas.
 - ``stacksets``: the StackSets engine that reads, applies, waits for and destroys.
 - ``commands``: ``deploy``, ``diff`` and ``destroy`` as cli.py calls them.
 """

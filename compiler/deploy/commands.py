@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..validate import Environment
 from .aws import DeployError, client, explain
+from .changes import KINDS
 from .output import compiled
 from .plan import Target, settings, targets, template_diff
 from .stacksets import StackSets
@@ -137,16 +139,24 @@ def diff(
     def run() -> Outcome:
         outcome = Outcome()
         for step in engine.plan(chosen):
-            name = f"{step.target.stackset}.json"
-            text = template_diff(step.deployed, step.target.template, name)
+            target = step.target
+            text = template_diff(step.deployed, target.template, f"{target.stackset}.json") if step.deployed_anywhere else ""
+            counts = Counter(change.kind for change in step.changes)
+            if not step.deployed_anywhere:
+                summary = f"not deployed; a deploy creates its {len(step.changes)} resource(s)"
+            elif step.changes:
+                summary = ", ".join(f"{counts[kind]} {kind}" for kind in KINDS if counts[kind])
+            else:
+                summary = "no resource changes" if text else "no template changes"
+            show(f"{target.stackset} ({target.region}): {summary}")
+            for change in step.changes:
+                show(f"  {change.line()}")
+            for risk in step.risks:
+                show(f"!! {target.stackset}: {risk}")
             if step.risks:
-                for risk in step.risks:
-                    show(f"!! {step.target.stackset}: {risk}")
-                outcome.failed.append(step.target.stackset)
+                outcome.failed.append(target.stackset)
             if text:
                 show(text)
-            elif step.exists:
-                show(f"{step.target.stackset}: no template changes")
         return outcome
 
     return _guard(run)

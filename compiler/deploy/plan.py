@@ -1,8 +1,8 @@
 """What an environment wants deployed, and what deploying it would change.
 
 Settings come from the spec's deploy section; targets (one per stack and region) from the compiled
-output, refused when it is not what the spec compiles to now; steps say what a deploy does to each
-target, and risks which of those changes would replace or delete a stateful resource.
+output (checked by ``output``); steps say what a deploy does to each target, resource by resource
+(``changes``), and which of those changes would replace or delete a stateful resource.
 """
 
 from __future__ import annotations
@@ -16,49 +16,7 @@ from typing import Any
 from ..stacks import Stack, minified
 from ..validate import Environment
 from .aws import DeployError
-
-STATEFUL_TYPES = {
-    "AWS::RDS::DBInstance",
-    "AWS::RDS::DBCluster",
-    "AWS::ElastiCache::ReplicationGroup",
-    "AWS::S3::Bucket",
-    "AWS::EFS::FileSystem",
-    "AWS::KMS::Key",
-    "AWS::DynamoDB::Table",
-    "AWS::SecretsManager::Secret",
-}
-# Properties whose change makes CloudFormation replace (delete and recreate) a stateful resource.
-REPLACING = {
-    "AWS::RDS::DBInstance": {
-        "DBInstanceIdentifier",
-        "DBName",
-        "KmsKeyId",
-        "StorageEncrypted",
-        "MasterUsername",
-        "DBSubnetGroupName",
-        "AvailabilityZone",
-        "CharacterSetName",
-        "Timezone",
-        "DBClusterIdentifier",
-    },
-    "AWS::RDS::DBCluster": {"DBClusterIdentifier", "DatabaseName", "KmsKeyId", "StorageEncrypted", "MasterUsername", "Engine"},
-    "AWS::ElastiCache::ReplicationGroup": {
-        "ReplicationGroupId",
-        "AtRestEncryptionEnabled",
-        "KmsKeyId",
-        "CacheSubnetGroupName",
-        "Port",
-        "SnapshotArns",
-        "SnapshotName",
-        "NumNodeGroups",
-        "PreferredCacheClusterAZs",
-    },
-    "AWS::S3::Bucket": {"BucketName", "ObjectLockEnabled"},
-    "AWS::EFS::FileSystem": {"Encrypted", "KmsKeyId", "PerformanceMode", "AvailabilityZoneName"},
-    "AWS::KMS::Key": {"KeySpec", "KeyUsage"},
-    "AWS::DynamoDB::Table": {"TableName", "KeySchema"},
-    "AWS::SecretsManager::Secret": {"Name"},
-}
+from .changes import STATEFUL_TYPES, Change
 
 
 @dataclass
@@ -91,8 +49,18 @@ class Step:
     template_changed: bool = False
     add: list[str] = field(default_factory=list)  # accounts (or OUs) to create instances for
     remove: list[str] = field(default_factory=list)
-    deployed: dict[str, Any] | None = None
-    risks: list[str] = field(default_factory=list)
+    deployed: dict[str, Any] | None = None  # the stack set's template, when it exists
+    instances: list[str] = field(default_factory=list)  # accounts with an instance in the target's region
+    changes: list[Change] = field(default_factory=list)  # per resource, against what the instances run
+
+    @property
+    def deployed_anywhere(self) -> bool:
+        return bool(self.exists and self.instances)
+
+    @property
+    def risks(self) -> list[str]:
+        """Changes that would replace or delete a stateful resource (database, cache, bucket, file system, key, secret)."""
+        return [change.risk() for change in self.changes if change.risky]
 
     @property
     def action(self) -> str:
@@ -192,27 +160,6 @@ def _target(environment: Environment, stack: Stack, accounts: list[str]) -> Targ
         accounts=accounts,
         preferences=preferences(environment.spec, stack.name),
     )
-
-
-def risks(deployed: dict[str, Any], local: dict[str, Any]) -> list[str]:
-    """Changes that would replace or delete a stateful resource (database, cache, bucket, file system, key, secret)."""
-    found = []
-    before, after = deployed.get("Resources", {}), local.get("Resources", {})
-    for logical_id, resource in sorted(before.items()):
-        kind = resource.get("Type")
-        if kind not in STATEFUL_TYPES:
-            continue
-        if logical_id not in after:
-            found.append(f"DELETE {kind} {logical_id}: it is no longer in the template")
-            continue
-        if after[logical_id].get("Type") != kind:
-            found.append(f"REPLACE {kind} {logical_id}: its type changes to {after[logical_id].get('Type')}")
-            continue
-        old, new = resource.get("Properties", {}), after[logical_id].get("Properties", {})
-        changed = sorted(p for p in REPLACING.get(kind, set()) if old.get(p) != new.get(p))
-        if changed:
-            found.append(f"REPLACE {kind} {logical_id}: {', '.join(changed)} change{'s' if len(changed) == 1 else ''}")
-    return found
 
 
 def template_diff(deployed: dict[str, Any] | None, local: dict[str, Any], name: str) -> str:

@@ -9,7 +9,8 @@ from collections.abc import Callable
 from typing import Any
 
 from .aws import DeployError, call, code
-from .plan import Settings, Step, Target, risks
+from .changes import changes
+from .plan import Settings, Step, Target
 
 INLINE_LIMIT = 51_200
 S3_LIMIT = 1_048_576
@@ -75,13 +76,15 @@ class StackSets:
                 step.deployed = json.loads(existing.get("TemplateBody") or "{}")
                 tags = {t["Key"]: t["Value"] for t in existing.get("Tags", [])}
                 step.template_changed = step.deployed != target.template or tags != self.settings.tags
-                step.risks = risks(step.deployed, target.template)
                 have = {i["Account"] for i in self.instances(target.stackset) if i["Region"] == target.region}
+                step.instances = sorted(have)
                 if self.settings.service_managed:
                     step.add = list(wanted) if not have else []
                 else:
                     step.add = [a for a in wanted if a not in have]
                     step.remove = sorted(a for a in have if a not in wanted)
+            # Against what the instances run: a stack set without instances has nothing deployed to change.
+            step.changes = changes(step.deployed if step.deployed_anywhere else None, target.template, target.region)
             steps.append(step)
         return steps
 

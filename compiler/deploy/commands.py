@@ -6,13 +6,16 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from ..validate import Environment
 from .aws import DeployError, client, explain
 from .changes import KINDS
 from .output import compiled
 from .plan import Target, settings, targets, template_diff
 from .stacksets import StackSets
+
+if TYPE_CHECKING:
+    from ..validate import Environment
 
 
 @dataclass

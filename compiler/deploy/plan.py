@@ -11,12 +11,14 @@ import difflib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..stacks import Stack, minified
-from ..validate import Environment
 from .aws import DeployError
 from .changes import STATEFUL_TYPES, Change
+
+if TYPE_CHECKING:  # the compiler proper loads when a command needs it, not when cli.py imports DeployError
+    from ..stacks import Stack
+    from ..validate import Environment
 
 
 @dataclass
@@ -33,6 +35,8 @@ class Target:
 
     @property
     def body(self) -> str:
+        from ..stacks import minified
+
         return minified(self.template)
 
     @property

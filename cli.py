@@ -87,7 +87,8 @@ def _show(report: Any, fmt: str, strict: bool = False) -> bool:
     elif fmt == "sarif":
         click.echo(render.as_sarif(report.diagnostics), nl=False)
     else:
-        click.echo(render.text(report.diagnostics), err=True, nl=False)
+        debug = bool(click.get_current_context().find_root().obj.get("debug"))
+        click.echo(render.text(report.diagnostics, detail=debug), err=True, nl=False)
     if fmt != "json":
         for action, path in actions:
             click.echo(f"{action} {path}")

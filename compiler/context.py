@@ -49,18 +49,26 @@ class Context:
 
 @dataclass
 class Fragment:
-    """What a section builder returns: resources and the outputs other stacks may import."""
+    """What a section builder returns: resources and the outputs other stacks may import.
+
+    Each resource remembers the spec path it came from (``at`` when it was added: a builder sets it to
+    the item it is building), so problems found later in the template are reported at the spec's line.
+    """
 
     resources: list[AWSObject] = field(default_factory=list)
     outputs: list[Output] = field(default_factory=list)
+    at: tuple[Any, ...] = ()
+    origins: list[tuple[str, tuple[Any, ...]]] = field(default_factory=list)  # (logical ID or Outputs/<name>, spec path)
 
     def add(self, resource: AWSObject) -> Any:
         self.resources.append(resource)
+        self.origins.append((resource.title, self.at))
         return resource
 
     def export(self, ctx: Context, stack: str, name: str, value: Any, description: str) -> None:
         """An output other stacks import by a fixed name."""
         self.outputs.append(Output(name, Description=description, Value=value, Export=Export(ctx.export_name(stack, name))))
+        self.origins.append((f"Outputs/{name}", self.at))
 
 
 def camel(name: str) -> str:

@@ -30,6 +30,8 @@ class Diagnostic:
     severity: str = "error"
     code: str = "spec"
     location: str | None = None  # where there is no file position (a template's resource)
+    resource: str | None = None  # the template's logical ID a finding is about
+    detail: str | None = None  # the whole story when the message is cut (shown with --debug, json and sarif)
 
     def render(self) -> str:
         where = str(self.mark) if self.mark else (self.location or "ivc")

@@ -19,6 +19,8 @@ from . import __version__
 from .errors import Diagnostic
 
 SEVERITY = {"error": "error", "warning": "warning", "informational": "info"}
+FORMAT = "2"  # of cached findings: part of the cache key, so a new format is a miss
+SHORT = 200  # characters of cfn-lint's message in the one-line form; the rest is in ``detail``
 
 
 def lint(body: str, region: str, location: str) -> list[Diagnostic]:
@@ -29,14 +31,20 @@ def lint(body: str, region: str, location: str) -> list[Diagnostic]:
     findings = []
     for match in cfn_lint(body, config=ManualArgs(regions=[region])):
         path = [str(step) for step in (match.path or [])]
-        resource = f" resource {path[1]}" if len(path) > 1 and path[0] == "Resources" else ""
+        resource = path[1] if len(path) > 1 and path[0] in ("Resources", "Outputs") else None
+        if resource and path[0] == "Outputs":
+            resource = f"Outputs/{resource}"
         where = "/".join(path)
+        text = " ".join(str(match.message).split())
+        short = text if len(text) <= SHORT else text[: SHORT - 1] + "…"
         findings.append(
             Diagnostic(
-                f"{match.rule.id}{resource}: {match.message}" + (f" (at {where})" if where else ""),
+                f"{match.rule.id}" + (f" resource {path[1]}" if resource else "") + f": {short}",
                 severity=SEVERITY.get(match.rule.severity.lower(), "warning"),
                 code=f"cfn-lint/{match.rule.id}",
                 location=location,
+                resource=resource,
+                detail=f"{text} (at {where})" if where else text,
             )
         )
     return findings
@@ -59,7 +67,7 @@ def cache_dir() -> Path | None:
 
 
 def _key(body: str, region: str) -> str:
-    return hashlib.sha256(f"{__version__}\0{cfn_lint_version()}\0{region}\0{body}".encode()).hexdigest()
+    return hashlib.sha256(f"{__version__}\0{FORMAT}\0{cfn_lint_version()}\0{region}\0{body}".encode()).hexdigest()
 
 
 def _lint_job(job: tuple[str, str, str]) -> list[Diagnostic]:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import emit
 from .errors import Diagnostic, SpecError
 from .lint import lint_all
+from .loader import find
 from .stacks import Stack, assemble
 from .validate import Environment, load_and_validate
 
@@ -131,7 +133,7 @@ def compile_specs(
     for system, built in systems:
         for environment, stacks, selected in built:
             folder = out / environment.system / environment.name
-            found = [d for s in selected for d in findings[str(folder / s.file)]]
+            found = [_at_spec(d, s, environment, folder) for s in selected for d in findings[str(folder / s.file)]]
             report.diagnostics.extend(found)
             report.environments += 1
             report.stacks += len(selected)
@@ -142,6 +144,21 @@ def compile_specs(
         if env is None and region is None:
             _prune_environments(out / system, {e.name for e, _, _ in built}, check, report)
     return report
+
+
+def _at_spec(finding: Diagnostic, stack: Stack, environment: Environment, folder: Path) -> Diagnostic:
+    """A cfn-lint finding about a resource, told at the spec line that made the resource."""
+    if finding.resource is None:
+        return finding
+    path = stack.origins.get(finding.resource, ())
+    node = find(environment.tree, path)
+    rule = finding.code.split("/", 1)[-1]
+    message = finding.message.split(": ", 1)[-1]
+    return dataclasses.replace(
+        finding,
+        message=f"{message} (template {folder / stack.file}, {finding.resource}, rule {rule})",
+        mark=node.key_mark or node.mark,
+    )
 
 
 def _emit(

@@ -11,8 +11,9 @@ from .errors import Diagnostic
 SARIF_LEVELS = {"error": "error", "warning": "warning", "info": "note"}
 
 
-def text(diagnostics: list[Diagnostic]) -> str:
-    return "".join(d.render() + "\n" for d in diagnostics)
+def text(diagnostics: list[Diagnostic], detail: bool = False) -> str:
+    """One line per problem; with ``detail`` (--debug), the whole story under a line that was cut."""
+    return "".join(d.render() + "\n" + (f"    {d.detail}\n" if detail and d.detail else "") for d in diagnostics)
 
 
 def _where(diagnostic: Diagnostic) -> dict[str, Any]:
@@ -24,7 +25,10 @@ def _where(diagnostic: Diagnostic) -> dict[str, Any]:
 def as_json(diagnostics: list[Diagnostic], actions: list[tuple[str, str]], ok: bool) -> str:
     payload = {
         "ok": ok,
-        "diagnostics": [{**_where(d), "severity": d.severity, "code": d.code, "message": d.message} for d in diagnostics],
+        "diagnostics": [
+            {**_where(d), "severity": d.severity, "code": d.code, "message": d.message, "detail": d.detail, "resource": d.resource}
+            for d in diagnostics
+        ],
         "actions": [{"action": action, "path": path} for action, path in actions],
     }
     return json.dumps(payload, indent=2, sort_keys=True) + "\n"
@@ -43,7 +47,7 @@ def as_sarif(diagnostics: list[Diagnostic]) -> str:
             {
                 "ruleId": d.code,
                 "level": SARIF_LEVELS.get(d.severity, "warning"),
-                "message": {"text": d.message},
+                "message": {"text": d.message + (f"\n{d.detail}" if d.detail else "")},
                 "locations": [{"physicalLocation": location}],
             }
         )

@@ -28,6 +28,7 @@ class Stack:
     exports: list[str] = field(default_factory=list)
     imports: list[str] = field(default_factory=list)
     wave: int = 0
+    origins: dict[str, tuple[Any, ...]] = field(default_factory=dict)  # logical ID -> spec path it came from
 
     @property
     def key(self) -> str:
@@ -65,6 +66,7 @@ def assemble(environment: Environment) -> list[Stack]:
     """Every stack of ``environment``, in every region it declares, in deploy order."""
     spec = environment.spec
     templates: dict[tuple[str, str], dict[str, Any]] = {}
+    origins: dict[tuple[str, str], dict[str, tuple[Any, ...]]] = {}
     roles: dict[str, str] = {}
     for region, role in environment.regions:
         ctx = Context(spec["system"], environment.name, region, role, tuple(sorted(spec["tags"].items())), spec)
@@ -72,14 +74,27 @@ def assemble(environment: Environment) -> list[Stack]:
         for section in sections.SECTIONS:
             if section.applies(spec, role):
                 assert section.stack is not None
-                fragments.setdefault(section.stack, []).append(section.builds(spec, ctx))
+                fragment = section.builds(spec, ctx)
+                # What a builder did not place more precisely comes from its section (derived ones: the spec itself).
+                default = (section.name,) if section.name in spec else ()
+                fragment.origins = [(title, at or default) for title, at in fragment.origins]
+                fragments.setdefault(section.stack, []).append(fragment)
         for stack_name, parts in fragments.items():
-            templates[(region, stack_name)] = _template(stack_name, ctx, parts, spec.get("description"))
+            key = (region, stack_name)
+            origins[key] = _origins(parts, environment)
+            templates[key] = _template(stack_name, ctx, parts, spec.get("description"), origins[key], environment)
             roles[region] = role
     problems = overrides.apply(templates, spec, {region: region for region in roles})
     if problems:
         raise SpecError([Diagnostic(message, _override_mark(environment, path), code="overrides") for path, message in problems])
-    stacks = [_stack(name, region, roles[region], template) for (region, name), template in templates.items()]
+    stacks = []
+    for (region, name), template in templates.items():
+        stack = _stack(name, region, roles[region], template)
+        stack.origins = {
+            **origins[(region, name)],
+            **{i: ("overrides", i) for i in spec.get("overrides", {}) if i in template["Resources"]},
+        }
+        stacks.append(stack)
     _order(stacks, environment)
     _check_limits(stacks, environment)
     return stacks
@@ -90,8 +105,17 @@ MAX_RESOURCES, MAX_OUTPUTS, MAX_PARAMETERS = 500, 200, 200
 INLINE_BYTES, S3_BYTES = 51_200, 1_048_576
 
 
+def _busiest(origins: dict[str, tuple[Any, ...]], environment: Environment) -> Mark:
+    """Where a whole stack's problem is best shown: the section that puts the most into it."""
+    counts: dict[tuple[Any, ...], int] = {}
+    for at in origins.values():
+        counts[at[:1]] = counts.get(at[:1], 0) + 1
+    top = max(sorted(counts), key=lambda at: counts[at], default=())
+    return _key_mark(environment, top)
+
+
 def _check_limits(stacks: list[Stack], environment: Environment) -> None:
-    problems = []
+    problems: list[tuple[Stack, str]] = []
     has_bucket = bool(environment.spec.get("deploy", {}).get("bucket"))
     for stack in stacks:
         counts = (
@@ -101,27 +125,67 @@ def _check_limits(stacks: list[Stack], environment: Environment) -> None:
         )
         for what, count, limit in counts:
             if count > limit:
-                problems.append(f"stack {stack.key} has {count} {what}, over CloudFormation's {limit}; split the section across stacks")
+                problems.append(
+                    (stack, f"stack {stack.key} has {count} {what}, over CloudFormation's {limit}; split the section across stacks")
+                )
         size = len(stack.deploy_body.encode())
         if size > S3_BYTES:
-            problems.append(f"stack {stack.key} is {size} bytes, over CloudFormation's 1 MB template limit")
+            problems.append((stack, f"stack {stack.key} is {size} bytes, over CloudFormation's 1 MB template limit"))
         elif size > INLINE_BYTES and not has_bucket:
             problems.append(
-                f"stack {stack.key} is {size} bytes, over the {INLINE_BYTES}-byte inline limit: set deploy.bucket "
-                "so ivc deploy can upload it"
+                (
+                    stack,
+                    f"stack {stack.key} is {size} bytes, over the {INLINE_BYTES}-byte inline limit: set deploy.bucket "
+                    "so ivc deploy can upload it",
+                )
             )
     if problems:
-        raise SpecError([Diagnostic(p, location=f"{environment.system}/{environment.name}", code="assemble") for p in problems])
+        raise SpecError([Diagnostic(p, _busiest(stack.origins, environment), code="assemble") for stack, p in problems])
+
+
+def _origins(parts: list[Fragment], environment: Environment) -> dict[str, tuple[Any, ...]]:
+    """Logical ID -> spec path for one stack; two spec names that become one logical ID are an error at the second."""
+    merged: dict[str, tuple[Any, ...]] = {}
+    problems = []
+    told: set[tuple[tuple[Any, ...], tuple[Any, ...]]] = set()  # one problem per pair of spec items, not per resource
+    for part in parts:
+        for title, at in part.origins:
+            if title in merged and (at, merged[title]) not in told:
+                told.add((at, merged[title]))
+                kind = "output" if title.startswith("Outputs/") else "resource"
+                problems.append(
+                    Diagnostic(
+                        f"{_dotted(at)} and {_dotted(merged[title])} would both make the {kind} {title.removeprefix('Outputs/')}; "
+                        "rename one of them",
+                        _key_mark(environment, at),
+                        code="semantic",
+                    )
+                )
+            else:
+                merged[title] = at
+    if problems:
+        raise SpecError(problems)
+    return merged
+
+
+def _dotted(path: tuple[Any, ...]) -> str:
+    return ".".join(str(step) for step in path) or "the spec"
+
+
+def _key_mark(environment: Environment, path: tuple[Any, ...]) -> Mark:
+    node = find(environment.tree, path)
+    return node.key_mark or node.mark
 
 
 def _override_mark(environment: Environment, path: tuple[Any, ...]) -> Mark:
     if path[-1] != overrides.KEY:
         return environment.mark(path)
-    node = find(environment.tree, path[:-1])
-    return node.key_mark or node.mark
+    return _key_mark(environment, path[:-1])
 
 
-def _template(name: str, ctx: Context, parts: list[Fragment], description: str | None) -> dict[str, Any]:
+def _template(
+    name: str, ctx: Context, parts: list[Fragment], description: str | None, origins: dict[str, tuple[Any, ...]], environment: Environment
+) -> dict[str, Any]:
     template = Template()
     template.set_version("2010-09-09")
     summary = f"{ctx.system} {ctx.environment} {name} stack in {ctx.region} ({ctx.role} region)"
@@ -148,7 +212,7 @@ def _template(name: str, ctx: Context, parts: list[Fragment], description: str |
                 [
                     Diagnostic(
                         f"stack {ctx.region}/{name} has {count} {what}, over CloudFormation's {limit}; split the section across stacks",
-                        location=f"{ctx.system}/{ctx.environment}",
+                        _busiest(origins, environment),
                         code="assemble",
                     )
                 ]
@@ -185,10 +249,12 @@ def _order(stacks: list[Stack], environment: Environment) -> None:
     for stack in stacks:
         for name in stack.imports:
             if (stack.region, name) not in exporters:
+                importer = next((i for i, r in stack.template.get("Resources", {}).items() if name in _imports(r)), "")
                 problems.append(
                     Diagnostic(
-                        f"stack {stack.key} imports '{name}', which no stack of {environment.name} exports in {stack.region}",
-                        location=f"{environment.system}/{environment.name}/{stack.key}",
+                        f"{importer or 'stack ' + stack.key} needs '{name}', which no stack of {environment.name} exports in "
+                        f"{stack.region} (template {stack.file})",
+                        _key_mark(environment, stack.origins.get(importer, ())),
                         code="assemble",
                     )
                 )

@@ -140,7 +140,7 @@ def _add_resource(monkeypatch: pytest.MonkeyPatch, resource: Any) -> None:
 
     def with_extra(section: dict[str, Any], ctx: Context) -> Fragment:
         fragment = build(section, ctx)
-        fragment.resources.append(resource)
+        fragment.add(resource)
         return fragment
 
     replaced = dataclasses.replace(original, build=with_extra)
@@ -153,8 +153,8 @@ def test_lint_error_fails_compile_naming_stack_resource_and_rule(spec: Path, tmp
     result = ivc("compile", spec, "--out", out, "--env", "dev")
     assert result.exit_code == 1
     line = next(line for line in result.stderr.splitlines() if "error:" in line)
-    assert line.startswith(f"{out}/shop/dev/eu-west-1/network.json: error: E")
-    assert "resource BrokenSubnet" in line
+    assert line.startswith(f"{spec}:4:1: error: '10.9.0.0/99' ")  # the network section made the resource
+    assert line.endswith(f"(template {out}/shop/dev/eu-west-1/network.json, BrokenSubnet, rule E3002)")
     assert not out.exists()
 
 
@@ -163,10 +163,11 @@ def test_lint_warning_is_shown_and_fails_only_with_strict(spec: Path, tmp_path: 
     out = tmp_path / "out"
     relaxed = ivc("compile", spec, "--out", out, "--env", "dev")
     assert relaxed.exit_code == 0
-    assert "warning: W3010 resource PinnedSubnet" in relaxed.stderr
+    assert f"{spec}:4:1: warning: Avoid hardcoding" in relaxed.stderr
+    assert "PinnedSubnet, rule W3010)" in relaxed.stderr
     cached = ivc("compile", spec, "--out", tmp_path / "again", "--env", "dev")  # same template: from the lint cache
-    assert "warning: W3010 resource PinnedSubnet" in cached.stderr
-    assert f"{tmp_path}/again/shop/dev/eu-west-1/network.json: warning" in cached.stderr
+    assert "PinnedSubnet, rule W3010)" in cached.stderr
+    assert f"(template {tmp_path}/again/shop/dev/eu-west-1/network.json, PinnedSubnet" in cached.stderr
     strict = ivc("compile", spec, "--out", tmp_path / "strict", "--env", "dev", "--strict")
     assert strict.exit_code == 1
     assert not (tmp_path / "strict").exists()
@@ -205,12 +206,14 @@ def test_cloudformation_limits_are_enforced_at_compile(tmp_path: Path) -> None:
         f"ivc: 1\nsystem: big\nregions: {{primary: us-east-1}}\nnetwork:\n  cidr: 10.0.0.0/16\n  zones: 6\n"
         f"  tiers: [{', '.join(tiers)}]\n  acls:\n{acls}\nenvironments: {{dev: {{}}}}\n"
     )
-    result = ivc("compile", spec, "--out", tmp_path / "out")
-    assert result.exit_code == 1
-    lines = result.stderr.splitlines()
-    assert any(
-        line.startswith("big/dev: error: stack us-east-1/network has ") and "resources, over CloudFormation's 500" in line for line in lines
-    ), result.stderr
+    for command in (["validate", spec], ["compile", spec, "--out", tmp_path / "out"]):
+        result = ivc(*command)
+        assert result.exit_code == 1
+        lines = result.stderr.splitlines()
+        assert any(
+            line.startswith(f"{spec}:4:1: error: stack us-east-1/network has ") and "resources, over CloudFormation's 500" in line
+            for line in lines
+        ), result.stderr
     assert not (tmp_path / "out").exists()
 
 

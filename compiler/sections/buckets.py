@@ -138,6 +138,7 @@ def build(buckets: dict[str, Any], ctx: Context) -> Fragment:
     )
     served_by_cdn = cdn_buckets(ctx.spec)
     for name, settings in sorted(buckets.items()):
+        out.at = ("buckets", name)
         title = f"Bucket{camel(name)}"
         if settings["encryption"] == "kms":
             default = s3.ServerSideEncryptionByDefault(SSEAlgorithm="aws:kms", KMSMasterKeyID=key_arn(ctx, True))

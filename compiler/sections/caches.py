@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from troposphere import GetAtt, Ref, Sub, elasticache, secretsmanager
 
+from .. import offerings
 from ..context import Context, Fragment, camel
 from . import network, security
-from .base import DAILY_WINDOW, WEEKLY_WINDOW, Connection, Section, Spec, Use, UseTarget, env_name
+from .base import DAILY_WINDOW, WEEKLY_WINDOW, Connection, Problem, Section, Spec, Use, UseTarget, env_name
 from .logs import log_group
 from .secrets import key_arn
 
@@ -16,6 +18,13 @@ STACK = "data"
 BASE_PARAMETERS = {"maxmemory-policy": "allkeys-lru", "timeout": "300", "tcp-keepalive": "300"}
 LOG_TYPES = ("slow-log", "engine-log")
 PORTS = {"redis": 6379}
+
+
+def check(spec: Spec) -> Iterator[Problem]:
+    region = spec["regions"]["primary"]
+    for name, cache_settings in spec.get("caches", {}).items():
+        for field, message in offerings.cache_problems(region, cache_settings["engine"], cache_settings["version"], cache_settings["node"]):
+            yield ("caches", name, field), message
 
 
 def port(spec: Spec, name: str) -> int:
@@ -41,6 +50,7 @@ def build(caches: dict[str, Any], ctx: Context) -> Fragment:
     out = Fragment()
     tier = network.data_tier(ctx.spec["network"])
     for name, cache in sorted(caches.items()):
+        out.at = ("caches", name)
         title = f"Cache{camel(name)}"
         subnets = out.add(
             elasticache.SubnetGroup(
@@ -208,6 +218,7 @@ SECTION = Section(
     PROPERTIES,
     DEFS,
     OVERLAY,
+    check=check,
     build=build,
     stack=STACK,
     use=UseTarget(default="connect", port=port, connect=connect),

@@ -7,6 +7,7 @@ from typing import Any
 
 from troposphere import GetAtt, Join, Ref, iam, rds
 
+from .. import offerings
 from ..context import Context, Fragment, camel
 from . import network, security
 from .base import DAILY_WINDOW, WEEKLY_WINDOW, Connection, Problem, Section, Spec, Use, UseTarget, env_name
@@ -28,7 +29,10 @@ def default_db_name(ctx: Context) -> str:
 
 
 def check(spec: Spec) -> Iterator[Problem]:
+    region = spec["regions"]["primary"]
     for name, database in spec.get("databases", {}).items():
+        for field, message in offerings.database_problems(region, database["engine"], database["version"], database["instance"]):
+            yield ("databases", name, field), message
         if database["storage"]["max"] < database["storage"]["size"]:
             yield ("databases", name, "storage", "max"), f"databases.{name}.storage.max is below storage.size; autoscaling could never grow"
 
@@ -59,6 +63,7 @@ def build(databases: dict[str, Any], ctx: Context) -> Fragment:
     out = Fragment()
     tier = network.data_tier(ctx.spec["network"])
     for name, db in sorted(databases.items()):
+        out.at = ("databases", name)
         title = f"Database{camel(name)}"
         major = db["version"].split(".")[0]
         subnets = out.add(

@@ -90,15 +90,17 @@ def secret_logical_id(name: str) -> str:
 
 
 def needs_key(spec: Spec) -> bool:
-    """Whether the environment needs its KMS key: anything that stores data or runs code does."""
+    """Whether the environment needs its KMS key: anything that stores data, runs code or sends alarms does."""
     buckets_with_kms = any(b["encryption"] == "kms" for b in spec.get("buckets", {}).values())
-    return bool(spec.get("databases") or spec.get("caches") or spec.get("secrets") or spec.get("services") or buckets_with_kms)
+    users = ("databases", "caches", "secrets", "services", "alarms")  # alarm topics are encrypted with it too
+    return buckets_with_kms or any(spec.get(section) for section in users)
 
 
 def build(spec: Spec, ctx: Context) -> Fragment:
     """The environment's key, then the secrets the spec declares."""
     out = build_key(ctx)
     for name, settings in sorted(spec.get("secrets", {}).items()):
+        out.at = ("secrets", name)
         properties: dict[str, Any] = {
             "Name": f"{ctx.system}/{ctx.environment}/{name}",
             "Description": settings.get("description", f"{ctx.name()} secret {name}"),

@@ -57,6 +57,11 @@ def check(spec: Spec) -> Iterator[Problem]:
             )
         if "route" in service and "port" not in service:
             yield (*path, "route"), f"services.{name} has a route but no port for the load balancer to reach"
+        if "route" in service and network.PUBLIC_TIER not in spec.get("network", {}).get("tiers", [network.PUBLIC_TIER]):
+            yield (
+                (*path, "route"),
+                f"services.{name} has a route, and the internet-facing load balancer needs a '{network.PUBLIC_TIER}' tier in network.tiers",
+            )
         scale = service.get("scale")
         if scale:
             low_count = scale.get("min", service["count"])
@@ -66,6 +71,13 @@ def check(spec: Spec) -> Iterator[Problem]:
                 yield (*path, "scale"), "scale needs a target: cpu, memory or requests_per_target"
             if "requests_per_target" in scale and "route" not in service:
                 yield (*path, "scale", "requests_per_target"), "requests_per_target needs the service to have a route"
+    certificate = spec.get("load_balancer", {}).get("certificate", "")
+    primary = spec["regions"]["primary"]
+    if certificate.startswith("arn:") and certificate.split(":")[3:4] != [primary]:
+        yield (
+            ("load_balancer", "certificate"),
+            f"the load balancer's certificate must be in its region, {primary}; this one is in {certificate.split(':')[3] or 'no region'}",
+        )
 
 
 def image_uri(image: str) -> Any:
@@ -90,6 +102,7 @@ def build(services: dict[str, Any], ctx: Context) -> Fragment:
     out.export(ctx, STACK, "ClusterName", Ref(cluster), "Name of the ECS cluster.")
     target_groups, listeners = _load_balancer(spec, ctx, out)
     for name, service in sorted(services.items()):
+        out.at = ("services", name)
         _service(name, service, ctx, out, cluster, target_groups.get(name), listeners)
     return out
 
@@ -120,6 +133,7 @@ def _load_balancer(spec: dict[str, Any], ctx: Context, out: Fragment) -> tuple[d
     )
     groups: dict[str, elb.TargetGroup] = {}
     for name, service in sorted(routed.items()):
+        out.at = ("services", name, "route")
         route = service["route"]
         attributes = [elb.TargetGroupAttribute(Key="deregistration_delay.timeout_seconds", Value=str(route["deregistration_delay"]))]
         if route["stickiness"]:

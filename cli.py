@@ -140,14 +140,26 @@ def compile_command(
         from compiler.pipeline import compile_specs
 
         started = time.perf_counter()
-        report = compile_specs(list(paths), out, env=env, region=region, check=check, strict=strict)
+
+        def progress(line: str, final: bool) -> None:
+            if final:
+                _say(f"ivc: {line}")
+            else:
+                _tick(f"ivc: {line}")
+
+        report = compile_specs(list(paths), out, env=env, region=region, check=check, strict=strict, progress=progress)
         failed = _show(report, fmt, strict)
         drift = check and bool(report.actions)
         seconds = time.perf_counter() - started
-        summary = (
-            f"ivc: {report.specs} spec(s), {report.environments} environment(s), {report.stacks} template(s), "
+        counts = (
+            f"{report.specs} spec(s), {report.environments} environment(s), {report.stacks} template(s), "
             f"{report.resources} resources in {seconds:.1f}s"
         )
+        problems = sum(d.severity == "error" or (strict and d.severity == "warning") for d in report.diagnostics)
+        if failed:
+            summary = f"ivc: compile FAILED with {problems} problem(s); nothing with a problem was written ({counts})"
+        else:
+            summary = f"ivc: {counts}"
         if drift:
             summary += f"; {len(report.actions)} file(s) out of date: run `ivc compile` and commit {out}"
         click.echo(summary, err=True)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict
 from functools import cache
@@ -74,7 +75,7 @@ def _lint_job(job: tuple[str, str, str]) -> list[Diagnostic]:
     return lint(*job)
 
 
-def lint_all(jobs: list[tuple[str, str, str]]) -> list[list[Diagnostic]]:
+def lint_all(jobs: list[tuple[str, str, str]], done: Callable[[int, int], None] | None = None) -> list[list[Diagnostic]]:
     """Lint (body, region, location) jobs, from the cache where possible, the rest in parallel over the cores."""
     folder = cache_dir()
     results: list[list[Diagnostic] | None] = [None] * len(jobs)
@@ -91,10 +92,18 @@ def lint_all(jobs: list[tuple[str, str, str]]) -> list[list[Diagnostic]]:
 
         workers = min(os.cpu_count() or 1, len(todo))
         if workers <= 1:
-            fresh = [_lint_job(jobs[index]) for index in todo]
+            fresh = []
+            for count, index in enumerate(todo, start=1):
+                fresh.append(_lint_job(jobs[index]))
+                if done:
+                    done(count, len(todo))
         else:
             with ProcessPoolExecutor(max_workers=workers) as pool:
-                fresh = list(pool.map(_lint_job, [jobs[index] for index in todo]))
+                fresh = []
+                for count, found in enumerate(pool.map(_lint_job, [jobs[index] for index in todo]), start=1):
+                    fresh.append(found)
+                    if done:
+                        done(count, len(todo))
         for index, found in zip(todo, fresh, strict=True):
             results[index] = found
             if folder is not None:

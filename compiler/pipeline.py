@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -102,9 +103,20 @@ def validate(paths: list[Path], env: str | None = None) -> Report:
 
 
 def compile_specs(
-    paths: list[Path], out: Path, env: str | None = None, region: str | None = None, check: bool = False, strict: bool = False
+    paths: list[Path],
+    out: Path,
+    env: str | None = None,
+    region: str | None = None,
+    check: bool = False,
+    strict: bool = False,
+    progress: Callable[[str, bool], None] | None = None,
 ) -> Report:
-    """Compile specs into ``out``; with ``check``, only report how ``out`` differs."""
+    """Compile specs into ``out``; with ``check``, only report how ``out`` differs.
+
+    ``progress(line, final)`` hears how far it got: passing lines while linting, then one final line per
+    environment.
+    """
+    say = progress or (lambda line, final: None)
     report = Report()
     specs = discover(paths)
     _refuse_out_among_specs(paths, out)
@@ -129,7 +141,8 @@ def compile_specs(
     if region is not None and not any(selected for _, built in systems for _, _, selected in built):
         raise UsageError(f"no spec declares region {region}")
     jobs = [(s.body, s.region, str(out / e.system / e.name / s.file)) for _, built in systems for e, _, selected in built for s in selected]
-    findings = dict(zip([location for _, _, location in jobs], lint_all(jobs), strict=True))
+    linted = lint_all(jobs, lambda count, total: say(f"linting templates: {count}/{total}", False))
+    findings = dict(zip([location for _, _, location in jobs], linted, strict=True))
     for system, built in systems:
         for environment, stacks, selected in built:
             folder = out / environment.system / environment.name
@@ -138,7 +151,12 @@ def compile_specs(
             report.environments += 1
             report.stacks += len(selected)
             report.resources += sum(s.resource_count for s in selected)
-            if any(d.severity == "error" or (strict and d.severity == "warning") for d in found):
+            failed = any(d.severity == "error" or (strict and d.severity == "warning") for d in found)
+            summary = (
+                f"{environment.system}/{environment.name}: {len(selected)} template(s), {sum(s.resource_count for s in selected)} resources"
+            )
+            say(f"{summary}, not written: lint found problems" if failed else summary, True)
+            if failed:
                 continue  # nothing with an error is written as good
             _emit(environment, stacks, selected, folder, region, check, report)
         if env is None and region is None:

@@ -231,3 +231,18 @@ def test_template_over_inline_limit_needs_deploy_bucket(tmp_path: Path) -> None:
     assert "over the 51200-byte inline limit: set deploy.bucket so ivc deploy can upload it" in refused.stderr
     spec.write_text(text.replace("environments:", "deploy: {bucket: wide-templates}\nenvironments:"))
     assert ivc("compile", spec, "--out", tmp_path / "out").exit_code == 0
+
+
+def test_progress_is_one_line_per_environment_and_a_failure_says_so(spec: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    out = tmp_path / "out"
+    good = ivc("compile", spec, "--out", out)
+    assert good.exit_code == 0
+    assert [line for line in good.stderr.splitlines() if line.startswith("ivc: shop/")] == [
+        "ivc: shop/dev: 1 template(s), 7 resources",
+        "ivc: shop/prod: 2 template(s), 14 resources",
+    ]
+    _add_resource(monkeypatch, ec2.Subnet("BrokenSubnet", VpcId="vpc-1", CidrBlock="10.9.0.0/99"))
+    bad = ivc("compile", spec, "--out", tmp_path / "bad", "--env", "dev")
+    assert bad.exit_code == 1
+    assert "ivc: shop/dev: 1 template(s), 8 resources, not written: lint found problems" in bad.stderr
+    assert bad.stderr.splitlines()[-1].startswith("ivc: compile FAILED with 1 problem(s); nothing with a problem was written")

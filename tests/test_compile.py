@@ -245,4 +245,4 @@ def test_progress_is_one_line_per_environment_and_a_failure_says_so(spec: Path, 
     bad = ivc("compile", spec, "--out", tmp_path / "bad", "--env", "dev")
     assert bad.exit_code == 1
     assert "ivc: shop/dev: 1 template(s), 8 resources, not written: lint found problems" in bad.stderr
-    assert bad.stderr.splitlines()[-1].startswith("ivc: compile FAILED with 1 problem(s); nothing with a problem was written")
+    assert bad.stderr.splitlines()[-1].startswith("ivc: compile FAILED with 2 problem(s); nothing with a problem was written")

@@ -14,10 +14,18 @@ from typing import Any
 
 
 @cache
-def _extension(name: str) -> Any:
-    import cfnlint.data.schemas.extensions as extensions
+def _extensions_folder() -> Path:
+    # Found, not imported: importing cfnlint costs most of a second that validate does not need.
+    from importlib.util import find_spec
 
-    return json.loads((Path(extensions.__file__).parent / name).read_text(encoding="utf-8"))
+    spec = find_spec("cfnlint")
+    assert spec is not None and spec.submodule_search_locations
+    return Path(next(iter(spec.submodule_search_locations))) / "data" / "schemas" / "extensions"
+
+
+@cache
+def _extension(name: str) -> Any:
+    return json.loads((_extensions_folder() / name).read_text(encoding="utf-8"))
 
 
 def _first_error(schema: Any, instance: dict[str, Any]) -> Any:

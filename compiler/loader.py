@@ -136,8 +136,9 @@ class Node:
 
 
 def clip(text: str, limit: int = SHOWN) -> str:
-    """``text`` cut to a short prefix, so a message never echoes unbounded input."""
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    """``text`` cut to a short prefix, and on one line, so a message never echoes unbounded input."""
+    short = text if len(text) <= limit else text[: limit - 1] + "…"
+    return short if short.isprintable() else "".join(c if c.isprintable() else repr(c)[1:-1] for c in short)
 
 
 def _mark(file: str, yaml_mark: Any) -> Mark:
@@ -257,7 +258,7 @@ def _compose(text: str, display: str) -> Any:
         if isinstance(first, yaml.MarkedYAMLError):
             raise _syntax_error(first, display) from None
         if isinstance(exc, ValueError):
-            raise fail(_BAD_ESCAPE, _mark(display, slow.get_mark()), "yaml") from None
+            raise fail(_BAD_ESCAPE, Mark(display, *_position(text, _opening_quote(text, slow.get_mark().index))), "yaml") from None
         raise _syntax_error(exc, display) from None
     except RecursionError:
         raise fail("nesting is too deep to read", Mark(display, 1, 1), "yaml") from None
@@ -266,6 +267,19 @@ def _compose(text: str, display: str) -> Any:
     if first is not None:  # libyaml refused what PyYAML accepts: libyaml's reason stands
         raise _syntax_error(first, display)
     return node
+
+
+def _opening_quote(text: str, index: int) -> int:
+    """Where the double-quoted scalar around ``text[index]`` starts: the last quote before it not escaped."""
+    quote = text.rfind('"', 0, index)
+    while quote > 0:
+        start = quote
+        while start > 0 and text[start - 1] == "\\":
+            start -= 1
+        if (quote - start) % 2 == 0:
+            break
+        quote = text.rfind('"', 0, start)
+    return max(quote, 0)
 
 
 _BAD_ESCAPE = (

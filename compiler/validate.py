@@ -125,6 +125,7 @@ def load_and_validate(path: Path, only_env: str | None = None) -> list[Environme
                 )
             ]
         )
+    _check_budget(source, sum(1 for env in names if only_env is None or env == only_env))
     checker = _Checker()
     semantic: dict[int, tuple[dict[str, Any], list[Diagnostic]]] = {}  # by spec identity: envs with no changes share it
     for env in names:
@@ -152,6 +153,38 @@ def load_and_validate(path: Path, only_env: str | None = None) -> list[Environme
     if found:
         raise SpecError(_label_environments(found, names))
     return environments
+
+
+# Values checked and built over all environments of one spec: each environment is built in full (about
+# 0.1 ms a value), so this keeps `ivc validate` within seconds for any file; real specs stay far below it
+# (Social Flow: 317 values, 3 environments).
+MAX_ENVIRONMENT_VALUES = 100_000
+
+
+def _check_budget(source: SpecSource, count: int) -> None:
+    """Refuse, before any work, a spec whose environments together are too much to check."""
+    envs = source.tree.value.get("environments")
+    size = sum(_size(child) for key, child in source.tree.value.items() if key != "environments")
+    if count * size > MAX_ENVIRONMENT_VALUES and envs is not None:
+        raise SpecError(
+            [
+                Diagnostic(
+                    f"{count} environments of {size} values each is more than ivc checks from one spec"
+                    f" (at most {MAX_ENVIRONMENT_VALUES} values over all environments); split the spec",
+                    envs.key_mark or envs.mark,
+                    code="limits",
+                )
+            ]
+        )
+
+
+def _size(node: Node) -> int:
+    """How many values ``node`` holds, itself included."""
+    if isinstance(node.value, dict):
+        return 1 + sum(_size(child) for child in node.value.values())
+    if isinstance(node.value, list):
+        return 1 + sum(_size(child) for child in node.value)
+    return 1
 
 
 def _label_environments(found: dict[tuple[Mark | None, str, str], list[str]], names: list[str]) -> list[Diagnostic]:

@@ -95,3 +95,42 @@ def test_debug_shows_traceback_for_internal_errors(monkeypatch: pytest.MonkeyPat
     assert quiet.stderr == "ivc: internal error: RuntimeError: boom (run with --debug for the traceback)\n"
     with pytest.raises(RuntimeError):
         ivc("--debug", "validate")
+
+
+def test_every_schema_pattern_is_said_in_words() -> None:
+    from compiler.validate import PATTERN_WORDS, schema
+
+    patterns: set[str] = set()
+
+    def walk(piece: object) -> None:
+        if isinstance(piece, dict):
+            for key, value in piece.items():
+                if key == "pattern" and isinstance(value, str):
+                    patterns.add(value)
+                elif key not in ("examples", "default", "enum", "const"):
+                    walk(value)
+        elif isinstance(piece, list):
+            for value in piece:
+                walk(value)
+
+    walk(schema())
+    assert sorted(patterns - set(PATTERN_WORDS)) == []
+
+
+def test_a_pattern_without_words_is_never_shown_as_a_regex(monkeypatch: pytest.MonkeyPatch) -> None:
+    import compiler.validate
+
+    monkeypatch.setattr(compiler.validate, "PATTERN_WORDS", {})
+    with pytest.raises(SpecError) as exc:
+        load_and_validate(FIXTURES / "bad" / "patterns.yaml")
+    first = exc.value.diagnostics[0].message
+    assert first == "databases.main.instance is 't4g.micro'; expected a value in the form described for it in `ivc schema`"
+
+
+@pytest.mark.parametrize(
+    ("typo", "meant"), [("netwrk", "network"), ("enviroments", "environments"), ("dns", None), ("vpc_id", None), ("tgas", "tags")]
+)
+def test_did_you_mean_only_for_close_matches(typo: str, meant: str | None) -> None:
+    from compiler.validate import _suggest, schema
+
+    assert _suggest(typo, list(schema()["properties"]) + ["cidr"]) == meant

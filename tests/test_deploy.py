@@ -142,7 +142,8 @@ def test_spec_change_updates_the_stack_set(project: Path) -> None:
     compile_project(project)
     result = deploy(project, "--env", "dev")
     assert result.exit_code == 0, result.output
-    assert "update    shop-dev-network-us-east-1 (us-east-1): template" in result.stdout
+    plan = "update    shop-dev-network-us-east-1 (us-east-1): template\n  modified  AWS::Logs::LogGroup FlowLogGroup: RetentionInDays\n"
+    assert plan in result.stdout  # per resource, under its stack set
     template = json.loads(cloudformation().describe_stack_set(StackSetName="shop-dev-network-us-east-1")["StackSet"]["TemplateBody"])
     assert template["Resources"]["FlowLogGroup"]["Properties"]["RetentionInDays"] == 90
     assert [op["Action"] for op in operations("shop-dev-network-us-east-1")].count("UPDATE") == 1

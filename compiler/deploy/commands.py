@@ -104,6 +104,9 @@ def deploy(
                 f"{step.action:<9} {where}"
                 + (f": {' '.join(detail)}" if detail and step.exists else f": instances in {', '.join(step.add)}" if detail else "")
             )
+            if step.deployed_anywhere:  # what changes in what is running, resource by resource (a create adds them all)
+                for change in step.changes:
+                    show(f"  {change.line()}")
             for risk in step.risks:
                 show(f"  !! {risk}")
         dangerous = [(s.target.stackset, r) for s in steps for r in s.risks]

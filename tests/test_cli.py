@@ -31,3 +31,15 @@ def test_help_lists_commands() -> None:
 
 def test_version() -> None:
     assert ivc("--version").stdout == f"ivc, version {__version__}\n"
+
+
+def test_every_compiler_package_is_installed_by_setup_cfg() -> None:
+    import configparser
+
+    from conftest import ROOT
+
+    config = configparser.ConfigParser()
+    config.read(ROOT / "setup.cfg")
+    listed = {name.strip() for name in config["options"]["packages"].split(",")}
+    found = {".".join(p.parent.relative_to(ROOT).parts) for p in (ROOT / "compiler").rglob("__init__.py")}
+    assert found <= listed, f"setup.cfg [options] packages misses {sorted(found - listed)}: wheels would leave them out"

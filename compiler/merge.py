@@ -142,7 +142,8 @@ def effective(spec: SpecSource, env: str, changeable: frozenset[str]) -> Node:
     layer = spec.tree.value["environments"].value[env]
     if not isinstance(layer.value, dict):
         return spec.tree  # null: no changes; any other type is reported by the schema
-    changes = Node({k: v for k, v in layer.value.items() if k in changeable}, layer.mark, layer.key_mark)
+    # The result is a whole document again: no key of its own, so whole-spec problems point at the spec's 1:1.
+    changes = Node({k: v for k, v in layer.value.items() if k in changeable}, layer.mark)
     if not changes.value:
         return spec.tree  # the same tree, so what is known about it is shared with every other such environment
     merged = overlay(spec.tree, changes)

@@ -176,6 +176,23 @@ def _parent(data: Any, path: tuple[Any, ...]) -> Any:
     return data
 
 
+def _similar(value: Any) -> st.SearchStrategy[Any]:
+    """Another value of the same kind as ``value``."""
+    if isinstance(value, bool):
+        return st.just(not value)
+    if isinstance(value, int):
+        return st.sampled_from([0, 1, -1, value + 1, value * 1000, 2**31, 2**63 - 1, 65535, 65536, 4096, 3, 5])
+    if isinstance(value, float):
+        return st.sampled_from([0.0, 0.5, value * 10, 1e300, 100.0])
+    if isinstance(value, str):
+        return st.sampled_from([value + "é", value.upper(), value * 3, "x" * 300, value[:1], value + "-2", "ünïcödé", "a"]) | st.text(
+            max_size=10
+        )
+    if isinstance(value, list):
+        return st.sampled_from([[], value * 2, value[::-1], value[:1], value + value[:1]])
+    return st.just({}) if isinstance(value, dict) else st.just(value)
+
+
 @st.composite
 def mutated_data(draw: st.DrawFn, seed: Path) -> str:
     """The seed's data, changed a few times where it matters, written back as YAML."""
@@ -186,8 +203,13 @@ def mutated_data(draw: st.DrawFn, seed: Path) -> str:
             break
         path = draw(st.sampled_from(paths))
         parent, step = _parent(data, path), path[-1]
-        action = draw(st.sampled_from(["delete", "replace", "nest", "rename", "copy", "empty"]))
-        if action == "delete":
+        action = draw(st.sampled_from(["delete", "replace", "nest", "rename", "copy", "empty", "similar", "similar", "clone", "clone"]))
+        if action == "similar":  # a value of the same kind: often still valid, so the builders see it
+            parent[step] = draw(_similar(parent[step]))
+        elif action == "clone" and isinstance(parent, dict) and isinstance(parent[step], dict):
+            name = draw(st.sampled_from(["a", "x-1", "web2", "b" * 30, "z9", f"{step}2"]))
+            parent[step][name] = json.loads(json.dumps(next(iter(parent[step].values()), {})))
+        elif action == "delete":
             del parent[step]
         elif action == "replace":
             parent[step] = draw(VALUES)
@@ -238,8 +260,9 @@ def mutated_text(draw: st.DrawFn, text: str) -> str:
 @st.composite
 def hostile_specs(draw: st.DrawFn) -> tuple[Path, str]:
     seed = draw(st.sampled_from(SEEDS))
-    text = draw(mutated_data(seed)) if draw(st.booleans()) else seed.read_text(encoding="utf-8")
-    if draw(st.booleans()):
+    mode = draw(st.sampled_from(["data", "data", "text", "both"]))  # data mutations reach the builders more often
+    text = draw(mutated_data(seed)) if mode != "text" else seed.read_text(encoding="utf-8")
+    if mode != "data":
         text = draw(mutated_text(text))
     return seed, text
 

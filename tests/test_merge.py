@@ -96,3 +96,9 @@ def test_environments_share_what_their_overlays_leave_alone(tmp_path: Path) -> N
     assert dev.spec is qa.spec  # no changes: one spec, checked once
     assert prod.spec["tags"] is dev.spec["tags"]
     assert (prod.spec["network"]["zones"], dev.spec["network"]["zones"]) == (3, 2)
+
+
+def test_whole_spec_problems_of_an_environment_point_at_the_spec(tmp_path: Path) -> None:
+    spec = tmp_path / "spec.yaml"
+    spec.write_text("# a spec\nivc: 1\nregions: {primary: us-east-1}\nenvironments:\n  dev: {}\n  prod: {tags: {Team: a}}\n")
+    assert spec_error(spec) == [f"{spec.as_posix()}:1:1: error: the top level is missing required key 'system'"]

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from .aws import DeployError, client, explain
 from .changes import KINDS
 from .output import compiled
-from .plan import Target, settings, targets, template_diff
+from .plan import Target, located_failures, settings, targets, template_diff
 from .stacksets import StackSets
 
 if TYPE_CHECKING:
@@ -125,6 +125,8 @@ def deploy(
             outcome.failed = engine.apply(steps)
         outcome.rows = engine.status_rows(chosen)
         outcome.failed += sorted({r[0] for r in outcome.rows if r[3] != "CURRENT"} - set(outcome.failed))
+        for line in located_failures(environment, chosen, outcome.rows):
+            say(line)
         return outcome
 
     return _guard(run)

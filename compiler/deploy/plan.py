@@ -32,6 +32,7 @@ class Target:
     template: dict[str, Any]
     accounts: list[str]
     preferences: dict[str, Any]
+    origins: dict[str, tuple[Any, ...]] = field(default_factory=dict)  # logical ID -> spec path it came from
 
     @property
     def body(self) -> str:
@@ -163,6 +164,7 @@ def _target(environment: Environment, stack: Stack, accounts: list[str]) -> Targ
         template=stack.template,
         accounts=accounts,
         preferences=preferences(environment.spec, stack.name),
+        origins=stack.origins,
     )
 
 
@@ -170,3 +172,26 @@ def template_diff(deployed: dict[str, Any] | None, local: dict[str, Any], name: 
     before = json.dumps(deployed, indent=2, sort_keys=True).splitlines() if deployed is not None else []
     after = json.dumps(local, indent=2, sort_keys=True).splitlines()
     return "\n".join(difflib.unified_diff(before, after, f"deployed/{name}", f"output/{name}", lineterm=""))
+
+
+def located_failures(environment: Environment, all_targets: list[Target], rows: list[tuple[str, str, str, str, str]]) -> list[str]:
+    """Failed instances whose reason names a resource, told at the spec line that made the resource.
+
+    StackSets report a failed resource as ``ResourceLogicalId:<id>, ResourceType:<type>, ResourceStatusReason:<why>``.
+    """
+    import re
+
+    from ..loader import find
+
+    by_name = {target.stackset: target for target in all_targets}
+    lines = []
+    for stackset, account, region, status, reason in rows:
+        match = re.search(r"ResourceLogicalId:\s*([A-Za-z0-9]+)", reason or "")
+        target = by_name.get(stackset)
+        if status == "CURRENT" or match is None or target is None or match.group(1) not in target.origins:
+            continue
+        node = find(environment.tree, target.origins[match.group(1)])
+        why = re.search(r"ResourceStatusReason:\s*(.*)", reason)
+        text = " ".join((why.group(1) if why else reason).split())[:200]
+        lines.append(f"{node.key_mark or node.mark}: error: {text} (stack set {stackset}, account {account}, {region}, {match.group(1)})")
+    return lines

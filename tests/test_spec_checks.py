@@ -29,6 +29,10 @@ def problems(tmp_path: Path, body: str) -> list[str]:
     ("body", "expected"),
     [
         (
+            "buckets:\n  media: {}\ncdn:\n  default: {origin: buckets.media}\n  paths:\n    /Default: {origin: buckets.media}\n",
+            "10:5: error: cdn.paths./Default and cdn.default would both make the resource CachePolicyDefault; rename one of them",
+        ),
+        (
             "caches:\n  sessions: {node: cache.t4g.smal}\n",
             "6:20: error: cache.t4g.smal is not an ElastiCache node type in us-east-1; did you mean cache.t4g.small?",
         ),
@@ -55,7 +59,16 @@ def problems(tmp_path: Path, body: str) -> list[str]:
             "5:30: error: the load balancer's certificate must be in its region, us-east-1; this one is in eu-west-1",
         ),
     ],
-    ids=["node-type", "cache-version", "instance-class", "deprecated-version", "a-1-and-a1", "x-and-x-policy", "certificate-region"],
+    ids=[
+        "cdn-path-default",
+        "node-type",
+        "cache-version",
+        "instance-class",
+        "deprecated-version",
+        "a-1-and-a1",
+        "x-and-x-policy",
+        "certificate-region",
+    ],
 )
 def test_validate_finds_it_at_the_spec_line(tmp_path: Path, body: str, expected: str) -> None:
     assert problems(tmp_path, body) == [expected]

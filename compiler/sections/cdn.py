@@ -103,6 +103,7 @@ def build(cdn: dict[str, Any], ctx: Context) -> Fragment:
     cache_behaviors = []
     default_behavior = None
     for path, behavior in behaviors:
+        out.at = ("cdn", "default") if path == "default" else ("cdn", "paths", path)
         policy = out.add(_cache_policy(path, behavior, ctx))
         fields: dict[str, Any] = {
             "TargetOriginId": _origin_id(behavior["origin"]),
@@ -127,6 +128,7 @@ def build(cdn: dict[str, Any], ctx: Context) -> Fragment:
     }
     if cache_behaviors:
         config["CacheBehaviors"] = cache_behaviors
+    out.at = ()
     if "certificate" in cdn:
         config["Aliases"] = cdn["aliases"]
         config["ViewerCertificate"] = cloudfront.ViewerCertificate(

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from .errors import fail
 from .loader import Node, clip, load_text, read_text
@@ -68,15 +69,24 @@ def _resolve_extends(path: Path, item: Node, stack: tuple[Path, ...]) -> Path:
     return target
 
 
-def overlay(base: Node | None, over: Node) -> Node | None:
-    """Merge ``over`` onto ``base``: maps merge, everything else replaces, null removes."""
+def keeps_nulls(path: tuple[Any, ...]) -> bool:
+    """Inside an override's Properties or Metadata a null is an instruction for the generated template
+    (remove that property), so it is kept through every layer instead of removing a key of the spec."""
+    return len(path) >= 4 and path[0] == "overrides" and path[2] in ("Properties", "Metadata")
+
+
+def overlay(base: Node | None, over: Node, path: tuple[Any, ...] = ()) -> Node | None:
+    """Merge ``over`` onto ``base``: maps merge, everything else replaces, null removes.
+
+    ``path`` is where ``over`` sits in the document, so nulls that are overrides' instructions survive.
+    """
     if over.value is None:
-        return None
+        return over if keeps_nulls(path) else None
     if base is None or not (isinstance(base.value, dict) and isinstance(over.value, dict)):
-        return strip_nulls(over)
+        return strip_nulls(over, path)
     merged = dict(base.value)
     for key, child in over.value.items():
-        result = overlay(merged.get(key), child)
+        result = overlay(merged.get(key), child, (*path, key))
         if result is None:
             merged.pop(key, None)
         else:
@@ -84,13 +94,13 @@ def overlay(base: Node | None, over: Node) -> Node | None:
     return Node(merged, base.mark, over.key_mark or base.key_mark)
 
 
-def strip_nulls(node: Node) -> Node:
-    """Remove null-valued keys, which mean "absent" at every layer."""
+def strip_nulls(node: Node, path: tuple[Any, ...] = ()) -> Node:
+    """Remove null-valued keys, which mean "absent" at every layer (but see ``keeps_nulls``)."""
     if isinstance(node.value, dict):
-        kept = {k: strip_nulls(v) for k, v in node.value.items() if v.value is not None}
+        kept = {k: strip_nulls(v, (*path, k)) for k, v in node.value.items() if v.value is not None or keeps_nulls((*path, k))}
         return Node(kept, node.mark, node.key_mark, node.text)
     if isinstance(node.value, list):
-        return Node([strip_nulls(v) for v in node.value], node.mark, node.key_mark, node.text)
+        return Node([strip_nulls(v, (*path, i)) for i, v in enumerate(node.value)], node.mark, node.key_mark, node.text)
     return node
 
 
@@ -114,7 +124,9 @@ def _load_layered(path: Path, sources: list[tuple[str, str]], stack: tuple[Path,
                 envs.value[name] = Node({}, layer.mark, layer.key_mark)
     # Nulls mean "absent" in the spec itself; inside environments they are removals, kept for the overlay.
     tree = Node(
-        {k: v if k == "environments" else strip_nulls(v) for k, v in tree.value.items() if v.value is not None}, tree.mark, tree.key_mark
+        {k: v if k == "environments" else strip_nulls(v, (k,)) for k, v in tree.value.items() if v.value is not None},
+        tree.mark,
+        tree.key_mark,
     )
     extends = tree.value.get("extends")
     if extends is None:

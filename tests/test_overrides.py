@@ -158,3 +158,26 @@ def test_bad_overrides_are_reported_at_their_own_line_by_validate_and_compile(tm
         assert result.exit_code == 1, result.output
         assert f"{spec}:{expected}" in result.stderr.splitlines()[0], result.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_null_removes_a_generated_property_at_the_top_level_and_per_environment(tmp_path: Path) -> None:
+    spec = write(
+        tmp_path,
+        """\
+        overrides:
+          BucketMedia:
+            reason: lifecycle managed by the archive team
+            Properties: {LifecycleConfiguration: null}
+        """,
+        "environments:\n  dev: {}\n  prod:\n    overrides:\n      BucketMedia: {Properties: {OwnershipControls: null}}\n",
+    )
+    dev = compiled(tmp_path, spec)["Resources"]["BucketMedia"]["Properties"]
+    prod = read_json(tmp_path / "out" / "shop" / "prod" / "eu-west-1" / "data.json")["Resources"]["BucketMedia"]["Properties"]
+    assert "LifecycleConfiguration" not in dev and "OwnershipControls" in dev
+    assert "LifecycleConfiguration" not in prod and "OwnershipControls" not in prod
+    assert "BucketEncryption" in prod  # everything else stays
+
+
+def test_null_elsewhere_in_the_spec_still_means_absent(tmp_path: Path) -> None:
+    spec = write(tmp_path, "overrides:\n  BucketMedia: null\n")
+    assert "Metadata" not in compiled(tmp_path, spec)["Resources"]["BucketMedia"]

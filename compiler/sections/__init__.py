@@ -1,32 +1,31 @@
-"""The spec's sections, one module each, in the order their builders run.
+"""The spec's sections, one module each.
 
-Each module ends with a ``SECTION`` (see ``base.Section``): its piece of the schema, its checks, its
-builder and layer, and what a `uses:` of it means. Adding a section is adding its module here.
+Every module of this package that defines ``SECTION`` (see ``base.Section``) is a section: its piece of
+the schema, its checks, its builder and layer, and what a `uses:` of it means. Adding a section is adding
+its module; nothing else lists them. Builders may run in any order (templates are written with sorted
+keys); the frame (``core``) comes first so the published schema starts with it.
 """
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 from collections.abc import Iterator
 
 from .. import relations
-from . import alarms, buckets, caches, cdn, core, databases, deploy, logs, network, overrides, secrets, security, services
 from .base import Problem, Section, Spec
 
-SECTIONS: tuple[Section, ...] = (
-    core.SECTION,
-    network.SECTION,
-    security.SECTION,
-    secrets.SECTION,
-    databases.SECTION,
-    caches.SECTION,
-    buckets.SECTION,
-    services.SECTION,
-    cdn.SECTION,
-    alarms.SECTION,
-    logs.SECTION,
-    deploy.SECTION,
-    overrides.SECTION,
-)
+
+def _discover() -> tuple[Section, ...]:
+    found = []
+    for module in pkgutil.iter_modules(__path__):
+        section = getattr(importlib.import_module(f"{__name__}.{module.name}"), "SECTION", None)
+        if isinstance(section, Section):
+            found.append(section)
+    return tuple(sorted(found, key=lambda s: (s.name != "core", s.name)))
+
+
+SECTIONS: tuple[Section, ...] = _discover()
 BY_NAME = {section.name: section for section in SECTIONS}
 
 

@@ -81,6 +81,9 @@ class Section:
     whole_spec: bool = False  # the builder reads the whole spec rather than its own section
     every_region: bool = False  # the secondary region gets this layer too
     use: UseTarget | None = None
+    # Log groups it names outside /<system>/<environment>/ (ARN-style name patterns): the environment key lets
+    # CloudWatch Logs encrypt exactly these and the environment's own.
+    log_groups: Callable[[Spec, Context], list[str]] | None = None
 
     def applies(self, spec: Spec, role: str) -> bool:
         """Whether this section builds anything for ``spec`` in a region of ``role``."""

@@ -31,6 +31,10 @@ def build_key(ctx: Context) -> Fragment:
         Sub(f"arn:${{AWS::Partition}}:logs:${{AWS::Region}}:${{AWS::AccountId}}:log-group:{ctx.log_group_name()}/*"),
         Sub(f"arn:${{AWS::Partition}}:logs:${{AWS::Region}}:${{AWS::AccountId}}:log-group:/aws/rds/instance/{ctx.name()}-*"),
     ]
+    from . import SECTIONS  # the registry imports this module
+
+    named = sorted({name for section in SECTIONS if section.log_groups for name in section.log_groups(ctx.spec, ctx)})
+    log_groups += [Sub(f"arn:${{AWS::Partition}}:logs:${{AWS::Region}}:${{AWS::AccountId}}:log-group:{name}") for name in named]
     policy = PolicyDocument(
         Version="2012-10-17",
         Statement=[

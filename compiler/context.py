@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from troposphere import AWSObject, Export, ImportValue, Output, Tags
+from troposphere import AWSObject, Export, ImportValue, Output, Parameter, Tags
 
 MANAGED_BY = "ivc"
 RESERVED_TAGS = ("System", "Environment", "ManagedBy")
@@ -57,6 +57,7 @@ class Fragment:
 
     resources: list[AWSObject] = field(default_factory=list)
     outputs: list[Output] = field(default_factory=list)
+    parameters: list[Parameter] = field(default_factory=list)  # releases: values `ivc deploy --set` may change
     at: tuple[Any, ...] = ()
     origins: list[tuple[str, tuple[Any, ...]]] = field(default_factory=list)  # (logical ID or Outputs/<name>, spec path)
 
@@ -64,6 +65,13 @@ class Fragment:
         self.resources.append(resource)
         self.origins.append((resource.title, self.at))
         return resource
+
+    def release(self, title: str, default: str, description: str) -> Parameter:
+        """A deploy-time parameter whose default is the spec's value, so a release needs no recompile."""
+        parameter = Parameter(title, Type="String", Default=default, Description=description, MinLength=1)
+        self.parameters.append(parameter)
+        self.origins.append((f"Parameters/{title}", self.at))
+        return parameter
 
     def export(self, ctx: Context, stack: str, name: str, value: Any, description: str) -> None:
         """An output other stacks import by a fixed name."""

@@ -222,6 +222,8 @@ def _template(
             template.add_resource(resource)
         for output in part.outputs:
             template.add_output(output)
+        for parameter in part.parameters:
+            template.add_parameter(parameter)
     as_dict: dict[str, Any] = template.to_dict()
     return as_dict
 

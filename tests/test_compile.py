@@ -246,3 +246,22 @@ def test_progress_is_one_line_per_environment_and_a_failure_says_so(spec: Path, 
     assert bad.exit_code == 1
     assert "ivc: shop/dev: 1 template(s), 8 resources, not written: lint found problems" in bad.stderr
     assert bad.stderr.splitlines()[-1].startswith("ivc: compile FAILED with 2 problem(s); nothing with a problem was written")
+
+
+@pytest.mark.parametrize(
+    ("image", "default", "composed"),
+    [
+        ("nginx:1.25", "1.25", "nginx:${ServiceWebImageTag}"),
+        ("registry.example.com:5000/team/web", "latest", "registry.example.com:5000/team/web:${ServiceWebImageTag}"),
+        ("web@sha256:abc123", "sha256:abc123", "web@${ServiceWebImageTag}"),
+        ("ecr:shop/web:2.0.1", "2.0.1", "${AWS::AccountId}.dkr.ecr.${AWS::Region}.${AWS::URLSuffix}/shop/web:${ServiceWebImageTag}"),
+    ],
+)
+def test_a_service_image_tag_is_a_release_parameter_defaulting_to_the_spec(image: str, default: str, composed: str) -> None:
+    from compiler.context import Fragment
+    from compiler.sections.services import image_uri, split_image
+
+    out = Fragment()
+    tag = out.release("ServiceWebImageTag", split_image(image.removeprefix("ecr:"))[2], "Release of services.web")
+    assert tag.to_dict()["Default"] == default
+    assert image_uri(image, tag).to_dict() == {"Fn::Sub": composed}

@@ -80,12 +80,24 @@ def check(spec: Spec) -> Iterator[Problem]:
         )
 
 
-def image_uri(image: str) -> Any:
-    """`ecr:<repository>:<tag>` is this account's ECR in this region; anything else is used as written."""
+def split_image(image: str) -> tuple[str, str, str]:
+    """``repo:tag`` -> (repo, ":", tag); ``repo@sha256:...`` -> (repo, "@", digest); no tag means latest."""
+    if "@" in image:
+        repository, digest = image.split("@", 1)
+        return repository, "@", digest
+    if ":" in image.rsplit("/", 1)[-1]:
+        repository, tag = image.rsplit(":", 1)
+        return repository, ":", tag
+    return image, ":", "latest"
+
+
+def image_uri(image: str, tag: Any) -> Any:
+    """The image with ``tag`` (a release parameter) as its tag; `ecr:<repository>:<tag>` is this account's ECR in this region."""
+    repository, separator, _ = split_image(image[len("ecr:") :] if image.startswith("ecr:") else image)
+    repository = repository.replace("${", "${!")  # written text, never a Sub variable
     if image.startswith("ecr:"):
-        repository = image[len("ecr:") :]
-        return Sub(f"${{AWS::AccountId}}.dkr.ecr.${{AWS::Region}}.${{AWS::URLSuffix}}/{repository}")
-    return image
+        repository = f"${{AWS::AccountId}}.dkr.ecr.${{AWS::Region}}.${{AWS::URLSuffix}}/{repository}"
+    return Sub(f"{repository}{separator}${{{tag.title}}}")
 
 
 def build(services: dict[str, Any], ctx: Context) -> Fragment:
@@ -284,6 +296,9 @@ def _service(
     listeners: list[str],
 ) -> None:
     title = f"Service{camel(name)}"
+    image = service["image"]
+    tag = split_image(image[len("ecr:") :] if image.startswith("ecr:") else image)[2]
+    release = out.release(f"{title}ImageTag", tag, f"Release of services.{name}: the image tag (ivc deploy --set {name}=<tag>)")
     log_group = out.add(log_group_for(f"{title}LogGroup", ctx.log_group_name("services", name), ctx, name, STACK))
     variables, injected, readable = _connections(service, ctx)
     execution = [
@@ -323,7 +338,7 @@ def _service(
         task_definition["TaskRoleArn"] = GetAtt(task_role, "Arn")
     container: dict[str, Any] = {
         "Name": name,
-        "Image": image_uri(service["image"]),
+        "Image": image_uri(service["image"], release),
         "Essential": True,
         "Environment": [ecs.Environment(Name=k, Value=v) for k, v in variables.items()],
         "Secrets": [ecs.Secret(Name=k, ValueFrom=v) for k, v in injected.items()],

@@ -26,6 +26,13 @@ with SCHEMA_PATH.open(encoding="utf-8") as _handle:
 
 # Patterns in the schema, said in words: a message never shows a regular expression.
 PATTERN_WORDS = {
+    "^[^@\\s]+@[^@\\s]+$": "an e-mail address",
+    "^https://\\S+$": "an https:// URL",
+    "^queues\\.[a-z][a-z0-9-]*$": "a queue of this spec, such as queues.jobs",
+    (
+        "^(databases|caches|buckets|secrets|queues|topics|functions)\\.[a-z][a-z0-9-]*"
+        "(:(read|write|readwrite|send|consume|publish|invoke))?$"
+    ): "<section>.<name>, optionally with :<access> (databases.main, buckets.media:read, queues.jobs:consume)",
     "^[a-z][a-z0-9-]*[a-z0-9]$": "lowercase letters, digits and hyphens, starting with a letter",
     "^[a-z][a-z0-9]{0,15}$": "lowercase letters and digits, starting with a letter, at most 16",
     "^[a-z][a-z0-9-]{0,30}$": "lowercase letters, digits and hyphens, starting with a letter, at most 31",

@@ -17,6 +17,11 @@ Path = tuple[Any, ...]
 Problem = tuple[Path, str]  # (path in the effective spec, message)
 Spec = dict[str, Any]
 
+# A `uses:` entry: <section>.<name>[:access]; which sections and modes are valid is checked against the sections.
+USE_PATTERN = (
+    "^(databases|caches|buckets|secrets|queues|topics|functions)\\.[a-z][a-z0-9-]*(:(read|write|readwrite|send|consume|publish|invoke))?$"
+)
+
 # Maintenance and backup windows, UTC: the patterns AWS accepts.
 _HOUR_MINUTE = "([01][0-9]|2[0-3]):[0-5][0-9]"
 _DAY = "(mon|tue|wed|thu|fri|sat|sun)"

@@ -62,6 +62,7 @@ def build_key(ctx: Context) -> Fragment:
                 Resource=["*"],
                 Condition=Condition(ArnLike({"kms:EncryptionContext:aws:logs:arn": log_groups})),
             ),
+            *_topic_delivery(ctx),
             Statement(
                 Sid="AlarmsPublishToEncryptedTopics",
                 Effect=Allow,
@@ -89,6 +90,23 @@ def build_key(ctx: Context) -> Fragment:
     return out
 
 
+def _topic_delivery(ctx: Context) -> list[Statement]:
+    """SNS encrypts what it delivers to an encrypted queue with the queue's key: allow it for this account's topics."""
+    delivers = any(s.get("queue") for topic in ctx.spec.get("topics", {}).values() for s in topic["subscriptions"])
+    if not delivers:
+        return []
+    return [
+        Statement(
+            Sid="TopicsDeliverToEncryptedQueues",
+            Effect=Allow,
+            Principal=Principal("Service", "sns.amazonaws.com"),
+            Action=[kms_actions.Decrypt, kms_actions.GenerateDataKey],
+            Resource=["*"],
+            Condition=Condition(StringEquals({"aws:SourceAccount": Ref("AWS::AccountId")})),
+        )
+    ]
+
+
 def secret_logical_id(name: str) -> str:
     return f"Secret{camel(name)}"
 
@@ -96,7 +114,7 @@ def secret_logical_id(name: str) -> str:
 def needs_key(spec: Spec) -> bool:
     """Whether the environment needs its KMS key: anything that stores data, runs code or sends alarms does."""
     buckets_with_kms = any(b["encryption"] == "kms" for b in spec.get("buckets", {}).values())
-    users = ("databases", "caches", "secrets", "services", "alarms")  # alarm topics are encrypted with it too
+    users = ("databases", "caches", "secrets", "services", "alarms", "queues", "topics", "functions", "apis")
     return buckets_with_kms or any(spec.get(section) for section in users)
 
 

@@ -23,7 +23,7 @@ from troposphere import elasticloadbalancingv2 as elb
 from .. import relations
 from ..context import Context, Fragment, camel
 from . import network, security
-from .base import Problem, Section, Spec
+from .base import USE_PATTERN, Problem, Section, Spec
 from .logs import log_group as log_group_for
 from .secrets import key_arn, secret_arn
 
@@ -536,7 +536,7 @@ DEFS: dict[str, Any] = {
                 "`buckets.<n>[:read|:write|:readwrite]`. Yields network access on the right port, "
                 "least-privilege IAM, and connection settings as environment variables.",
                 "type": "array",
-                "items": {"type": "string", "pattern": "^(databases|caches|buckets|secrets)\\.[a-z][a-z0-9-]*(:(read|write|readwrite))?$"},
+                "items": {"type": "string", "pattern": USE_PATTERN},
                 "uniqueItems": True,
                 "default": [],
                 "examples": [["databases.main", "buckets.media:read"]],

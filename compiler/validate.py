@@ -26,6 +26,7 @@ with SCHEMA_PATH.open(encoding="utf-8") as _handle:
 
 # Patterns in the schema, said in words: a message never shows a regular expression.
 PATTERN_WORDS = {
+    "^/[A-Za-z0-9_./#-]{1,510}$": "a log group name starting with /, such as /ecs/prod (letters, digits and _ . / # -)",
     "^[^@\\s]+@[^@\\s]+$": "an e-mail address",
     "^https://\\S+$": "an https:// URL",
     "^queues\\.[a-z][a-z0-9-]*$": "a queue of this spec, such as queues.jobs",

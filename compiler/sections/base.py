@@ -22,6 +22,9 @@ USE_PATTERN = (
     "^(databases|caches|buckets|secrets|queues|topics|functions)\\.[a-z][a-z0-9-]*(:(read|write|readwrite|send|consume|publish|invoke))?$"
 )
 
+# A CloudWatch Logs group name the spec chooses: starts with a slash, CloudWatch's characters only.
+LOG_GROUP_PATTERN = "^/[A-Za-z0-9_./#-]{1,510}$"
+
 # Maintenance and backup windows, UTC: the patterns AWS accepts.
 _HOUR_MINUTE = "([01][0-9]|2[0-3]):[0-5][0-9]"
 _DAY = "(mon|tue|wed|thu|fri|sat|sun)"

@@ -15,7 +15,6 @@ from .secrets import key_arn
 
 STACK = "data"
 LOGS_BUCKET = "AccessLogsBucket"
-ACCESS_LOG_DAYS = 365
 TRANSITIONS = (
     ("infrequent", "STANDARD_IA"),
     ("intelligent", "INTELLIGENT_TIERING"),
@@ -31,6 +30,16 @@ def cdn_buckets(spec: Spec) -> list[str]:
         return []
     origins = [cdn["default"]["origin"]] + [b["origin"] for b in cdn["paths"].values()]
     return sorted({o.split(".", 1)[1] for o in origins if o.startswith("buckets.")})
+
+
+def triggering_buckets(spec: Spec) -> set[str]:
+    """Buckets whose object events trigger a function (`on: [{bucket: buckets.<name>}]`)."""
+    return {
+        trigger["bucket"].split(".", 1)[1]
+        for function in spec.get("functions", {}).values()
+        for trigger in function.get("on", [])
+        if isinstance(trigger, dict) and "bucket" in trigger
+    }
 
 
 def connect(ctx: Context, use: Use) -> Connection:
@@ -106,7 +115,7 @@ def build(buckets: dict[str, Any], ctx: Context) -> Fragment:
                     s3.LifecycleRule(
                         Id="expire-access-logs",
                         Status="Enabled",
-                        ExpirationInDays=ACCESS_LOG_DAYS,
+                        ExpirationInDays=ctx.spec["logs"]["access_logs"],
                         AbortIncompleteMultipartUpload=s3.AbortIncompleteMultipartUpload(DaysAfterInitiation=7),
                     )
                 ]
@@ -137,6 +146,7 @@ def build(buckets: dict[str, Any], ctx: Context) -> Fragment:
         )
     )
     served_by_cdn = cdn_buckets(ctx.spec)
+    triggered = triggering_buckets(ctx.spec)
     for name, settings in sorted(buckets.items()):
         out.at = ("buckets", name)
         title = f"Bucket{camel(name)}"
@@ -157,6 +167,11 @@ def build(buckets: dict[str, Any], ctx: Context) -> Fragment:
             "LifecycleConfiguration": s3.LifecycleConfiguration(Rules=lifecycle_rules(settings["lifecycle"])),
             "Tags": ctx.resource_tags(ctx.name(name)),
         }
+        if name in triggered:
+            # Functions hear of object events through EventBridge, so this stack never refers to the app stack.
+            properties["NotificationConfiguration"] = s3.NotificationConfiguration(
+                EventBridgeConfiguration=s3.EventBridgeConfiguration(EventBridgeEnabled=True)
+            )
         if settings["versioning"]:
             properties["VersioningConfiguration"] = s3.VersioningConfiguration(Status="Enabled")
         if "cors" in settings:

@@ -26,21 +26,31 @@ def log_group(title: str, group_name: str, ctx: Context, owner: str, stack: str)
 # --- this section's piece of the spec language (assembled into schemas/ivc.schema.json by `ivc schema --write`) ---
 
 PROPERTIES: dict[str, Any] = {
-    "logs": {"$ref": "#/$defs/logs", "description": "Log retention for the logs ivc creates (containers, database, cache)."}
+    "logs": {
+        "$ref": "#/$defs/logs",
+        "description": "Log retention for the logs ivc creates (containers, functions, APIs, database, cache, access logs).",
+    }
 }
 DEFS: dict[str, Any] = {
     "logs": {
         "description": "Retention of log groups ivc creates.",
         "type": "object",
         "additionalProperties": False,
-        "default": {"retention": 30},
+        "default": {"retention": 30, "access_logs": 365},
         "properties": {
+            "access_logs": {
+                "description": "Days the environment's access-logs bucket keeps S3 server and CDN access logs.",
+                "type": "integer",
+                "minimum": 1,
+                "maximum": 3653,
+                "default": 365,
+            },
             "retention": {
                 "description": "Days CloudWatch keeps container, database and cache logs.",
                 "enum": [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653],
                 "default": 30,
                 "examples": [14],
-            }
+            },
         },
     }
 }

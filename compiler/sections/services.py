@@ -23,7 +23,7 @@ from troposphere import elasticloadbalancingv2 as elb
 from .. import relations
 from ..context import Context, Fragment, camel
 from . import network, security
-from .base import USE_PATTERN, Problem, Section, Spec
+from .base import LOG_GROUP_PATTERN, USE_PATTERN, Problem, Section, Spec
 from .logs import log_group as log_group_for
 from .secrets import key_arn, secret_arn
 
@@ -80,6 +80,17 @@ def check(spec: Spec) -> Iterator[Problem]:
         )
 
 
+def log_group_name(ctx: Context, name: str, service: dict[str, Any]) -> str:
+    return str(service.get("log_group") or ctx.log_group_name("services", name))
+
+
+def named_log_groups(spec: Spec, ctx: Context) -> list[str]:
+    """Log groups the spec names outside the environment's prefix, for the environment key's policy."""
+    own = ctx.log_group_name() + "/"
+    names = {log_group_name(ctx, n, s) for n, s in spec.get("services", {}).items()}
+    return sorted(n for n in names if not n.startswith(own))
+
+
 def split_image(image: str) -> tuple[str, str, str]:
     """``repo:tag`` -> (repo, ":", tag); ``repo@sha256:...`` -> (repo, "@", digest); no tag means latest."""
     if "@" in image:
@@ -113,9 +124,16 @@ def build(services: dict[str, Any], ctx: Context) -> Fragment:
     )
     out.export(ctx, STACK, "ClusterName", Ref(cluster), "Name of the ECS cluster.")
     target_groups, listeners = _load_balancer(spec, ctx, out)
+    # Services may share a log group the spec names (the document's `/ecs/<env>`): made once, each service its own streams.
+    log_groups: dict[str, Any] = {}
     for name, service in sorted(services.items()):
         out.at = ("services", name)
-        _service(name, service, ctx, out, cluster, target_groups.get(name), listeners)
+        group_name = log_group_name(ctx, name, service)
+        if group_name not in log_groups:
+            log_groups[group_name] = out.add(log_group_for(f"Service{camel(name)}LogGroup", group_name, ctx, name, STACK))
+    for name, service in sorted(services.items()):
+        out.at = ("services", name)
+        _service(name, service, ctx, out, cluster, target_groups.get(name), listeners, log_groups)
     return out
 
 
@@ -294,12 +312,13 @@ def _service(
     cluster: ecs.Cluster,
     target_group: elb.TargetGroup | None,
     listeners: list[str],
+    log_groups: dict[str, Any],
 ) -> None:
     title = f"Service{camel(name)}"
     image = service["image"]
     tag = split_image(image[len("ecr:") :] if image.startswith("ecr:") else image)[2]
     release = out.release(f"{title}ImageTag", tag, f"Release of services.{name}: the image tag (ivc deploy --set {name}=<tag>)")
-    log_group = out.add(log_group_for(f"{title}LogGroup", ctx.log_group_name("services", name), ctx, name, STACK))
+    log_group = log_groups[log_group_name(ctx, name, service)]
     variables, injected, readable = _connections(service, ctx)
     execution = [
         Statement(
@@ -486,6 +505,13 @@ DEFS: dict[str, Any] = {
                 "type": "string",
                 "minLength": 1,
                 "examples": ["ecr:socialflow-backend:latest", "public.ecr.aws/nginx/nginx:1.27"],
+            },
+            "log_group": {
+                "description": "Name of the log group for the containers' logs (services may share one, each writing its "
+                "own streams). Default: /<system>/<environment>/services/<name>.",
+                "type": "string",
+                "pattern": LOG_GROUP_PATTERN,
+                "examples": ["/ecs/prod"],
             },
             "command": {
                 "description": "Command to run instead of the image's default.",
@@ -683,4 +709,4 @@ OVERLAY: dict[str, Any] = {
     "load_balancer": {"description": "Changes to load_balancer in this environment, merged over the spec's.", "type": ["object", "null"]},
 }
 
-SECTION = Section("services", PROPERTIES, DEFS, OVERLAY, check=check, build=build, stack=STACK)
+SECTION = Section("services", PROPERTIES, DEFS, OVERLAY, check=check, build=build, stack=STACK, log_groups=named_log_groups)

@@ -64,7 +64,7 @@ PATTERN_WORDS = {
     "^arn:aws[a-z-]*:acm:us-east-1:[0-9]{12}:certificate/[0-9a-f-]+$": (
         "an ACM certificate ARN in us-east-1 (arn:aws:acm:us-east-1:<account>:certificate/<id>), as CloudFront requires"
     ),
-    "^(https://\\S+|[^@\\s]+@[^@\\s]+\\.[a-z]{2,})$": "an e-mail address or an https:// URL",
+    "^(https://\\S+|[^@\\s]+@[^@\\s]+\\.[a-z]{2,}|topics\\.[a-z][a-z0-9-]*)$": "an e-mail address or an https:// URL",
     "^(ou-[a-z0-9]{4,32}-[a-z0-9]{8,32}|r-[a-z0-9]{4,32})$": "an organizational unit ID (ou-xxxx-xxxxxxxx) or a root ID (r-xxxx)",
     "^arn:aws[a-z-]*:iam::[0-9]{12}:role/.+$": "an IAM role ARN (arn:aws:iam::<account>:role/<name>)",
     "^[a-z]+$": "lowercase letters only (a stack name such as data)",

@@ -105,3 +105,31 @@ def test_bad_messaging_is_refused_at_its_line(tmp_path: Path, change: tuple[str,
     assert result.exit_code == 1
     assert expected in result.stderr, result.stderr
     assert result.stderr.startswith(f"{spec}:")
+
+
+def test_alarms_on_queues_go_to_a_topic_of_the_spec_which_admits_cloudwatch(tmp_path: Path) -> None:
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(
+        SPEC.replace(
+            "environments:",
+            "alarms:\n  notify: {warning: [ops@example.com], critical: [topics.alerts]}\n"
+            "  queues: {jobs: {age: 300, dead_letters: {critical: 0}}}\nenvironments:",
+        )
+    )
+    result = ivc("compile", spec, "--out", tmp_path / "out")
+    assert result.exit_code == 0, result.output
+    folder = tmp_path / "out" / "shop" / "dev" / "us-east-1"
+    alarms = read_json(folder / "monitoring.json")["Resources"]
+    dead = alarms["AlarmQueuesJobsDeadLettersCritical"]["Properties"]
+    assert dead["Dimensions"] == [{"Name": "QueueName", "Value": {"Fn::ImportValue": "shop-dev-data-QueueJobsDeadLetterName"}}]
+    assert dead["AlarmActions"] == [{"Fn::ImportValue": "shop-dev-data-TopicAlertsArn"}]
+    age = alarms["AlarmQueuesJobsAgeWarning"]["Properties"]
+    assert age["MetricName"] == "ApproximateAgeOfOldestMessage" and age["Threshold"] == 300
+    assert age["AlarmActions"] == [{"Ref": "AlarmTopicWarning"}]
+    assert "AlarmTopicCritical" not in alarms  # critical alarms use the spec's topic
+    policy = read_json(folder / "data.json")["Resources"]["TopicAlertsPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    assert policy[1]["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
+    unknown = tmp_path / "unknown.yaml"
+    unknown.write_text(spec.read_text().replace("critical: [topics.alerts]", "critical: [topics.alert]"))
+    refused = ivc("validate", unknown)
+    assert refused.exit_code == 1 and "topics.alert does not exist (topics: alerts, notifications)" in refused.stderr

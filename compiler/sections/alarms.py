@@ -29,20 +29,28 @@ class Metric:
     unit_scale: float = 1.0  # spec units -> metric units
     missing: str = "notBreaching"
     words: str = ""
+    of_dead_letters: bool = False  # a queue metric read on the queue's dead-letter queue
 
 
 def check(spec: Spec) -> Iterator[Problem]:
     alarms = spec.get("alarms")
     if not alarms:
         return
-    for kind in ("services", "databases", "caches"):
+    for kind in ITEM_KINDS:
         for name in alarms[kind]:
             if name not in spec.get(kind, {}):
                 yield ("alarms", kind, name), f"alarms.{kind}.{name}: there is no {kind}.{name}"
     if alarms["load_balancer"] and not relations.routed(spec):
         yield ("alarms", "load_balancer"), "load balancer alarms need a service with a route"
     severities = {s for s in ("critical", "warning", "info") if alarms["notify"].get(s)}
-    for kind in ("services", "databases", "caches"):
+    for severity in SEVERITIES:
+        for index, ref in enumerate(alarms["notify"].get(severity, [])):
+            if ref.startswith("topics.") and ref.split(".", 1)[1] not in spec.get("topics", {}):
+                yield (
+                    ("alarms", "notify", severity, index),
+                    f"{ref} does not exist (topics: {', '.join(sorted(spec.get('topics', {}))) or 'none'})",
+                )
+    for kind in ITEM_KINDS:
         for name, metrics in alarms[kind].items():
             for metric, threshold in metrics.items():
                 for severity in threshold if isinstance(threshold, dict) else ["warning"]:
@@ -64,6 +72,30 @@ METRICS: dict[str, dict[str, Metric]] = {
     "caches": {
         "cpu": Metric("AWS/ElastiCache", "EngineCPUUtilization", "Average", True, words="engine CPU %"),
         "memory": Metric("AWS/ElastiCache", "DatabaseMemoryUsagePercentage", "Maximum", True, words="memory used %"),
+        "evictions": Metric("AWS/ElastiCache", "Evictions", "Sum", True, words="evictions per minute"),
+    },
+    "queues": {
+        "age": Metric("AWS/SQS", "ApproximateAgeOfOldestMessage", "Maximum", True, words="oldest message age (s)"),
+        "depth": Metric("AWS/SQS", "ApproximateNumberOfMessagesVisible", "Maximum", True, words="messages waiting"),
+        "dead_letters": Metric(
+            "AWS/SQS",
+            "ApproximateNumberOfMessagesVisible",
+            "Maximum",
+            True,
+            words="messages in the dead-letter queue",
+            of_dead_letters=True,
+        ),
+    },
+    "functions": {
+        "errors": Metric("AWS/Lambda", "Errors", "Sum", True, words="errors per minute"),
+        "throttles": Metric("AWS/Lambda", "Throttles", "Sum", True, words="throttled invocations per minute"),
+        "concurrency": Metric("AWS/Lambda", "ConcurrentExecutions", "Maximum", True, words="concurrent executions"),
+        "duration": Metric("AWS/Lambda", "Duration", "Average", True, words="average duration (ms)"),
+    },
+    "apis": {
+        "errors_5xx": Metric("AWS/ApiGateway", "5xx", "Sum", True, words="5xx responses per minute"),
+        "errors_4xx": Metric("AWS/ApiGateway", "4xx", "Sum", True, words="4xx responses per minute"),
+        "latency": Metric("AWS/ApiGateway", "Latency", "Average", True, words="average latency (ms)"),
     },
     "load_balancer": {
         "unhealthy_targets": Metric("AWS/ApplicationELB", "UnHealthyHostCount", "Maximum", True, words="unhealthy targets"),
@@ -74,11 +106,46 @@ METRICS: dict[str, dict[str, Metric]] = {
 }
 
 
+NOTIFY_PATTERN = "^(https://\\S+|[^@\\s]+@[^@\\s]+\\.[a-z]{2,}|topics\\.[a-z][a-z0-9-]*)$"
+ITEM_KINDS = ("services", "databases", "caches", "queues", "functions", "apis")  # alarms set per item of these sections
+
+
+def _item_thresholds(kind: str, description: str, noun: str) -> dict[str, Any]:
+    """The schema of `alarms.<kind>`: per item, a threshold for each metric of that kind."""
+    return {
+        "description": description,
+        "type": "object",
+        "additionalProperties": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                key: {
+                    "$ref": "#/$defs/threshold",
+                    "description": f"{metric.words[:1].upper()}{metric.words[1:]} {'above' if metric.above else 'below'}.",
+                }
+                for key, metric in METRICS[kind].items()
+            },
+            "description": f"A {noun}'s thresholds.",
+        },
+        "default": {},
+    }
+
+
 def _thresholds(value: Any) -> dict[str, float]:
     return dict(value) if isinstance(value, dict) else {"warning": value}
 
 
-def _dimensions(kind: str, name: str, ctx: Context) -> list[cloudwatch.MetricDimension]:
+def _dimensions(kind: str, name: str, ctx: Context, metric: Metric) -> list[cloudwatch.MetricDimension]:
+    if kind == "queues":
+        output = f"Queue{camel(name)}DeadLetterName" if metric.of_dead_letters else f"Queue{camel(name)}Name"
+        return [cloudwatch.MetricDimension(Name="QueueName", Value=ctx.imported("data", output))]
+    if kind == "functions":
+        return [cloudwatch.MetricDimension(Name="FunctionName", Value=ctx.imported("app", f"Function{camel(name)}Name"))]
+    if kind == "apis":
+        return [
+            cloudwatch.MetricDimension(Name="ApiId", Value=ctx.imported("app", f"Api{camel(name)}Id")),
+            cloudwatch.MetricDimension(Name="Stage", Value="$default"),
+        ]
     if kind == "services":
         return [
             cloudwatch.MetricDimension(Name="ClusterName", Value=ctx.imported("app", "ClusterName")),
@@ -97,9 +164,11 @@ def _dimensions(kind: str, name: str, ctx: Context) -> list[cloudwatch.MetricDim
 
 def build(alarms: dict[str, Any], ctx: Context) -> Fragment:
     out = Fragment()
-    topics: dict[str, sns.Topic] = {}
+    actions: dict[str, list[Any]] = {}  # severity -> where its alarms go: its own topic, then topics of the spec
     for severity in SEVERITIES:
-        subscribers = alarms["notify"].get(severity, [])
+        named = [ref for ref in alarms["notify"].get(severity, []) if ref.startswith("topics.")]
+        actions[severity] = [ctx.imported("data", f"Topic{camel(ref.split('.', 1)[1])}Arn") for ref in sorted(named)]
+        subscribers = [endpoint for endpoint in alarms["notify"].get(severity, []) if not endpoint.startswith("topics.")]
         if not subscribers:
             continue
         topic = out.add(
@@ -111,7 +180,7 @@ def build(alarms: dict[str, Any], ctx: Context) -> Fragment:
                 Tags=ctx.resource_tags(ctx.name("alarms", severity)),
             )
         )
-        topics[severity] = topic
+        actions[severity].insert(0, Ref(topic))
         for index, endpoint in enumerate(subscribers, start=1):
             out.add(
                 sns.SubscriptionResource(
@@ -123,7 +192,7 @@ def build(alarms: dict[str, Any], ctx: Context) -> Fragment:
             )
         out.export(ctx, STACK, f"AlarmTopic{camel(severity)}Arn", Ref(topic), f"SNS topic for {severity} alarms.")
     targets: list[tuple[str, str, dict[str, Any]]] = [
-        (kind, name, metrics) for kind in ("services", "databases", "caches") for name, metrics in sorted(alarms[kind].items())
+        (kind, name, metrics) for kind in ITEM_KINDS for name, metrics in sorted(alarms[kind].items())
     ]
     if alarms["load_balancer"]:
         targets += [("load_balancer", name, alarms["load_balancer"]) for name in sorted(relations.routed(ctx.spec))]
@@ -133,7 +202,6 @@ def build(alarms: dict[str, Any], ctx: Context) -> Fragment:
             for severity, threshold in sorted(_thresholds(value).items()):
                 title = f"Alarm{camel(kind)}{camel(name)}{camel(metric_key)}{camel(severity)}"
                 subject = f"{kind.replace('_', ' ')} {name}" if kind != "load_balancer" else f"load balancer, service {name}"
-                actions = [Ref(topics[severity])] if severity in topics else []
                 out.add(
                     cloudwatch.Alarm(
                         title,
@@ -141,7 +209,7 @@ def build(alarms: dict[str, Any], ctx: Context) -> Fragment:
                         AlarmDescription=f"{severity}: {subject} {metric.words} {'above' if metric.above else 'below'} {threshold:g}",
                         Namespace=metric.namespace,
                         MetricName=metric.name,
-                        Dimensions=_dimensions(kind, name, ctx),
+                        Dimensions=_dimensions(kind, name, ctx, metric),
                         Statistic=metric.statistic,
                         Period=60,
                         EvaluationPeriods=3,
@@ -149,8 +217,8 @@ def build(alarms: dict[str, Any], ctx: Context) -> Fragment:
                         Threshold=float(threshold) * metric.unit_scale,
                         ComparisonOperator="GreaterThanThreshold" if metric.above else "LessThanThreshold",
                         TreatMissingData=metric.missing,
-                        AlarmActions=actions,
-                        OKActions=actions,
+                        AlarmActions=actions.get(severity, []),
+                        OKActions=actions.get(severity, []),
                     )
                 )
     if alarms["dashboard"]:
@@ -199,6 +267,35 @@ def _dashboard(ctx: Context) -> cloudwatch.Dashboard:
             f"cache {name}: engine CPU and memory %",
             [["AWS/ElastiCache", "EngineCPUUtilization", *dims], ["AWS/ElastiCache", "DatabaseMemoryUsagePercentage", *dims]],
         )
+    for name in sorted(spec.get("queues", {})):
+        variables[f"Queue{camel(name)}"] = ctx.imported("data", f"Queue{camel(name)}Name")
+        variables[f"Queue{camel(name)}DeadLetter"] = ctx.imported("data", f"Queue{camel(name)}DeadLetterName")
+        widget(
+            f"queue {name}: waiting, oldest age (s), dead letters",
+            [
+                ["AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", f"${{Queue{camel(name)}}}", {"stat": "Maximum"}],
+                ["AWS/SQS", "ApproximateAgeOfOldestMessage", "QueueName", f"${{Queue{camel(name)}}}", {"stat": "Maximum"}],
+                ["AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", f"${{Queue{camel(name)}DeadLetter}}", {"stat": "Maximum"}],
+            ],
+        )
+    for name in sorted(spec.get("functions", {})):
+        variables[f"Function{camel(name)}"] = ctx.imported("app", f"Function{camel(name)}Name")
+        dims = ["FunctionName", f"${{Function{camel(name)}}}"]
+        widget(
+            f"function {name}: invocations, errors, throttles",
+            [["AWS/Lambda", metric, *dims, {"stat": "Sum"}] for metric in ("Invocations", "Errors", "Throttles")],
+        )
+    for name in sorted(spec.get("apis", {})):
+        variables[f"Api{camel(name)}"] = ctx.imported("app", f"Api{camel(name)}Id")
+        dims = ["ApiId", f"${{Api{camel(name)}}}", "Stage", "$default"]
+        widget(
+            f"API {name}: requests, 5xx, latency (ms)",
+            [
+                ["AWS/ApiGateway", "Count", *dims, {"stat": "Sum"}],
+                ["AWS/ApiGateway", "5xx", *dims, {"stat": "Sum"}],
+                ["AWS/ApiGateway", "Latency", *dims],
+            ],
+        )
     if relations.routed(spec):
         variables["LoadBalancer"] = ctx.imported("app", "LoadBalancerFullName")
         dims = ["LoadBalancer", "${LoadBalancer}"]
@@ -240,7 +337,8 @@ DEFS: dict[str, Any] = {
         "additionalProperties": False,
         "properties": {
             "notify": {
-                "description": "Subscribers per severity: e-mail addresses or HTTPS endpoints.",
+                "description": "Who hears of alarms, per severity: e-mail addresses, HTTPS endpoints, or topics of this spec "
+                "(topics.<name>, delivering to their own subscribers).",
                 "type": "object",
                 "additionalProperties": False,
                 "default": {},
@@ -248,19 +346,19 @@ DEFS: dict[str, Any] = {
                     "critical": {
                         "description": "Who hears about critical alarms.",
                         "type": "array",
-                        "items": {"type": "string", "pattern": "^(https://\\S+|[^@\\s]+@[^@\\s]+\\.[a-z]{2,})$"},
+                        "items": {"type": "string", "pattern": NOTIFY_PATTERN},
                         "default": [],
                     },
                     "warning": {
                         "description": "Who hears about warning alarms.",
                         "type": "array",
-                        "items": {"type": "string", "pattern": "^(https://\\S+|[^@\\s]+@[^@\\s]+\\.[a-z]{2,})$"},
+                        "items": {"type": "string", "pattern": NOTIFY_PATTERN},
                         "default": [],
                     },
                     "info": {
                         "description": "Who hears about info alarms.",
                         "type": "array",
-                        "items": {"type": "string", "pattern": "^(https://\\S+|[^@\\s]+@[^@\\s]+\\.[a-z]{2,})$"},
+                        "items": {"type": "string", "pattern": NOTIFY_PATTERN},
                         "default": [],
                     },
                 },
@@ -296,7 +394,7 @@ DEFS: dict[str, Any] = {
                 "default": {},
             },
             "caches": {
-                "description": "Per cache: engine CPU percent and memory percent used.",
+                "description": "Per cache: engine CPU percent, memory percent used, evictions per minute.",
                 "type": "object",
                 "additionalProperties": {
                     "type": "object",
@@ -304,11 +402,19 @@ DEFS: dict[str, Any] = {
                     "properties": {
                         "cpu": {"$ref": "#/$defs/threshold", "description": "Engine CPU percent above."},
                         "memory": {"$ref": "#/$defs/threshold", "description": "Memory used percent above."},
+                        "evictions": {"$ref": "#/$defs/threshold", "description": "Evictions per minute above."},
                     },
                     "description": "A cache's thresholds.",
                 },
                 "default": {},
             },
+            "queues": _item_thresholds(
+                "queues", "Per queue: age of the oldest message, messages waiting, messages in its dead-letter queue.", "queue"
+            ),
+            "functions": _item_thresholds(
+                "functions", "Per function: errors and throttles per minute, concurrent executions, average duration.", "function"
+            ),
+            "apis": _item_thresholds("apis", "Per HTTP API: 5xx and 4xx responses per minute, average latency.", "API"),
             "load_balancer": {
                 "type": "object",
                 "additionalProperties": False,

@@ -12,7 +12,7 @@ from typing import Any
 
 from awacs import kms as kms_actions
 from awacs import sns as sns_actions
-from awacs.aws import Allow, Bool, Condition, Deny, PolicyDocument, Principal, Statement
+from awacs.aws import Allow, Bool, Condition, Deny, PolicyDocument, Principal, Statement, StringEquals
 from troposphere import GetAtt, Ref, sns
 
 from ..context import Context, Fragment, camel
@@ -74,7 +74,8 @@ def build(topics: dict[str, Any], ctx: Context) -> Fragment:
                             Action=[sns_actions.Publish],
                             Resource=[Ref(resource)],
                             Condition=Condition(Bool({"aws:SecureTransport": "false"})),
-                        )
+                        ),
+                        *_alarm_delivery(ctx.spec, name, resource),
                     ],
                 ),
             )
@@ -97,6 +98,23 @@ def build(topics: dict[str, Any], ctx: Context) -> Fragment:
         out.export(ctx, STACK, f"{title(name)}Arn", Ref(resource), f"ARN of topic {name}.")
         out.export(ctx, STACK, f"{title(name)}Name", GetAtt(resource, "TopicName"), f"Name of topic {name}.")
     return out
+
+
+def _alarm_delivery(spec: Spec, name: str, resource: sns.Topic) -> list[Statement]:
+    """Alarms that notify this topic (alarms.notify: topics.<name>) publish as CloudWatch, from this account only."""
+    notify = spec.get("alarms", {}).get("notify", {})
+    if not any(f"topics.{name}" in refs for refs in notify.values()):
+        return []
+    return [
+        Statement(
+            Sid="AlarmsPublish",
+            Effect=Allow,
+            Principal=Principal("Service", "cloudwatch.amazonaws.com"),
+            Action=[sns_actions.Publish],
+            Resource=[Ref(resource)],
+            Condition=Condition(StringEquals({"aws:SourceAccount": Ref("AWS::AccountId")})),
+        )
+    ]
 
 
 # --- what a use of a topic means ---

@@ -188,6 +188,23 @@ def deploy_target(command: Callable[..., Any]) -> Callable[..., Any]:
     return command
 
 
+RELEASE_SET = click.option(
+    "--set",
+    "sets",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="Release: deploy VALUE (an image tag, or a function's S3 code key) for service or function NAME "
+    "(web, services.web, functions.api) instead of the spec's value, without recompiling. Repeatable; kept by later deploys.",
+)
+RELEASE_RESET = click.option(
+    "--reset",
+    "resets",
+    multiple=True,
+    metavar="NAME",
+    help="Deploy the spec's own value again for service or function NAME, dropping an earlier --set. Repeatable.",
+)
+
+
 def _live() -> bool:
     """A live status line only on a terminal; CI logs get plain lines."""
     import os
@@ -233,6 +250,8 @@ def _finish(outcome: Any) -> int:
 @click.option("--dry-run", is_flag=True, help="Print what would be created, updated or removed; change nothing.")
 @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation (protected environments such as prod ask).")
 @click.option("--allow-replace", is_flag=True, help="Go ahead even when a change replaces or deletes a stateful resource.")
+@RELEASE_SET
+@RELEASE_RESET
 @click.pass_context
 def deploy(
     ctx: click.Context,
@@ -244,6 +263,8 @@ def deploy(
     dry_run: bool,
     yes: bool,
     allow_replace: bool,
+    sets: tuple[str, ...],
+    resets: tuple[str, ...],
 ) -> None:
     """Deploy an environment's compiled stacks as CloudFormation StackSets, wave by wave."""
 
@@ -262,6 +283,8 @@ def deploy(
             dry_run=dry_run,
             allow_replace=allow_replace,
             tick=_tick,
+            sets=sets,
+            resets=resets,
         )
         if outcome.failed:
             _say(f"ivc: {len(outcome.failed)} stack set(s) did not reach CURRENT: {', '.join(outcome.failed)}")
@@ -272,14 +295,25 @@ def deploy(
 
 @main.command()
 @deploy_target
+@RELEASE_SET
+@RELEASE_RESET
 @click.pass_context
-def diff(ctx: click.Context, spec: Path, env: str | None, stack: str | None, region: str | None, out: Path) -> None:
-    """Show how output/ differs from what is deployed; exit 1 when a stateful resource would be replaced or deleted."""
+def diff(
+    ctx: click.Context,
+    spec: Path,
+    env: str | None,
+    stack: str | None,
+    region: str | None,
+    out: Path,
+    sets: tuple[str, ...],
+    resets: tuple[str, ...],
+) -> None:
+    """Show how output/ and any release differ from what is deployed; exit 1 when a stateful resource would be replaced or deleted."""
 
     def work() -> int:
         from compiler import deploy as stacksets
 
-        return _finish(stacksets.diff(spec, env, out, _say, show=click.echo, stack=stack, region=region))
+        return _finish(stacksets.diff(spec, env, out, _say, show=click.echo, stack=stack, region=region, sets=sets, resets=resets))
 
     _run(ctx, work)
 

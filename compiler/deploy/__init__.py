@@ -9,6 +9,7 @@ manifest gives, so every import exists before the stack that needs it.
 - ``output``: the compiled output (manifest and templates), checked before any AWS call.
 - ``plan``: what the environment wants (settings, targets) and what deploying it does (steps).
 - ``changes``: what changes per resource, and what CloudFormation replaces, from the resource schemas.
+- ``releases``: ``--set``/``--reset``: a service's image tag or a function's code as the StackSet's parameters.
 - ``stacksets``: the StackSets engine that reads, applies, waits for and destroys.
 - ``commands``: ``deploy``, ``diff`` and ``destroy`` as cli.py calls them.
 """

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING
 from .aws import DeployError, client, explain
 from .changes import KINDS
 from .output import compiled
-from .plan import Target, located_failures, settings, targets, template_diff
+from .plan import Step, Target, located_failures, settings, targets, template_diff
+from .releases import missing, requested
 from .stacksets import StackSets
 
 if TYPE_CHECKING:
@@ -34,7 +35,9 @@ def _session(
     region: str | None,
     say: Callable[[str], None],
     tick: Callable[[str], None] = lambda _: None,
-) -> tuple[Environment, StackSets, list[Target]]:
+    sets: Sequence[str] = (),
+    resets: Sequence[str] = (),
+) -> tuple[Environment, StackSets, list[Target], dict[str, str | None]]:
     from ..pipeline import UsageError, discover
     from ..validate import load_and_validate
 
@@ -46,6 +49,10 @@ def _session(
         raise UsageError(f"{path} has environments {', '.join(e.name for e in environments)}: choose one with --env")
     environment = environments[0]
     stacks = compiled(environment, out)  # before any AWS call
+    where = f"{environment.system} {environment.name}"
+    wanted = requested(sets, resets, [s.template for s in stacks], where)  # so are the releases asked for
+    narrowed = [s.template for s in stacks if stack in (None, s.name) and region in (None, s.region)]
+    missing(wanted, narrowed, f"the stack sets chosen by --stack {stack or '*'} --region {region or '*'}")
     try:
         resolved = settings(
             environment, lambda: str(client("sts", environment.spec["regions"]["primary"], say).get_caller_identity()["Account"])
@@ -61,7 +68,12 @@ def _session(
         raise
     except Exception as exc:
         raise explain(exc) from exc
-    return environment, engine, targets(environment, stacks, resolved.accounts, stack, region)
+    return environment, engine, targets(environment, stacks, resolved.accounts, stack, region), wanted
+
+
+def _releases(step: Step) -> list[str]:
+    """The plan's release lines of one stack set."""
+    return [line for release in step.releases if (line := release.line())]
 
 
 def _guard(action: Callable[[], Outcome]) -> Outcome:
@@ -88,22 +100,29 @@ def deploy(
     dry_run: bool = False,
     allow_replace: bool = False,
     tick: Callable[[str], None] = lambda _: None,
+    sets: Sequence[str] = (),
+    resets: Sequence[str] = (),
 ) -> Outcome:
-    environment, engine, chosen = _session(path, env, out, stack, region, say, tick)
+    """Deploy the environment; ``sets`` (``NAME=VALUE``) and ``resets`` (``NAME``) are releases (see releases)."""
+    environment, engine, chosen, wanted = _session(path, env, out, stack, region, say, tick, sets, resets)
 
     def run() -> Outcome:
         outcome = Outcome()
-        steps = engine.plan(chosen)
+        steps = engine.plan(chosen, wanted)
         for step in steps:
             where = f"{step.target.stackset} ({step.target.region})"
             detail = []
             if step.template_changed:
                 detail.append("template")
+            if step.releases_changed:
+                detail.append("release")
             detail += [f"+{a}" for a in step.add] + [f"-{a}" for a in step.remove]
             show(
                 f"{step.action:<9} {where}"
                 + (f": {' '.join(detail)}" if detail and step.exists else f": instances in {', '.join(step.add)}" if detail else "")
             )
+            for line in _releases(step):
+                show(f"  {line}")
             if step.deployed_anywhere:  # what changes in what is running, resource by resource (a create adds them all)
                 for change in step.changes:
                     show(f"  {change.line()}")
@@ -141,12 +160,14 @@ def diff(
     show: Callable[[str], None],
     stack: str | None = None,
     region: str | None = None,
+    sets: Sequence[str] = (),
+    resets: Sequence[str] = (),
 ) -> Outcome:
-    _, engine, chosen = _session(path, env, out, stack, region, say)
+    _, engine, chosen, wanted = _session(path, env, out, stack, region, say, sets=sets, resets=resets)
 
     def run() -> Outcome:
         outcome = Outcome()
-        for step in engine.plan(chosen):
+        for step in engine.plan(chosen, wanted):
             target = step.target
             text = template_diff(step.deployed, target.template, f"{target.stackset}.json") if step.deployed_anywhere else ""
             counts = Counter(change.kind for change in step.changes)
@@ -156,7 +177,12 @@ def diff(
                 summary = ", ".join(f"{counts[kind]} {kind}" for kind in KINDS if counts[kind])
             else:
                 summary = "no resource changes" if text else "no template changes"
+            released = sum(release.changed for release in step.releases) if step.exists else 0
+            if released:
+                summary += f"; {released} release{'s' if released > 1 else ''}"
             show(f"{target.stackset} ({target.region}): {summary}")
+            for line in _releases(step):
+                show(f"  {line}")
             for change in step.changes:
                 show(f"  {change.line()}")
             for risk in step.risks:
@@ -184,7 +210,7 @@ def destroy(
     dry_run: bool = False,
     tick: Callable[[str], None] = lambda _: None,
 ) -> Outcome:
-    environment, engine, chosen = _session(path, env, out, stack, region, say, tick)
+    environment, engine, chosen, _ = _session(path, env, out, stack, region, say, tick)
 
     def keep(target: Target) -> str | None:
         if target.stateful and engine.settings.protected and not include_stateful:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from .aws import DeployError
 from .changes import STATEFUL_TYPES, Change
+from .releases import Release
 
 if TYPE_CHECKING:  # the compiler proper loads when a command needs it, not when cli.py imports DeployError
     from ..stacks import Stack
@@ -57,6 +58,12 @@ class Step:
     deployed: dict[str, Any] | None = None  # the stack set's template, when it exists
     instances: list[str] = field(default_factory=list)  # accounts with an instance in the target's region
     changes: list[Change] = field(default_factory=list)  # per resource, against what the instances run
+    releases: list[Release] = field(default_factory=list)  # each release parameter's value (see releases)
+
+    @property
+    def releases_changed(self) -> bool:
+        """An existing stack set whose release values change (a new one takes them as it is created)."""
+        return self.exists and any(release.changed for release in self.releases)
 
     @property
     def deployed_anywhere(self) -> bool:
@@ -71,7 +78,7 @@ class Step:
     def action(self) -> str:
         if not self.exists:
             return "create"
-        return "update" if self.template_changed or self.add or self.remove else "unchanged"
+        return "update" if self.template_changed or self.add or self.remove or self.releases_changed else "unchanged"
 
 
 @dataclass

@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from . import releases
 from .aws import DeployError, call, code
 from .changes import changes
 from .plan import Settings, Step, Target
@@ -15,6 +16,7 @@ from .plan import Settings, Step, Target
 INLINE_LIMIT = 51_200
 S3_LIMIT = 1_048_576
 DONE = {"SUCCEEDED", "FAILED", "STOPPED"}
+CAPABILITIES = ["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM"]
 
 
 class StackSets:
@@ -62,8 +64,8 @@ class StackSets:
             if not token:
                 return found
 
-    def plan(self, all_targets: list[Target]) -> list[Step]:
-        """What a deploy would do, from read-only calls."""
+    def plan(self, all_targets: list[Target], released: dict[str, str | None] | None = None) -> list[Step]:
+        """What a deploy would do, from read-only calls; ``released`` are the releases asked for (see releases.requested)."""
         steps = []
         for target in all_targets:
             step = Step(target)
@@ -85,6 +87,8 @@ class StackSets:
                     step.remove = sorted(a for a in have if a not in wanted)
             # Against what the instances run: a stack set without instances has nothing deployed to change.
             step.changes = changes(step.deployed if step.deployed_anywhere else None, target.template, target.region)
+            current = releases.values(existing) if existing is not None else None
+            step.releases = releases.plan(target.stackset, target.template, step.deployed, current, released or {})
             steps.append(step)
         return steps
 
@@ -111,11 +115,21 @@ class StackSets:
             self.wait_idle(target, label)
         if not step.exists:
             self.say(f"{label}: creating stack set")
-            self._create(target)
-        elif step.template_changed:
-            self.say(f"{label}: updating template of every instance")
+            self._create(target, self._parameters(step))
+        elif step.template_changed or step.releases_changed:
+            released = [f"{r.releasable.path} {r.value}" for r in step.releases if r.changed]
+            if step.template_changed:
+                self.say(f"{label}: updating template of every instance" + (f", releasing {', '.join(released)}" if released else ""))
+                template = self._template_args(target)
+            else:  # a release alone: the stack set keeps its template, and only its parameters change
+                self.say(f"{label}: releasing {', '.join(released)} to every instance")
+                template = {"StackSetName": target.stackset, "UsePreviousTemplate": True, "Capabilities": CAPABILITIES}
             operation = self._call(
-                self.cf.update_stack_set, **self._template_args(target), **self._roles(), OperationPreferences=target.preferences
+                self.cf.update_stack_set,
+                **template,
+                **self._parameters(step),
+                **self._roles(),
+                OperationPreferences=target.preferences,
             )
             ok = self.wait(target, operation["OperationId"], label) and ok
         if step.add:
@@ -147,6 +161,11 @@ class StackSets:
             ok = self.wait(target, operation["OperationId"], label) and ok
         return ok
 
+    @staticmethod
+    def _parameters(step: Step) -> dict[str, Any]:
+        """The stack set's Parameters: every release parameter of the template, its value set, reset or kept (see releases)."""
+        return {"Parameters": [release.parameter() for release in step.releases]} if step.releases else {}
+
     def _roles(self) -> dict[str, Any]:
         if self.settings.service_managed:
             return {}
@@ -159,7 +178,7 @@ class StackSets:
         body = target.body
         args: dict[str, Any] = {
             "StackSetName": target.stackset,
-            "Capabilities": ["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM"],
+            "Capabilities": CAPABILITIES,
             "Tags": [{"Key": k, "Value": v} for k, v in self.settings.tags.items()],
         }
         if target.template.get("Description"):  # the API refuses an empty description
@@ -179,7 +198,7 @@ class StackSets:
         args["TemplateURL"] = f"https://{self.settings.bucket}.s3.{self.settings.admin_region}.amazonaws.com/{key}"
         return args
 
-    def _create(self, target: Target) -> None:
+    def _create(self, target: Target, parameters: dict[str, Any] | None = None) -> None:
         model: dict[str, Any] = {"PermissionModel": "SERVICE_MANAGED" if self.settings.service_managed else "SELF_MANAGED"}
         if self.settings.service_managed:
             model["AutoDeployment"] = {
@@ -187,7 +206,14 @@ class StackSets:
                 "RetainStacksOnAccountRemoval": self.settings.auto_deployment["retain_stacks"],
             }
         try:
-            self._call(self.cf.create_stack_set, **self._template_args(target), **self._roles(), **model, ManagedExecution={"Active": True})
+            self._call(
+                self.cf.create_stack_set,
+                **self._template_args(target),
+                **(parameters or {}),
+                **self._roles(),
+                **model,
+                ManagedExecution={"Active": True},
+            )
         except Exception as exc:
             if code(exc) != "NameAlreadyExistsException":  # an interrupted run created it: carry on
                 raise

@@ -1,10 +1,11 @@
-"""CDN: a CloudFront distribution over buckets (through Origin Access Control) and the load balancer.
+"""CDN: a CloudFront distribution over buckets (through Origin Access Control), the load balancer and HTTP APIs.
 
 Every behavior gets its own cache policy from its TTL and what it forwards. A
 TTL of 0 keeps nothing cached (at most one second, and only when the origin
 asks) while still forwarding headers such as Authorization, which CloudFront
 only forwards through a cache policy. The buckets the CDN serves get their
-bucket policy here: TLS only, and reads only by this distribution.
+bucket policy here: TLS only, and reads only by this distribution. An API origin
+caches nothing unless its behavior writes a ttl: API answers are per request.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any
 
 from awacs import s3 as s3_actions
 from awacs.aws import Allow, Condition, PolicyDocument, Principal, Statement, StringEquals
-from troposphere import GetAtt, Join, Ref, Sub, cloudfront, s3
+from troposphere import GetAtt, Join, Ref, Select, Split, Sub, cloudfront, s3
 
 from ..context import Context, Fragment, camel
 from .base import Problem, Section, Spec
@@ -24,6 +25,7 @@ from .buckets import tls_only
 STACK = "edge"
 PRICE_CLASSES = {100: "PriceClass_100", 200: "PriceClass_200", "all": "PriceClass_All"}
 YEAR = 31536000
+TTL = 86400  # default seconds cached for bucket and service origins; API origins default to 0
 READ_METHODS = ["GET", "HEAD", "OPTIONS"]
 ALL_METHODS = ["DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT"]
 
@@ -43,6 +45,12 @@ def check(spec: Spec) -> Iterator[Problem]:
             yield (*path, "origin"), "a bucket origin takes no headers or cookies"
         elif kind == "buckets" and spec["buckets"][name]["encryption"] == "kms":
             yield (*path, "origin"), f"buckets.{name} is KMS-encrypted; CloudFront serves aes256 buckets (set encryption: aes256)"
+        elif kind == "apis" and any(h.lower() == "host" for h in behavior["headers"]):
+            # API Gateway answers only to its own domain name; forwarding the viewer's Host makes every request a 403.
+            yield (
+                (*path, "headers"),
+                f"cdn origin {behavior['origin']} cannot take the Host header: API Gateway answers only to its own domain",
+            )
     if cdn["aliases"] and "certificate" not in cdn:
         yield ("cdn", "aliases"), "cdn.aliases need cdn.certificate, an ACM certificate in us-east-1 covering them"
 
@@ -53,7 +61,12 @@ def _slug(path: str) -> str:
 
 def _origin_id(origin: str) -> str:
     kind, name = origin.split(".", 1)
-    return f"bucket-{name}" if kind == "buckets" else "load-balancer"
+    return {"buckets": f"bucket-{name}", "apis": f"api-{name}"}.get(kind, "load-balancer")
+
+
+def ttl(behavior: dict[str, Any]) -> int:
+    """Seconds cached by default: what the behavior says, else nothing for an API and a day for the rest."""
+    return int(behavior.get("ttl", 0 if behavior["origin"].startswith("apis.") else TTL))
 
 
 def build(cdn: dict[str, Any], ctx: Context) -> Fragment:
@@ -93,6 +106,21 @@ def build(cdn: dict[str, Any], ctx: Context) -> Fragment:
                 CustomOriginConfig=cloudfront.CustomOriginConfig(
                     OriginProtocolPolicy="https-only" if https else "http-only",
                     HTTPPort=80,
+                    HTTPSPort=443,
+                    OriginSSLProtocols=["TLSv1.2"],
+                    OriginReadTimeout=30,
+                    OriginKeepaliveTimeout=5,
+                ),
+            )
+        )
+    for name in sorted({b["origin"].split(".", 1)[1] for _, b in behaviors if b["origin"].startswith("apis.")}):
+        origins.append(
+            cloudfront.Origin(
+                Id=f"api-{name}",
+                # The endpoint is https://<id>.execute-api.<region>.amazonaws.com: the origin is its host.
+                DomainName=Select(2, Split("/", ctx.imported("app", f"Api{camel(name)}Endpoint"))),
+                CustomOriginConfig=cloudfront.CustomOriginConfig(
+                    OriginProtocolPolicy="https-only",
                     HTTPSPort=443,
                     OriginSSLProtocols=["TLSv1.2"],
                     OriginReadTimeout=30,
@@ -166,7 +194,7 @@ def build(cdn: dict[str, Any], ctx: Context) -> Fragment:
 
 
 def _cache_policy(path: str, behavior: dict[str, Any], ctx: Context) -> cloudfront.CachePolicy:
-    ttl = behavior["ttl"]
+    seconds = ttl(behavior)
     headers = sorted(behavior["headers"])
     key = cloudfront.ParametersInCacheKeyAndForwardedToOrigin(
         EnableAcceptEncodingGzip=True,
@@ -182,10 +210,10 @@ def _cache_policy(path: str, behavior: dict[str, Any], ctx: Context) -> cloudfro
         f"CachePolicy{camel(slug)}",
         CachePolicyConfig=cloudfront.CachePolicyConfig(
             Name=ctx.name("cdn", slug),
-            Comment=f"{path}: {'no caching' if ttl == 0 else f'cached {ttl} s by default'}",
+            Comment=f"{path}: {'no caching' if seconds == 0 else f'cached {seconds} s by default'}",
             MinTTL=0,
-            DefaultTTL=ttl,
-            MaxTTL=1 if ttl == 0 else max(ttl, YEAR),
+            DefaultTTL=seconds,
+            MaxTTL=1 if seconds == 0 else max(seconds, YEAR),
             ParametersInCacheKeyAndForwardedToOrigin=key,
         ),
     )
@@ -194,7 +222,7 @@ def _cache_policy(path: str, behavior: dict[str, Any], ctx: Context) -> cloudfro
 # --- this section's piece of the spec language (assembled into schemas/ivc.schema.json by `ivc schema --write`) ---
 
 PROPERTIES: dict[str, Any] = {
-    "cdn": {"$ref": "#/$defs/cdn", "description": "A CloudFront distribution in front of buckets and the load balancer."}
+    "cdn": {"$ref": "#/$defs/cdn", "description": "A CloudFront distribution in front of buckets, the load balancer and HTTP APIs."}
 }
 DEFS: dict[str, Any] = {
     "cdnBehavior": {
@@ -204,18 +232,20 @@ DEFS: dict[str, Any] = {
         "required": ["origin"],
         "properties": {
             "origin": {
-                "description": "`buckets.<n>` or `services.<n>` (through the load balancer).",
+                "description": "`buckets.<n>`, `services.<n>` (through the load balancer) or `apis.<n>` (an HTTP API, over "
+                "HTTPS with TLS 1.2).",
                 "type": "string",
-                "pattern": "^(buckets|services)\\.[a-z][a-z0-9-]*$",
+                "pattern": "^(buckets|services|apis)\\.[a-z][a-z0-9-]*$",
             },
             "ttl": {
-                "description": "Default seconds an object stays cached; 0 disables caching (dynamic content).",
+                "description": "Default seconds an object stays cached; 0 disables caching (dynamic content). Default: 86400 for "
+                "buckets and services, 0 for apis (an API's answers are cached only when a ttl says so).",
                 "type": "integer",
                 "minimum": 0,
-                "default": 86400,
+                "examples": [86400, 0],
             },
             "headers": {
-                "description": "Request headers forwarded to the origin.",
+                "description": "Request headers forwarded to the origin (Authorization for an API that checks tokens).",
                 "type": "array",
                 "items": {"type": "string"},
                 "default": [],

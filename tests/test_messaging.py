@@ -133,3 +133,29 @@ def test_alarms_on_queues_go_to_a_topic_of_the_spec_which_admits_cloudwatch(tmp_
     unknown.write_text(spec.read_text().replace("critical: [topics.alerts]", "critical: [topics.alert]"))
     refused = ivc("validate", unknown)
     assert refused.exit_code == 1 and "topics.alert does not exist (topics: alerts, notifications)" in refused.stderr
+
+
+def test_a_worker_scales_on_messages_waiting_per_task(tmp_path: Path) -> None:
+    spec = tmp_path / "spec.yaml"
+    scaled = "    uses: [queues.jobs:consume, topics.alerts:publish, queues.orders:send]\n"
+    spec.write_text(SPEC.replace(scaled, scaled + "    scale: {min: 1, max: 8, queue: queues.jobs, backlog_per_task: 100}\n"))
+    result = ivc("compile", spec, "--out", tmp_path / "out")
+    assert result.exit_code == 0, result.output
+    app = read_json(tmp_path / "out" / "shop" / "dev" / "us-east-1" / "app.json")["Resources"]
+    policy = app["ServiceWorkerScaleOnBacklog"]["Properties"]["TargetTrackingScalingPolicyConfiguration"]
+    assert policy["TargetValue"] == 100
+    queries = {q["Id"]: q for q in policy["CustomizedMetricSpecification"]["Metrics"]}
+    assert queries["backlog"] == {
+        "Expression": "waiting / tasks",
+        "Id": "backlog",
+        "Label": "messages waiting per task",
+        "ReturnData": True,
+    }
+    assert queries["waiting"]["MetricStat"]["Metric"]["Dimensions"] == [
+        {"Name": "QueueName", "Value": {"Fn::ImportValue": "shop-dev-data-QueueJobsName"}}
+    ]
+    assert app["ServiceWorkerScalableTarget"]["Properties"]["MaxCapacity"] == 8
+    half = tmp_path / "half.yaml"
+    half.write_text(spec.read_text().replace(", backlog_per_task: 100", ""))
+    refused = ivc("validate", half)
+    assert refused.exit_code == 1 and "scale on a queue needs both queue and backlog_per_task" in refused.stderr

@@ -67,8 +67,15 @@ def check(spec: Spec) -> Iterator[Problem]:
             low_count = scale.get("min", service["count"])
             if low_count > scale["max"]:
                 yield (*path, "scale", "max"), f"scale.max {scale['max']} is below the minimum {low_count}"
-            if not any(k in scale for k in ("cpu", "memory", "requests_per_target")):
-                yield (*path, "scale"), "scale needs a target: cpu, memory or requests_per_target"
+            if not any(k in scale for k in ("cpu", "memory", "requests_per_target", "queue")):
+                yield (*path, "scale"), "scale needs a target: cpu, memory, requests_per_target or queue"
+            if ("queue" in scale) != ("backlog_per_task" in scale):
+                yield (*path, "scale"), "scale on a queue needs both queue and backlog_per_task"
+            elif "queue" in scale and scale["queue"].split(".", 1)[1] not in spec.get("queues", {}):
+                yield (
+                    (*path, "scale", "queue"),
+                    f"{scale['queue']} does not exist (queues: {', '.join(sorted(spec.get('queues', {}))) or 'none'})",
+                )
             if "requests_per_target" in scale and "route" not in service:
                 yield (*path, "scale", "requests_per_target"), "requests_per_target needs the service to have a route"
     certificate = spec.get("load_balancer", {}).get("certificate", "")
@@ -425,6 +432,63 @@ def _service(
         _autoscaling(name, service, ctx, out, cluster, resource, target_group)
 
 
+def _backlog_policy(
+    name: str, service: dict[str, Any], ctx: Context, cluster: ecs.Cluster, resource: ecs.Service, target: Any
+) -> applicationautoscaling.ScalingPolicy:
+    """Target tracking on messages waiting per running task: AWS's recommended way to scale queue workers."""
+    scale = service["scale"]
+    queue = scale["queue"].split(".", 1)[1]
+
+    def stat(namespace: str, metric: str, dimensions: list[tuple[str, Any]], statistic: str) -> Any:
+        return applicationautoscaling.TargetTrackingMetricStat(
+            Metric=applicationautoscaling.TargetTrackingMetric(
+                Namespace=namespace,
+                MetricName=metric,
+                Dimensions=[applicationautoscaling.TargetTrackingMetricDimension(Name=k, Value=v) for k, v in dimensions],
+            ),
+            Stat=statistic,
+        )
+
+    return applicationautoscaling.ScalingPolicy(
+        f"Service{camel(name)}ScaleOnBacklog",
+        PolicyName=ctx.name(name, "backlog"),
+        PolicyType="TargetTrackingScaling",
+        ScalingTargetId=Ref(target),
+        TargetTrackingScalingPolicyConfiguration=applicationautoscaling.TargetTrackingScalingPolicyConfiguration(
+            TargetValue=float(scale["backlog_per_task"]),
+            ScaleOutCooldown=scale["scale_out_cooldown"],
+            ScaleInCooldown=scale["scale_in_cooldown"],
+            CustomizedMetricSpecification=applicationautoscaling.CustomizedMetricSpecification(
+                Metrics=[
+                    applicationautoscaling.TargetTrackingMetricDataQuery(
+                        Id="waiting",
+                        MetricStat=stat(
+                            "AWS/SQS",
+                            "ApproximateNumberOfMessagesVisible",
+                            [("QueueName", ctx.imported("data", f"Queue{camel(queue)}Name"))],
+                            "Sum",
+                        ),
+                        ReturnData=False,
+                    ),
+                    applicationautoscaling.TargetTrackingMetricDataQuery(
+                        Id="tasks",
+                        MetricStat=stat(
+                            "ECS/ContainerInsights",
+                            "RunningTaskCount",
+                            [("ClusterName", Ref(cluster)), ("ServiceName", GetAtt(resource, "Name"))],
+                            "Average",
+                        ),
+                        ReturnData=False,
+                    ),
+                    applicationautoscaling.TargetTrackingMetricDataQuery(
+                        Id="backlog", Expression="waiting / tasks", Label="messages waiting per task", ReturnData=True
+                    ),
+                ]
+            ),
+        ),
+    )
+
+
 def _autoscaling(
     name: str,
     service: dict[str, Any],
@@ -451,6 +515,8 @@ def _autoscaling(
         ("memory", "ECSServiceAverageMemoryUtilization", "Memory"),
         ("requests_per_target", "ALBRequestCountPerTarget", "Requests"),
     ]
+    if "queue" in scale and "backlog_per_task" in scale:
+        out.add(_backlog_policy(name, service, ctx, cluster, resource, target))
     for key, metric, label in metrics:
         if key not in scale:
             continue
@@ -661,6 +727,18 @@ DEFS: dict[str, Any] = {
                         "type": "integer",
                         "minimum": 1,
                         "examples": [1000],
+                    },
+                    "queue": {
+                        "description": "Scale on this queue's backlog (the Celery-worker pattern): queues.<name>, with backlog_per_task.",
+                        "type": "string",
+                        "pattern": "^queues\\.[a-z][a-z0-9-]*$",
+                        "examples": ["queues.jobs"],
+                    },
+                    "backlog_per_task": {
+                        "description": "Target messages waiting per running task, with queue.",
+                        "type": "integer",
+                        "minimum": 1,
+                        "examples": [100],
                     },
                     "scale_out_cooldown": {
                         "description": "Seconds after scaling out before scaling out again.",

@@ -183,6 +183,16 @@ def test_the_same_release_twice_must_agree() -> None:
     assert usage(["web=1.4.3", "services.web=1.4.4"]) == "services.web is given twice with different values (1.4.3, 1.4.4); give it once"
 
 
+def test_the_builders_release_parameters_are_found_in_a_bundled_spec() -> None:
+    from compiler.stacks import assemble
+    from compiler.validate import load_and_validate
+
+    [environment] = load_and_validate(Path("specs/socialflow/spec.yaml"), "dev")
+    app = [stack.template for stack in assemble(environment) if stack.name == "app"]
+    assert requested(["app=1.4.3"], ["worker"], app, "socialflow dev") == {"services.app": "1.4.3", "services.worker": None}
+    assert "${ServiceAppImageTag}" in json.dumps(app)  # the image is composed from the release parameter
+
+
 def test_unknown_name_on_the_command_line_is_a_usage_error(project: Path) -> None:
     result = deploy(project, "--env", "dev", "--set", "wbe=1.4.3")  # no AWS endpoint set up: it fails before any call
     assert result.exit_code == 2

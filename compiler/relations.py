@@ -1,7 +1,7 @@
-"""Relationships between sections: what a service uses, and what that grants.
+"""Relationships between sections: what a service or a function uses, and what that grants.
 
-`uses: [databases.main, buckets.media:read]` is the only place a service's network access and IAM
-permissions come from. This module parses those references and checks they resolve; what a use of a
+`uses: [databases.main, buckets.media:read]` is the only place a service's or a function's network access
+and IAM permissions come from. This module parses those references and checks they resolve; what a use of a
 section means (its port, its IAM statements, the settings handed to the code) is that section's own
 `UseTarget`, found through the section registry.
 """
@@ -29,6 +29,17 @@ def parse_use(text: str) -> Use:
     return Use(kind, name, access or (meaning.default if meaning else "connect"))
 
 
+# Sections whose items say what they use.
+USERS = ("services", "functions")
+
+
+def users(spec: Spec) -> Iterator[tuple[str, str, dict[str, Any]]]:
+    """(section, name, item) of everything in the spec that has `uses:`."""
+    for kind in USERS:
+        for name, item in spec.get(kind, {}).items():
+            yield kind, name, item
+
+
 def uses(item: dict[str, Any]) -> list[Use]:
     return [parse_use(text) for text in item.get("uses", [])]
 
@@ -39,6 +50,11 @@ def port(spec: Spec, use: Use) -> int | None:
     return meaning.port(spec, use.name) if meaning is not None and meaning.port is not None else None
 
 
+def in_vpc(spec: Spec, item: dict[str, Any]) -> bool:
+    """Whether an item uses something inside the VPC (a database, a cache), so a function must run there too."""
+    return any(port(spec, use) is not None for use in uses(item))
+
+
 def routed(spec: Spec) -> dict[str, dict[str, Any]]:
     """Services behind the load balancer."""
     return {name: service for name, service in spec.get("services", {}).items() if "route" in service}
@@ -46,14 +62,19 @@ def routed(spec: Spec) -> dict[str, dict[str, Any]]:
 
 def check(spec: Spec) -> Iterator[Problem]:
     """Every `uses:` names something the spec declares, in an access mode that thing has."""
-    for name, service in spec.get("services", {}).items():
-        for index, text in enumerate(service["uses"]):
+    for kind, name, item in users(spec):
+        for index, text in enumerate(item.get("uses", [])):
             use = parse_use(text)
-            where = ("services", name, "uses", index)
+            where = (kind, name, "uses", index)
             if use.name not in spec.get(use.kind, {}):
                 known = ", ".join(sorted(spec.get(use.kind, {}))) or "none are declared"
-                yield where, f"services.{name} uses {use.kind}.{use.name}, which does not exist ({use.kind}: {known})"
+                yield where, f"{kind}.{name} uses {use.kind}.{use.name}, which does not exist ({use.kind}: {known})"
                 continue
             meaning = target(use.kind)
-            if meaning is not None and not meaning.accesses and ":" in text:
+            if meaning is None or ":" not in text:
+                continue
+            if not meaning.accesses:
                 yield where, f"{use.kind} take no access mode; write {use.kind}.{use.name}"
+            elif use.access not in meaning.accesses:
+                modes = " or ".join(f":{access}" for access in meaning.accesses)
+                yield where, f"{use.kind} take {modes}, not :{use.access}; write {use.kind}.{use.name}:{meaning.default} or leave it out"

@@ -9,7 +9,7 @@ import pytest
 
 from conftest import FIXTURES, GOLDEN, tree
 
-SYSTEMS = {"minimal": "minimal", "full": "full", "app": "app", "apis": "apis"}  # fixture file stem -> system it declares
+SYSTEMS = {"minimal": "minimal", "full": "full", "app": "app", "apis": "apis", "functions": "functions"}  # fixture stem -> its system
 
 
 @pytest.mark.parametrize("system", sorted(SYSTEMS.values()))

@@ -2,7 +2,8 @@
 
 The load balancer admits 80/443 from the internet; a routed service admits its
 port from the load balancer only; a database or cache admits its engine's port
-from exactly the services that use it. Nobody writes these rules by hand.
+from exactly the services and functions that use it (a function gets a group of
+its own only when it uses something in the VPC). Nobody writes these rules by hand.
 Security groups sit in their own stack, before data and app, so both can
 import them without importing each other.
 """
@@ -25,7 +26,12 @@ def group_id(kind: str, name: str = "") -> str:
     return f"{camel(kind)}{camel(name)}SecurityGroup"
 
 
-KIND = {"databases": "database", "caches": "cache", "services": "service"}
+KIND = {"databases": "database", "caches": "cache", "services": "service", "functions": "function"}
+
+
+def vpc_functions(spec: dict[str, Any]) -> list[str]:
+    """Functions that run in the VPC, behind a group of their own: those that use something there."""
+    return sorted(name for name, function in spec.get("functions", {}).items() if relations.in_vpc(spec, function))
 
 
 def needed(spec: dict[str, Any]) -> bool:
@@ -71,34 +77,42 @@ def build(spec: dict[str, Any], ctx: Context) -> Fragment:
     for kind in ("databases", "caches", "services"):
         for name in spec.get(kind, {}):
             group(KIND[kind], name, f"{KIND[kind]} {name}")
-    for name, service in spec.get("services", {}).items():
-        source = groups[("service", name)]
-        if name in routed:
+    in_vpc = vpc_functions(spec)
+    for name in in_vpc:
+        out.at = ("functions", name)
+        group("function", name, f"function {name}")
+    for kind, name, item in relations.users(spec):
+        if kind == "functions" and name not in in_vpc:
+            continue
+        out.at = (kind, name)  # problems with these rules are told at the item whose uses made them
+        user = KIND[kind]
+        source = groups[(user, name)]
+        if kind == "services" and name in routed:
             out.add(
                 ec2.SecurityGroupIngress(
                     f"Service{camel(name)}IngressFromLoadBalancer",
                     GroupId=GetAtt(source, "GroupId"),
                     IpProtocol="tcp",
-                    FromPort=service["port"],
-                    ToPort=service["port"],
+                    FromPort=item["port"],
+                    ToPort=item["port"],
                     SourceSecurityGroupId=GetAtt(groups[("load-balancer", "")], "GroupId"),
-                    Description=f"Port {service['port']} from the load balancer only",
+                    Description=f"Port {item['port']} from the load balancer only",
                 )
             )
-        for use in relations.uses(service):
+        for use in relations.uses(item):
             admitted = relations.port(spec, use)
             if admitted is None:
                 continue
             target = groups[(KIND[use.kind], use.name)]
             out.add(
                 ec2.SecurityGroupIngress(
-                    f"{camel(KIND[use.kind])}{camel(use.name)}IngressFromService{camel(name)}",
+                    f"{camel(KIND[use.kind])}{camel(use.name)}IngressFrom{camel(user)}{camel(name)}",
                     GroupId=GetAtt(target, "GroupId"),
                     IpProtocol="tcp",
                     FromPort=admitted,
                     ToPort=admitted,
                     SourceSecurityGroupId=GetAtt(source, "GroupId"),
-                    Description=f"Port {admitted} from service {name}, which uses {use.kind}.{use.name}",
+                    Description=f"Port {admitted} from {user} {name}, which uses {use.kind}.{use.name}",
                 )
             )
     return out

@@ -26,7 +26,16 @@ with SCHEMA_PATH.open(encoding="utf-8") as _handle:
 
 # Patterns in the schema, said in words: a message never shows a regular expression.
 PATTERN_WORDS = {
-    "^/[A-Za-z0-9_./#-]{1,510}$": "a log group name starting with /, such as /ecs/prod (letters, digits and _ . / # -)",
+    "^topics\\.[a-z][a-z0-9-]*$": "a topic of this spec, such as topics.alerts",
+    "^buckets\\.[a-z][a-z0-9-]*$": "a bucket of this spec, such as buckets.uploads",
+    "^(cron|rate)\\(.+\\)$": "a schedule expression: cron(...) or rate(...)",
+    (
+        "^(s3:[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]/.+|ecr:[a-z0-9][a-z0-9._/-]*:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})$"
+    ): "s3:<bucket>/<key> or ecr:<repository>:<tag>",
+    "^(buckets|services|apis)\\.[a-z][a-z0-9-]*$": "buckets.<name>, services.<name> or apis.<name>",
+    "^(functions|services)\\.[a-z][a-z0-9-]*$": "functions.<name> or services.<name>",
+    "^/[A-Za-z0-9_./#-]{1,511}$": "a log group name starting with /, such as /ecs/prod (letters, digits and _ . / # -)",
+    "^[A-Za-z0-9-]+$": "a header name: letters, digits and hyphens",
     "^[^@\\s]+@[^@\\s]+$": "an e-mail address",
     "^https://\\S+$": "an https:// URL",
     "^queues\\.[a-z][a-z0-9-]*$": "a queue of this spec, such as queues.jobs",
@@ -53,10 +62,6 @@ PATTERN_WORDS = {
         "a weekly UTC window such as sun:04:00-sun:05:00"
     ),
     "^secrets\\.[a-z][a-z0-9-]*$": "secrets.<name> of a secret in the spec",
-    "^(databases|caches|buckets|secrets)\\.[a-z][a-z0-9-]*(:(read|write|readwrite))?$": (
-        "databases.<name>, caches.<name>, secrets.<name> or buckets.<name>, a bucket optionally with :read, :write or :readwrite"
-    ),
-    "^(buckets|services)\\.[a-z][a-z0-9-]*$": "buckets.<name> or services.<name>",
     "^/": "a path starting with /",
     "^arn:aws[a-z-]*:acm:[a-z0-9-]+:[0-9]{12}:certificate/[0-9a-f-]+$": (
         "an ACM certificate ARN (arn:aws:acm:<region>:<account>:certificate/<id>)"

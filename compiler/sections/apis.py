@@ -19,7 +19,7 @@ from troposphere import GetAtt, Join, Ref, Sub, apigatewayv2, awslambda
 
 from .. import relations
 from ..context import Context, Fragment, camel
-from .base import Path, Problem, Section, Spec
+from .base import LOG_GROUP_PATTERN, Path, Problem, Section, Spec
 from .logs import log_group
 
 STACK = "app"
@@ -477,7 +477,7 @@ DEFS: dict[str, Any] = {
                 "routeKey, status, protocol, responseLength, integrationError, latency), encrypted with the environment key, "
                 "kept logs.retention days. Default: /<system>/<environment>/apis/<name>.",
                 "type": "string",
-                "pattern": "^/[A-Za-z0-9_./#-]{1,511}$",
+                "pattern": LOG_GROUP_PATTERN,
                 "examples": ["/aws/apigateway/prod"],
             },
         },

@@ -23,7 +23,7 @@ USE_PATTERN = (
 )
 
 # A CloudWatch Logs group name the spec chooses: starts with a slash, CloudWatch's characters only.
-LOG_GROUP_PATTERN = "^/[A-Za-z0-9_./#-]{1,510}$"
+LOG_GROUP_PATTERN = "^/[A-Za-z0-9_./#-]{1,511}$"
 
 # Maintenance and backup windows, UTC: the patterns AWS accepts.
 _HOUR_MINUTE = "([01][0-9]|2[0-3]):[0-5][0-9]"

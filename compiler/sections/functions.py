@@ -34,7 +34,7 @@ from troposphere import GetAtt, Join, Ref, Sub, awslambda, encode_to_dict, event
 from .. import relations
 from ..context import Context, Fragment, camel
 from . import network, security
-from .base import USE_PATTERN, Connection, Problem, Section, Spec, Use, UseTarget, env_name
+from .base import LOG_GROUP_PATTERN, USE_PATTERN, Connection, Problem, Section, Spec, Use, UseTarget, env_name
 from .logs import log_group as log_group_for
 from .secrets import key_arn
 
@@ -670,7 +670,7 @@ DEFS: dict[str, Any] = {
             "log_group": {
                 "description": "Log group name, when the spec chooses one. Default /<system>/<environment>/functions/<name>.",
                 "type": "string",
-                "pattern": "^/[A-Za-z0-9_./#-]{1,511}$",
+                "pattern": LOG_GROUP_PATTERN,
                 "examples": ["/aws/lambda/dev-api"],
             },
             "uses": {

@@ -189,18 +189,24 @@ def _check_trigger(spec: Spec, name: str, function: dict[str, Any], trigger: dic
         if topic is not None and topic.get("fifo"):
             yield (*where, "topic"), f"{ref} is a FIFO topic, which delivers to queues only; subscribe a queue and trigger on that"
     if kind == "schedule":
-        problem = _expression_problem(trigger["schedule"])
+        problem = schedule_problem(trigger["schedule"])
         if problem:
             yield (*where, "schedule"), problem
-        zone = trigger.get("timezone")
-        zones = zoneinfo.available_timezones()
-        if zone is not None and zones and zone not in zones:
-            close = difflib.get_close_matches(zone, sorted(zones), n=1, cutoff=0.6)
-            hint = f"; did you mean {close[0]}?" if close else " (an IANA name such as Europe/London)"
-            yield (*where, "timezone"), f"{zone} is not a time zone{hint}"
+        problem = timezone_problem(trigger.get("timezone"))
+        if problem:
+            yield (*where, "timezone"), problem
 
 
-def _expression_problem(expression: str) -> str | None:
+def timezone_problem(zone: str | None) -> str | None:
+    """An IANA time zone EventBridge Scheduler knows, or what is wrong with it."""
+    zones = zoneinfo.available_timezones()
+    if zone is None or not zones or zone in zones:
+        return None
+    close = difflib.get_close_matches(zone, sorted(zones), n=1, cutoff=0.6)
+    return f"{zone} is not a time zone" + (f"; did you mean {close[0]}?" if close else " (an IANA name such as Europe/London)")
+
+
+def schedule_problem(expression: str) -> str | None:
     """What EventBridge Scheduler would refuse in a rate or cron expression, or None."""
     rate = re.fullmatch(r"rate\((\d+) (minute|minutes|hour|hours|day|days)\)", expression)
     if expression.startswith("rate("):

@@ -301,7 +301,7 @@ def _role(title: str, purpose: str, policy: str, statements: list[Statement], ct
     )
 
 
-def _task_statements(service: dict[str, Any], ctx: Context) -> list[Statement]:
+def task_statements(service: dict[str, Any], ctx: Context) -> list[Statement]:
     """What the application may do: each used section's statements for its use."""
     statements = []
     for use in relations.uses(service):
@@ -356,7 +356,7 @@ def _service(
         _role(f"{title}ExecutionRole", "ECS pulls the image, writes logs, injects secrets", "start-task", execution, ctx, name, "execution")
     )
     task_definition: dict[str, Any] = {}
-    statements = _task_statements(service, ctx)
+    statements = task_statements(service, ctx)
     if statements:
         task_role = out.add(
             _role(f"{title}TaskRole", "what the application itself may do, from its uses", "uses", statements, ctx, name, "task")

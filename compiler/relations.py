@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from .sections.base import Problem, Spec, Use, UseTarget
+from .sections.base import Connection, Problem, Spec, Use, UseTarget
 
 
 def target(kind: str) -> UseTarget | None:
@@ -53,6 +53,22 @@ def port(spec: Spec, use: Use) -> int | None:
 def in_vpc(spec: Spec, item: dict[str, Any]) -> bool:
     """Whether an item uses something inside the VPC (a database, a cache), so a function must run there too."""
     return any(port(spec, use) is not None for use in uses(item))
+
+
+def connections(item: dict[str, Any], ctx: Any) -> Connection:
+    """What an item's `uses:` hand its code, merged: its own `environment` first, then each use's settings."""
+    merged = Connection(
+        variables={key: str(value).lower() if isinstance(value, bool) else str(value) for key, value in item["environment"].items()}
+    )
+    for use in uses(item):
+        meaning = target(use.kind)
+        if meaning is None or meaning.connect is None:
+            continue
+        connection = meaning.connect(ctx, use)
+        merged.variables.update(connection.variables)
+        merged.injected.update(connection.injected)
+        merged.readable += connection.readable
+    return merged
 
 
 def routed(spec: Spec) -> dict[str, dict[str, Any]]:

@@ -48,6 +48,17 @@ def read_json(path: Path) -> Any:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
+def props(template: dict[str, Any], logical_id: str) -> dict[str, Any]:
+    """A resource's Properties in a template."""
+    found: dict[str, Any] = template["Resources"][logical_id]["Properties"]
+    return found
+
+
+def of_type(template: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
+    """A template's resources of one CloudFormation type, by logical ID."""
+    return {k: v for k, v in template["Resources"].items() if v["Type"] == kind}
+
+
 def tree(folder: Path) -> dict[str, bytes]:
     """Every file below ``folder`` by relative path."""
     return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from conftest import ROOT, read_json
+from conftest import ROOT, of_type, props, read_json
 
 OUT = ROOT / "output" / "socialflow"
 ENVS = ("dev", "staging", "prod")
@@ -14,14 +14,6 @@ ENVS = ("dev", "staging", "prod")
 
 def stack(env: str, name: str) -> dict[str, Any]:
     return read_json(OUT / env / "us-east-1" / f"{name}.json")
-
-
-def props(template: dict[str, Any], logical_id: str) -> dict[str, Any]:
-    return template["Resources"][logical_id]["Properties"]
-
-
-def of_type(template: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
-    return {k: v for k, v in template["Resources"].items() if v["Type"] == kind}
 
 
 @pytest.mark.parametrize(("env", "nats"), [("dev", 1), ("staging", 3), ("prod", 3)])

@@ -321,22 +321,13 @@ def _settings(function: dict[str, Any], ctx: Context) -> tuple[dict[str, Any], l
     each secret a use would inject arrives as `<VAR>_SECRET_ARN` (and `<VAR>_SECRET_KEY` for one key of
     a JSON secret, such as a database's username); the code reads it at start with GetSecretValue.
     """
-    variables: dict[str, Any] = {
-        key: str(value).lower() if isinstance(value, bool) else str(value) for key, value in function["environment"].items()
-    }
-    readable: list[Any] = []
-    for use in relations.uses(function):
-        meaning = relations.target(use.kind)
-        if meaning is None or meaning.connect is None:
-            continue
-        connection = meaning.connect(ctx, use)
-        variables.update(connection.variables)
-        for variable, value in connection.injected.items():
-            arn, key = _secret_reference(value)
-            variables[f"{variable}_SECRET_ARN"] = arn
-            if key:
-                variables[f"{variable}_SECRET_KEY"] = key
-        readable += connection.readable
+    connection = relations.connections(function, ctx)
+    variables, readable = connection.variables, connection.readable
+    for variable, value in connection.injected.items():
+        arn, key = _secret_reference(value)
+        variables[f"{variable}_SECRET_ARN"] = arn
+        if key:
+            variables[f"{variable}_SECRET_KEY"] = key
     unique = list({_key(arn): arn for arn in readable}.values())
     return dict(sorted(variables.items())), unique
 

@@ -256,19 +256,8 @@ def _load_balancer(spec: dict[str, Any], ctx: Context, out: Fragment) -> tuple[d
 
 def _connections(service: dict[str, Any], ctx: Context) -> tuple[dict[str, Any], dict[str, Any], list[Any]]:
     """Environment variables, injected secrets (variable -> valueFrom) and readable secret ARNs from `uses:` and `secrets:`."""
-    variables: dict[str, Any] = {
-        key: str(value).lower() if isinstance(value, bool) else str(value) for key, value in service["environment"].items()
-    }
-    injected: dict[str, Any] = {}
-    readable: list[Any] = []
-    for use in relations.uses(service):
-        meaning = relations.target(use.kind)
-        if meaning is None or meaning.connect is None:
-            continue
-        connection = meaning.connect(ctx, use)
-        variables.update(connection.variables)
-        injected.update(connection.injected)
-        readable += connection.readable
+    connection = relations.connections(service, ctx)
+    variables, injected, readable = connection.variables, connection.injected, connection.readable
     for variable, ref in service["secrets"].items():
         secret = secret_arn(ctx, ref.split(".", 1)[1])
         injected[variable] = secret

@@ -135,3 +135,12 @@ def test_recommended_alarms(env: str, free_gb: int) -> None:
     assert alarms["AlarmFunctionsApiConcurrencyWarning"]["MetricName"] == "ConcurrentExecutions"
     assert alarms["AlarmCachesMainEvictionsWarning"]["MetricName"] == "Evictions"
     assert alarms["AlarmDatabasesMainCpuWarning"]["AlarmActions"] == [{"Fn::ImportValue": f"rayman-portfolio-{env}-data-TopicAlertsArn"}]
+
+
+@pytest.mark.parametrize(("env", "nats"), [("dev", 1), ("staging", 3), ("prod", 3)])
+def test_dashboard_shows_apis_functions_queues_and_nat_gateways(env: str, nats: int) -> None:
+    dashboard = next(iter(of_type(stack(env, "monitoring"), "AWS::CloudWatch::Dashboard").values()))["Properties"]
+    body = dashboard["DashboardBody"]["Fn::Sub"][0]
+    for title in ("API public", "function api", "function worker", "queue processing", "queue email", "NAT gateways"):
+        assert f'"title":"{title}' in body, title
+    assert body.count('"NatGatewayId"') == 2 * nats

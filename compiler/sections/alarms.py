@@ -11,6 +11,7 @@ from troposphere import Ref, Sub, cloudwatch, sns
 
 from .. import relations
 from ..context import Context, Fragment, camel
+from . import network
 from .base import Problem, Section, Spec
 
 STACK = "monitoring"
@@ -294,6 +295,18 @@ def _dashboard(ctx: Context) -> cloudwatch.Dashboard:
                 ["AWS/ApiGateway", "Count", *dims, {"stat": "Sum"}],
                 ["AWS/ApiGateway", "5xx", *dims, {"stat": "Sum"}],
                 ["AWS/ApiGateway", "Latency", *dims],
+            ],
+        )
+    nat_gateways = network.nat_count(spec["network"]) if "network" in spec and network.PUBLIC_TIER in spec["network"]["tiers"] else 0
+    if nat_gateways:
+        for zone in range(1, nat_gateways + 1):
+            variables[f"NatGateway{zone}"] = ctx.imported("network", f"NatGateway{zone}Id")
+        widget(
+            "NAT gateways: bytes out and port allocation errors",
+            [
+                ["AWS/NATGateway", metric, "NatGatewayId", f"${{NatGateway{zone}}}", {"stat": "Sum"}]
+                for zone in range(1, nat_gateways + 1)
+                for metric in ("BytesOutToDestination", "ErrorPortAllocation")
             ],
         )
     if relations.routed(spec):

@@ -211,7 +211,6 @@ def build(network: dict[str, Any], ctx: Context) -> Fragment:
     """Resources and exports of the network stack for one environment in one region."""
     cidr = network["cidr"] if ctx.role == "primary" else network["secondary_cidr"]
     plan = subnet_plan(network, cidr)
-    zones = network["zones"]
     out = Fragment()
     vpc = out.add(ec2.VPC("Vpc", CidrBlock=cidr, EnableDnsSupport=True, EnableDnsHostnames=True, Tags=ctx.resource_tags(ctx.name("vpc"))))
     _export(out, ctx, "VpcId", Ref(vpc), "The VPC's ID.")
@@ -266,9 +265,8 @@ def build(network: dict[str, Any], ctx: Context) -> Fragment:
                     DependsOn=attachment.title,
                 )
             )
-        nat_count = {"none": 0, "single": 1, "per-zone": zones}[network["nat"]]
         nats = []
-        for zone in range(1, nat_count + 1):
+        for zone in range(1, nat_count(network) + 1):
             eip = out.add(
                 ec2.EIP(
                     f"NatGateway{zone}Eip", Domain="vpc", DependsOn=attachment.title, Tags=ctx.resource_tags(ctx.name("nat", str(zone)))
@@ -284,6 +282,7 @@ def build(network: dict[str, Any], ctx: Context) -> Fragment:
                     )
                 )
             )
+            _export(out, ctx, f"NatGateway{zone}Id", Ref(nats[-1]), f"NAT gateway {zone} (for metrics).")
         if nats:
             for tier in private_tiers(network):
                 if tier in network["isolated"]:
@@ -305,6 +304,11 @@ def build(network: dict[str, Any], ctx: Context) -> Fragment:
     for tier, acl in sorted(network["acls"].items()):
         _acl(tier, acl, ctx, out, vpc, plan, cidr)
     return out
+
+
+def nat_count(network: dict[str, Any]) -> int:
+    """NAT gateways the network has: none, one, or one per zone."""
+    return {"none": 0, "single": 1, "per-zone": int(network["zones"])}[network["nat"]]
 
 
 def _export(out: Fragment, ctx: Context, name: str, value: Any, description: str) -> None:

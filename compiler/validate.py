@@ -76,6 +76,7 @@ PATTERN_WORDS = {
     "^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$": "an S3 bucket name: 3 to 63 lowercase letters, digits, dots and hyphens",
     "^(100|[1-9]?[0-9])%$": "a percentage such as 25%",
     "^[A-Za-z0-9]+::[A-Za-z0-9]+::[A-Za-z0-9]+$": "a CloudFormation resource type such as AWS::SQS::Queue",
+    "^[a-z][a-z0-9]*([._-][a-z0-9]+)*$": "an ECR repository name: lowercase letters and digits, separated by single . _ or -",
 }
 
 

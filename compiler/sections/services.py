@@ -22,7 +22,7 @@ from troposphere import elasticloadbalancingv2 as elb
 
 from .. import relations
 from ..context import Context, Fragment, camel
-from . import network, security
+from . import network, registries, security
 from .base import LOG_GROUP_PATTERN, USE_PATTERN, Problem, Section, Spec
 from .logs import log_group as log_group_for
 from .secrets import key_arn, secret_arn
@@ -335,6 +335,9 @@ def _service(
                 Action=[ecr_actions.BatchCheckLayerAvailability, ecr_actions.GetDownloadUrlForLayer, ecr_actions.BatchGetImage],
             ),
         ]
+        registry = registries.of_image(ctx.spec, service["image"])
+        if registry is not None and registries.kms_encrypted(ctx.spec, registry):
+            execution.append(Statement(Sid="DecryptOwnImage", Effect=Allow, Action=[kms_actions.Decrypt], Resource=[key_arn(ctx, False)]))
     if readable:
         unique = list({str(r.to_dict()): r for r in readable}.values())
         execution += [

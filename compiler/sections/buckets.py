@@ -110,12 +110,15 @@ def build(buckets: dict[str, Any], ctx: Context) -> Fragment:
             ),
             PublicAccessBlockConfiguration=_private(),
             OwnershipControls=_owner_enforced(),
+            # Versioned so a deleted or overwritten log survives; old versions go when the logs themselves would.
+            VersioningConfiguration=s3.VersioningConfiguration(Status="Enabled"),
             LifecycleConfiguration=s3.LifecycleConfiguration(
                 Rules=[
                     s3.LifecycleRule(
                         Id="expire-access-logs",
                         Status="Enabled",
                         ExpirationInDays=ctx.spec["logs"]["access_logs"],
+                        NoncurrentVersionExpiration=s3.NoncurrentVersionExpiration(NoncurrentDays=ctx.spec["logs"]["access_logs"]),
                         AbortIncompleteMultipartUpload=s3.AbortIncompleteMultipartUpload(DaysAfterInitiation=7),
                     )
                 ]

@@ -78,6 +78,18 @@ PATTERN_WORDS = {
     "^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$": "an S3 bucket name: 3 to 63 lowercase letters, digits, dots and hyphens",
     "^(100|[1-9]?[0-9])%$": "a percentage such as 25%",
     "^[A-Za-z0-9]+::[A-Za-z0-9]+::[A-Za-z0-9]+$": "a CloudFormation resource type such as AWS::SQS::Queue",
+    "^(certificates\\.[a-z][a-z0-9-]*|arn:aws[a-z-]*:acm:[a-z0-9-]+:[0-9]{12}:certificate/[0-9a-f-]+)$": (
+        "certificates.<name> of this spec, or an ACM certificate ARN (arn:aws:acm:<region>:<account>:certificate/<id>)"
+    ),
+    "^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\\.)+[a-z]{2,63}$": "a domain name in lowercase, such as example.com",
+    "^Z[A-Z0-9]{1,31}$": "a Route 53 hosted zone ID such as Z0123456789ABCDEFGHIJ",
+    "^(@|[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*)$": (
+        "a name relative to dns.zone, such as www or api.eu, or @ for the zone's apex"
+    ),
+    "^(cdn|(services|apis)\\.[a-z][a-z0-9-]*)$": "cdn, services.<name> (its load balancer) or apis.<name>",
+    "^(@|\\*|(\\*\\.)?[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*)$": (
+        "a name relative to dns.zone: @ for the apex, www, api.eu, * or *.eu for any one label"
+    ),
     "^[a-z][a-z0-9]*([._-][a-z0-9]+)*$": "an ECR repository name: lowercase letters and digits, separated by single . _ or -",
 }
 

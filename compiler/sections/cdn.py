@@ -19,6 +19,7 @@ from awacs.aws import Allow, Condition, PolicyDocument, Principal, Statement, St
 from troposphere import GetAtt, Join, Ref, Select, Split, Sub, cloudfront, s3
 
 from ..context import Context, Fragment, camel
+from . import dns
 from .base import Problem, Section, Spec
 from .buckets import tls_only
 
@@ -28,6 +29,8 @@ YEAR = 31536000
 TTL = 86400  # default seconds cached for bucket and service origins; API origins default to 0
 READ_METHODS = ["GET", "HEAD", "OPTIONS"]
 ALL_METHODS = ["DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT"]
+CLOUDFRONT_REGION = "us-east-1"  # where CloudFront takes certificates from
+PROTECTED = ("prod", "production")
 
 
 def check(spec: Spec) -> Iterator[Problem]:
@@ -53,6 +56,57 @@ def check(spec: Spec) -> Iterator[Problem]:
             )
     if cdn["aliases"] and "certificate" not in cdn:
         yield ("cdn", "aliases"), "cdn.aliases need cdn.certificate, an ACM certificate in us-east-1 covering them"
+    yield from _certificate_problems(spec, cdn)
+    attached = [name for name, firewall in spec.get("firewall", {}).items() if "cdn" in firewall.get("attach", [])]
+    for name in attached[1:]:
+        yield (
+            ("firewall", name, "attach"),
+            f"firewall.{name} and firewall.{attached[0]} both attach to the cdn; a distribution has one web ACL",
+        )
+
+
+def _certificate_problems(spec: Spec, cdn: dict[str, Any]) -> Iterator[Problem]:
+    certificate = cdn.get("certificate", "")
+    at = ("cdn", "certificate")
+    if not certificate.startswith("certificates."):
+        if certificate and certificate.split(":")[3:4] != [CLOUDFRONT_REGION]:
+            yield at, f"CloudFront takes certificates from us-east-1 only; this one is in {certificate.split(':')[3] or 'no region'}"
+        return
+    name = certificate.split(".", 1)[1]
+    primary = spec["regions"]["primary"]
+    if name not in spec.get("certificates", {}):
+        yield at, f"cdn.certificate is {certificate}, which does not exist"
+    elif primary != CLOUDFRONT_REGION:
+        yield (
+            at,
+            f"CloudFront takes certificates from us-east-1 only, and certificates: are made in the primary region, {primary}: "
+            "a CloudFront certificate for another primary region is not supported yet; give cdn.certificate the ARN of a "
+            "certificate in us-east-1",
+        )
+    elif "dns" in spec:
+        names = dns.certificate_names(spec, certificate) or []
+        for index, alias in enumerate(cdn["aliases"]):
+            if not dns.covers(names, alias):
+                yield ("cdn", "aliases", index), f"{certificate} does not cover the cdn alias {alias}"
+
+
+def environment_problems(environment: str, spec: Spec) -> Iterator[Problem]:
+    """What only a prod environment may not do: carry viewers' credentials to the load balancer over plain HTTP."""
+    cdn = spec.get("cdn")
+    if not cdn or environment not in PROTECTED or spec.get("load_balancer", {}).get("certificate"):
+        return
+    behaviors = [(("cdn", "default"), cdn["default"])] + [(("cdn", "paths", p), b) for p, b in cdn["paths"].items()]
+    for path, behavior in behaviors:
+        if not behavior["origin"].startswith("services."):
+            continue
+        authorization = [i for i, h in enumerate(behavior["headers"]) if h.lower() == "authorization"]
+        if authorization or behavior["cookies"]:
+            carried = " and ".join(w for w, on in (("Authorization headers", authorization), ("cookies", behavior["cookies"])) if on)
+            yield (
+                (*path, "headers", authorization[0]) if authorization else (*path, "cookies"),
+                f"in {environment}, the cdn would carry {carried} to the load balancer over plain HTTP: give the load balancer a "
+                "certificate (load_balancer.certificate: certificates.<name> or an ACM ARN) so CloudFront reaches it over HTTPS",
+            )
 
 
 def _slug(path: str) -> str:
@@ -99,10 +153,12 @@ def build(cdn: dict[str, Any], ctx: Context) -> Fragment:
             )
     if any(b["origin"].startswith("services.") for _, b in behaviors):
         https = "certificate" in spec["load_balancer"]
+        # Over HTTPS the origin must be a name the load balancer's certificate covers: its record's, when there is one.
+        named = dns.balancer_name(spec) if https else None
         origins.append(
             cloudfront.Origin(
                 Id="load-balancer",
-                DomainName=ctx.imported("app", "LoadBalancerDnsName"),
+                DomainName=named or ctx.imported("app", "LoadBalancerDnsName"),
                 CustomOriginConfig=cloudfront.CustomOriginConfig(
                     OriginProtocolPolicy="https-only" if https else "http-only",
                     HTTPPort=80,
@@ -156,11 +212,17 @@ def build(cdn: dict[str, Any], ctx: Context) -> Fragment:
     }
     if cache_behaviors:
         config["CacheBehaviors"] = cache_behaviors
+    firewall = next((name for name, f in sorted(spec.get("firewall", {}).items()) if "cdn" in f.get("attach", [])), None)
+    if firewall:
+        config["WebACLId"] = GetAtt(f"Firewall{camel(firewall)}", "Arn")
     out.at = ()
     if "certificate" in cdn:
-        config["Aliases"] = cdn["aliases"]
+        # The names dns records point here are served too: CloudFront answers only for its aliases.
+        config["Aliases"] = cdn["aliases"] + [n for n in dns.cdn_names(spec) if n not in cdn["aliases"]]
         config["ViewerCertificate"] = cloudfront.ViewerCertificate(
-            AcmCertificateArn=cdn["certificate"], SslSupportMethod="sni-only", MinimumProtocolVersion="TLSv1.2_2021"
+            AcmCertificateArn=dns.certificate_arn(ctx, cdn["certificate"]),
+            SslSupportMethod="sni-only",
+            MinimumProtocolVersion="TLSv1.2_2021",
         )
     else:
         config["ViewerCertificate"] = cloudfront.ViewerCertificate(CloudFrontDefaultCertificate=True)
@@ -221,6 +283,8 @@ def _cache_policy(path: str, behavior: dict[str, Any], ctx: Context) -> cloudfro
 
 # --- this section's piece of the spec language (assembled into schemas/ivc.schema.json by `ivc schema --write`) ---
 
+# The same pattern as load_balancer.certificate: a certificate of this spec, or an ARN (its region checked above).
+CERTIFICATE_PATTERN = "^(certificates\\.[a-z][a-z0-9-]*|arn:aws[a-z-]*:acm:[a-z0-9-]+:[0-9]{12}:certificate/[0-9a-f-]+)$"
 PROPERTIES: dict[str, Any] = {
     "cdn": {"$ref": "#/$defs/cdn", "description": "A CloudFront distribution in front of buckets, the load balancer and HTTP APIs."}
 }
@@ -267,12 +331,13 @@ DEFS: dict[str, Any] = {
                 "examples": ["all"],
             },
             "certificate": {
-                "description": "ACM certificate ARN in us-east-1 for the aliases; then TLSv1.2_2021 is the minimum.",
+                "description": "For the aliases: `certificates.<n>` (the primary region must then be us-east-1) or an ACM "
+                "certificate ARN in us-east-1; then TLSv1.2_2021 is the minimum.",
                 "type": "string",
-                "pattern": "^arn:aws[a-z-]*:acm:us-east-1:[0-9]{12}:certificate/[0-9a-f-]+$",
+                "pattern": CERTIFICATE_PATTERN,
             },
             "aliases": {
-                "description": "Domain names served (need certificate).",
+                "description": "Domain names served (need certificate); the names of dns records pointing at the cdn are added.",
                 "type": "array",
                 "items": {"type": "string"},
                 "uniqueItems": True,

@@ -1,0 +1,328 @@
+"""DNS: a Route 53 hosted zone (created and retained, or an existing one by id), alias records named from spec
+objects, and HTTPS health checks.
+
+Where things live, and why there is no cycle. Certificates must exist before the load balancer, the CDN and
+the APIs use them, and they are validated by DNS in the zone; the records point at the load balancer, the
+distribution and the APIs, so they can only be made after them. So the zone and the certificates form the
+`dns` stack (built by the certificates section, deployed before `app`), and the records and health checks
+go in the `edge` stack, which already comes after `app` and holds the distribution itself:
+
+    dns (zone, certificates) -> app (load balancer, APIs) -> edge (CloudFront, records, health checks)
+
+A record never holds a raw DNS name: `"@": cdn`, `api: apis.public` or `www: services.web` (the load balancer
+in front of that service). The load balancer's alias is its DNS name and canonical zone (imported from
+`app`); CloudFront's is the distribution's domain in CloudFront's zone (A and AAAA: the distribution serves
+IPv6); an HTTP API gets a regional custom domain name with a certificate of `certificates:` covering the
+record, mapped to its `$default` stage, and the record aliases that domain.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from troposphere import GetAtt, Join, Ref, apigatewayv2, route53
+
+from ..context import Context, Fragment, camel
+from .base import Problem, Section, Spec
+
+STACK = "edge"  # records and health checks; the zone and certificates are in ZONE_STACK
+ZONE_STACK = "dns"
+CLOUDFRONT_ZONE = "Z2FDTNDATAQYW2"  # the hosted zone of every CloudFront distribution's domain (AWS's constant)
+INTERVAL, FAILURES = 30, 3
+
+ZONE_PATTERN = "^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\\.)+[a-z]{2,63}$"
+ZONE_ID_PATTERN = "^Z[A-Z0-9]{1,31}$"
+RECORD_PATTERN = "^(@|[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*)$"
+TARGET_PATTERN = "^(cdn|(services|apis)\\.[a-z][a-z0-9-]*)$"
+
+
+def fqdn(spec: Spec, relative: str) -> str:
+    """A name relative to dns.zone as a full name: ``@`` is the apex, ``*`` the zone's wildcard."""
+    zone = str(spec["dns"]["zone"])
+    return zone if relative == "@" else f"{relative}.{zone}"
+
+
+def covers(names: list[str], name: str) -> bool:
+    """Whether a certificate for ``names`` (full names, ``*.`` wildcards of one label) is valid for ``name``."""
+    return name in names or any(n.startswith("*.") and name.split(".", 1)[-1] == n[2:] and "." in name for n in names)
+
+
+def certificate_names(spec: Spec, certificate: str) -> list[str] | None:
+    """The full names a `certificates.<n>` reference covers, or None for an ARN (whose names ivc cannot know)."""
+    if not certificate.startswith("certificates."):
+        return None
+    found = spec.get("certificates", {}).get(certificate.split(".", 1)[1])
+    if found is None or "dns" not in spec:
+        return None
+    return [fqdn(spec, d) for d in found["domains"]]
+
+
+def certificate_arn(ctx: Context, certificate: str) -> Any:
+    """An ARN as written, or the ARN the dns stack exports for `certificates.<n>`."""
+    if certificate.startswith("certificates."):
+        return ctx.imported(ZONE_STACK, f"Certificate{camel(certificate.split('.', 1)[1])}Arn")
+    return certificate
+
+
+def zone_id(ctx: Context, stack: str = STACK) -> Any:
+    """The hosted zone's ID as ``stack`` sees it: the existing zone's, or the one the dns stack creates."""
+    existing = ctx.spec["dns"].get("existing")
+    if existing:
+        return existing
+    return Ref("HostedZone") if stack == ZONE_STACK else ctx.imported(ZONE_STACK, "HostedZoneId")
+
+
+def balancer_name(spec: Spec) -> str | None:
+    """The first record (as written) that names the load balancer, as a full name; None when no record does."""
+    for relative, target in spec.get("dns", {}).get("records", {}).items():
+        if target.startswith("services."):
+            return fqdn(spec, relative)
+    return None
+
+
+def cdn_names(spec: Spec) -> list[str]:
+    """The full names of the records that point at the CDN (the distribution must list them as aliases)."""
+    return [fqdn(spec, r) for r, target in spec.get("dns", {}).get("records", {}).items() if target == "cdn"]
+
+
+def check(spec: Spec) -> Iterator[Problem]:
+    dns = spec.get("dns")
+    if not dns:
+        return
+    records = dns["records"]
+    balancer_certificate = spec.get("load_balancer", {}).get("certificate", "")
+    for relative, target in records.items():
+        at = ("dns", "records", relative)
+        name = fqdn(spec, relative)
+        kind, _, item = target.partition(".")
+        if kind == "cdn":
+            certificate = spec.get("cdn", {}).get("certificate")
+            if "cdn" not in spec:
+                yield at, f"dns record {relative} points at the cdn, but there is no cdn"
+            elif certificate is None:
+                yield at, f"dns record {relative} points at the cdn, which needs cdn.certificate covering {name} to serve it"
+            elif (names := certificate_names(spec, certificate)) is not None and not covers(names, name):
+                yield at, f"dns record {relative} points at the cdn, but cdn.certificate ({certificate}) does not cover {name}"
+        elif item not in spec.get(kind, {}):
+            yield at, f"dns record {relative} points at {target}, which does not exist"
+        elif kind == "services":
+            if "route" not in spec["services"][item]:
+                yield at, f"dns record {relative} points at {target}, which has no route on the load balancer"
+            elif (names := certificate_names(spec, balancer_certificate)) is not None and not covers(names, name):
+                yield (
+                    at,
+                    f"dns record {relative} names the load balancer, but its certificate ({balancer_certificate}) does not cover {name}",
+                )
+        elif kind == "apis" and not _api_certificate(spec, name):
+            yield (
+                at,
+                f"dns record {relative} points at {target}, whose custom domain needs a certificate covering {name}: "
+                f"list '{relative}' in the domains of one of certificates:",
+            )
+    for relative in dns["health_checks"]:
+        at = ("dns", "health_checks", relative)
+        if relative not in records:
+            yield at, f"health check for {relative}, which is not one of dns.records"
+        elif records[relative].startswith("services.") and not balancer_certificate:
+            yield (
+                at,
+                f"the health check of {relative} is HTTPS, but the load balancer has no certificate: set load_balancer.certificate",
+            )
+
+
+def _api_certificate(spec: Spec, name: str) -> str | None:
+    """The first certificate (by name) of the spec covering ``name``."""
+    for certificate, settings in sorted(spec.get("certificates", {}).items()):
+        if covers([fqdn(spec, d) for d in settings["domains"]], name):
+            return str(certificate)
+    return None
+
+
+def build(spec: Spec, ctx: Context) -> Fragment:
+    out = Fragment()
+    dns = spec["dns"]
+    zone = zone_id(ctx)
+    for relative, target in dns["records"].items():
+        out.at = ("dns", "records", relative)
+        title = f"Record{_title(relative)}"
+        name = fqdn(spec, relative)
+        kinds = ["A"]
+        if target == "cdn":
+            alias = route53.AliasTarget(
+                DNSName=GetAtt("Distribution", "DomainName"), HostedZoneId=CLOUDFRONT_ZONE, EvaluateTargetHealth=False
+            )
+            kinds.append("AAAA")  # the distribution is IPv6-enabled
+        elif target.startswith("services."):
+            alias = route53.AliasTarget(
+                DNSName=ctx.imported("app", "LoadBalancerDnsName"),
+                HostedZoneId=ctx.imported("app", "LoadBalancerCanonicalHostedZoneId"),
+                EvaluateTargetHealth=True,
+            )
+        else:
+            api = target.split(".", 1)[1]
+            certificate = _api_certificate(spec, name)
+            assert certificate is not None  # check() made sure
+            domain = out.add(
+                apigatewayv2.DomainName(
+                    f"{title}ApiDomain",
+                    DomainName=name,
+                    DomainNameConfigurations=[
+                        apigatewayv2.DomainNameConfiguration(
+                            CertificateArn=certificate_arn(ctx, f"certificates.{certificate}"),
+                            EndpointType="REGIONAL",
+                            SecurityPolicy="TLS_1_2",
+                        )
+                    ],
+                    Tags=_tags(ctx, name),
+                )
+            )
+            out.add(
+                apigatewayv2.ApiMapping(
+                    f"{title}ApiMapping", ApiId=ctx.imported("app", f"Api{camel(api)}Id"), DomainName=Ref(domain), Stage="$default"
+                )
+            )
+            alias = route53.AliasTarget(
+                DNSName=GetAtt(domain, "RegionalDomainName"),
+                HostedZoneId=GetAtt(domain, "RegionalHostedZoneId"),
+                EvaluateTargetHealth=False,
+            )
+        for kind in kinds:
+            out.add(route53.RecordSetType(f"{title}{kind.capitalize()}", HostedZoneId=zone, Name=name, Type=kind, AliasTarget=alias))
+    for relative, settings in dns["health_checks"].items():
+        out.at = ("dns", "health_checks", relative)
+        check_ = out.add(
+            route53.HealthCheck(
+                f"HealthCheck{_title(relative)}",
+                HealthCheckConfig=route53.HealthCheckConfig(
+                    Type="HTTPS",
+                    FullyQualifiedDomainName=fqdn(spec, relative),
+                    Port=443,
+                    EnableSNI=True,
+                    ResourcePath=settings["path"],
+                    RequestInterval=settings["interval"],
+                    FailureThreshold=settings["failure_threshold"],
+                ),
+                HealthCheckTags=ctx.resource_tags(ctx.name("health", relative.replace("@", "apex"))),
+            )
+        )
+        out.export(
+            ctx, STACK, f"HealthCheck{_title(relative)}Id", Ref(check_), f"ID of the Route 53 health check of {fqdn(spec, relative)}."
+        )
+    return out
+
+
+def _title(relative: str) -> str:
+    """A record's part of logical IDs: ``@`` -> ``Apex``, ``api`` -> ``Api``, ``www.eu`` -> ``WwwEu``."""
+    return "Apex" if relative == "@" else camel(relative)
+
+
+def _tags(ctx: Context, name: str) -> dict[str, str]:
+    """Tags as a plain map, for the resource types (API Gateway v2) that take one."""
+    tags: dict[str, str] = dict(ctx.tags)
+    tags.update(System=ctx.system, Environment=ctx.environment, ManagedBy="ivc", Name=name)
+    return tags
+
+
+def build_zone(spec: Spec, ctx: Context, out: Fragment) -> None:
+    """The hosted zone, created and retained (deleting it would orphan every delegation), unless it exists."""
+    dns = spec["dns"]
+    if dns.get("existing"):
+        return
+    out.at = ("dns", "zone")
+    zone = out.add(
+        route53.HostedZone(
+            "HostedZone",
+            DeletionPolicy="Retain",
+            UpdateReplacePolicy="Retain",
+            Name=dns["zone"],
+            HostedZoneConfig=route53.HostedZoneConfiguration(Comment=f"{ctx.name()}: {dns['zone']}, managed by ivc"),
+            HostedZoneTags=ctx.resource_tags(dns["zone"]),
+        )
+    )
+    out.export(ctx, ZONE_STACK, "HostedZoneId", Ref(zone), f"ID of the hosted zone {dns['zone']}.")
+    out.export(
+        ctx,
+        ZONE_STACK,
+        "HostedZoneNameServers",
+        Join(",", GetAtt(zone, "NameServers")),
+        f"Name servers of {dns['zone']}, to delegate the domain to.",
+    )
+
+
+# --- this section's piece of the spec language (assembled into schemas/ivc.schema.json by `ivc schema --write`) ---
+
+PROPERTIES: dict[str, Any] = {
+    "dns": {
+        "$ref": "#/$defs/dns",
+        "description": "A Route 53 hosted zone, alias records to the CDN, the load balancer and HTTP APIs, and health checks.",
+    }
+}
+DEFS: dict[str, Any] = {
+    "dns": {
+        "description": "A Route 53 hosted zone and its records, named from spec objects.",
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["zone"],
+        "properties": {
+            "zone": {
+                "description": "The zone's domain name; record and certificate names are relative to it.",
+                "type": "string",
+                "pattern": ZONE_PATTERN,
+                "examples": ["example.com"],
+            },
+            "existing": {
+                "description": "The ID of a hosted zone that already exists for `zone`: it is used, not created. Without it "
+                "the zone is created (and retained on delete) and its name servers exported for delegation.",
+                "type": "string",
+                "pattern": ZONE_ID_PATTERN,
+                "examples": ["Z0123456789ABCDEFGHIJ"],
+            },
+            "records": {
+                "description": "Alias records by name relative to the zone (`@` is the apex): `cdn`, `services.<n>` (the "
+                "load balancer in front of that service) or `apis.<n>` (a custom domain for that HTTP API, with a "
+                "certificate of `certificates:` covering the name).",
+                "type": "object",
+                "propertyNames": {"pattern": RECORD_PATTERN},
+                "additionalProperties": {"type": "string", "pattern": TARGET_PATTERN},
+                "default": {},
+                "examples": [{"@": "cdn", "api": "apis.public", "origin": "services.web"}],
+            },
+            "health_checks": {
+                "description": "Route 53 HTTPS health checks by record name.",
+                "type": "object",
+                "propertyNames": {"pattern": RECORD_PATTERN},
+                "additionalProperties": {"$ref": "#/$defs/dnsHealthCheck"},
+                "default": {},
+            },
+        },
+    },
+    "dnsHealthCheck": {
+        "description": "An HTTPS health check of one record's name, from Route 53's checkers.",
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["path"],
+        "properties": {
+            "path": {"description": "The path requested.", "type": "string", "pattern": "^/", "examples": ["/health"]},
+            "interval": {"description": "Seconds between checks: 10 or 30.", "enum": [10, 30], "default": INTERVAL},
+            "failure_threshold": {
+                "description": "Consecutive failures before the name is unhealthy.",
+                "type": "integer",
+                "minimum": 1,
+                "maximum": 10,
+                "default": FAILURES,
+            },
+        },
+    },
+}
+OVERLAY: dict[str, Any] = {
+    "dns": {"description": "Changes to dns in this environment, merged over the spec's.", "type": ["object", "null"]}
+}
+
+
+def needed(spec: Spec) -> bool:
+    dns = spec.get("dns") or {}
+    return bool(dns.get("records") or dns.get("health_checks"))
+
+
+SECTION = Section("dns", PROPERTIES, DEFS, OVERLAY, check=check, build=build, stack=STACK, needed=needed, whole_spec=True)

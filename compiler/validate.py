@@ -40,9 +40,9 @@ PATTERN_WORDS = {
     "^https://\\S+$": "an https:// URL",
     "^queues\\.[a-z][a-z0-9-]*$": "a queue of this spec, such as queues.jobs",
     (
-        "^(databases|caches|buckets|secrets|queues|topics|functions)\\.[a-z][a-z0-9-]*"
+        "^(databases|caches|buckets|secrets|queues|topics|functions|services)\\.[a-z][a-z0-9-]*"
         "(:(read|write|readwrite|send|consume|publish|invoke))?$"
-    ): "<section>.<name>, optionally with :<access> (databases.main, buckets.media:read, queues.jobs:consume)",
+    ): "<section>.<name>, optionally with :<access> (databases.main, buckets.media:read, queues.jobs:consume, services.api)",
     "^[a-z][a-z0-9-]*[a-z0-9]$": "lowercase letters, digits and hyphens, starting with a letter",
     "^[A-Z]{2}$": "a two-letter ISO 3166 country code in capitals, such as DE",
     "^(load_balancer|cdn|apis\\.[a-z][a-z0-9-]*)$": "load_balancer, cdn or apis.<name>",
@@ -91,6 +91,7 @@ PATTERN_WORDS = {
         "a name relative to dns.zone: @ for the apex, www, api.eu, * or *.eu for any one label"
     ),
     "^[a-z][a-z0-9]*([._-][a-z0-9]+)*$": "an ECR repository name: lowercase letters and digits, separated by single . _ or -",
+    "^[A-Za-z0-9_][A-Za-z0-9_.-]{0,31}(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,31})?$": "a user, or user:group, as a uid such as 1000 or a name",
 }
 
 

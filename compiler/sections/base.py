@@ -19,7 +19,8 @@ Spec = dict[str, Any]
 
 # A `uses:` entry: <section>.<name>[:access]; which sections and modes are valid is checked against the sections.
 USE_PATTERN = (
-    "^(databases|caches|buckets|secrets|queues|topics|functions)\\.[a-z][a-z0-9-]*(:(read|write|readwrite|send|consume|publish|invoke))?$"
+    "^(databases|caches|buckets|secrets|queues|topics|functions|services)\\.[a-z][a-z0-9-]*"
+    "(:(read|write|readwrite|send|consume|publish|invoke))?$"
 )
 
 # A CloudWatch Logs group name the spec chooses: starts with a slash, CloudWatch's characters only.
@@ -83,6 +84,8 @@ class Section:
     defs: dict[str, Any] = field(default_factory=dict)  # $defs those keys refer to
     overlay: dict[str, Any] = field(default_factory=dict)  # what environments.<env> may change
     check: Callable[[Spec], Iterator[Problem]] | None = None
+    # Checks that depend on the environment's name (rules for prod); never shared between environments.
+    check_environment: Callable[[str, Spec], Iterator[Problem]] | None = None
     build: Callable[[Any, Context], Fragment] | None = None
     stack: str | None = None  # the layer the builder feeds
     needed: Callable[[Spec], bool] | None = None  # when to build; default: the spec has the section

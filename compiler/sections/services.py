@@ -16,19 +16,29 @@ from awacs import kms as kms_actions
 from awacs import logs as logs_actions
 from awacs import secretsmanager as secrets_actions
 from awacs import sts
+from awacs import xray as xray_actions
 from awacs.aws import Allow, Condition, PolicyDocument, Principal, Statement, StringEquals
-from troposphere import GetAtt, Join, Ref, Sub, applicationautoscaling, ecs, iam
+from troposphere import GetAtt, Join, Ref, Sub, applicationautoscaling, ecs, iam, servicediscovery
 from troposphere import elasticloadbalancingv2 as elb
 
 from .. import relations
 from ..context import Context, Fragment, camel
 from . import network, registries, security
-from .base import LOG_GROUP_PATTERN, USE_PATTERN, Problem, Section, Spec
+from .base import LOG_GROUP_PATTERN, USE_PATTERN, Connection, Problem, Section, Spec, Use, UseTarget, env_name
 from .logs import log_group as log_group_for
 from .secrets import key_arn, secret_arn
 
 STACK = "app"
 TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
+# Cloud Map: services find each other at <service>.<environment>.<system>.internal, A records of each running task.
+DISCOVERY_TTL = 10
+# The X-Ray daemon beside a traced service's container: AWS's image, and what AWS's examples reserve for it.
+XRAY_IMAGE = "public.ecr.aws/xray/aws-xray-daemon:3.x"
+XRAY_CPU = 32
+XRAY_MEMORY = 256
+XRAY_PORT = 2000
+SCRATCH_VOLUME = "tmp"  # writable scratch space at /tmp when the root filesystem is read-only
+CERTIFICATE_PREFIX = "certificates."
 # Fargate task sizes: CPU units -> allowed memory (MiB) range and step.
 FARGATE_MEMORY = {
     256: (512, 2048, 512),
@@ -78,6 +88,16 @@ def check(spec: Spec) -> Iterator[Problem]:
                 )
             if "requests_per_target" in scale and "route" not in service:
                 yield (*path, "scale", "requests_per_target"), "requests_per_target needs the service to have a route"
+        yield from _check_capacity(name, service)
+        if not service["readonly_root"] and "readonly_reason" not in service:
+            yield (
+                (*path, "readonly_root"),
+                f"services.{name} turns off the read-only root filesystem; say why in readonly_reason "
+                "(or write to /tmp, which stays writable)",
+            )
+        if service["readonly_root"] and "readonly_reason" in service:
+            yield (*path, "readonly_reason"), "readonly_reason explains readonly_root: false; remove it, or set readonly_root: false"
+    yield from _check_service_uses(spec)
     certificate = spec.get("load_balancer", {}).get("certificate", "")
     primary = spec["regions"]["primary"]
     if certificate.startswith("arn:") and certificate.split(":")[3:4] != [primary]:
@@ -85,6 +105,61 @@ def check(spec: Spec) -> Iterator[Problem]:
             ("load_balancer", "certificate"),
             f"the load balancer's certificate must be in its region, {primary}; this one is in {certificate.split(':')[3] or 'no region'}",
         )
+    if certificate.startswith(CERTIFICATE_PREFIX):
+        wanted = certificate[len(CERTIFICATE_PREFIX) :]
+        known = spec.get("certificates") or {}
+        if wanted not in known:
+            yield (
+                ("load_balancer", "certificate"),
+                f"the load balancer's certificate is {certificate}, which does not exist (certificates: "
+                f"{', '.join(sorted(known)) or 'none are declared'})",
+            )
+
+
+def _check_capacity(name: str, service: dict[str, Any]) -> Iterator[Problem]:
+    capacity = service.get("capacity")
+    if capacity is None:
+        return
+    where = ("services", name, "capacity")
+    if capacity.get("spot", 0) == 0 and capacity.get("on_demand", 0) == 0:
+        yield where, f"services.{name}'s capacity weights are all zero; give spot or on_demand a weight of at least 1"
+    elif capacity.get("base", 0) > 0 and capacity.get("on_demand", 0) == 0:
+        yield (*where, "base"), "capacity.base places its tasks on on-demand Fargate, which needs an on_demand weight of at least 1"
+
+
+def _check_service_uses(spec: Spec) -> Iterator[Problem]:
+    """A service used by another (or by a function) is reached on its port, so it needs one; nothing uses itself."""
+    services = spec.get("services", {})
+    for kind, name, item in relations.users(spec):
+        for index, use in enumerate(relations.uses(item)):
+            if use.kind != "services" or use.name not in services:
+                continue
+            where = (kind, name, "uses", index)
+            if kind == "services" and use.name == name:
+                yield where, f"services.{name} uses itself; a service reaches its own tasks without a relationship"
+            elif "port" not in services[use.name]:
+                yield where, f"{kind}.{name} uses services.{use.name}, which has no port to be reached on; give services.{use.name} a port"
+
+
+def discovery_namespace(ctx: Context) -> str:
+    """The environment's private DNS namespace: services are found at <service>.<environment>.<system>.internal."""
+    return f"{ctx.environment}.{ctx.system}.internal"
+
+
+def discovered(spec: Spec) -> bool:
+    """Whether anything uses a service, so the environment needs its namespace (and services with a port register)."""
+    return any(use.kind == "services" for _, _, item in relations.users(spec) for use in relations.uses(item))
+
+
+def _port(spec: Spec, name: str) -> int:
+    """The port a used service is reached on (the checks make sure it has one before anything is built)."""
+    return int(spec["services"][name]["port"])
+
+
+def connect(ctx: Context, use: Use) -> Connection:
+    """`uses: [services.api]` hands the caller the api's address through service discovery."""
+    port = ctx.spec["services"][use.name]["port"]
+    return Connection(variables={env_name("service", use.name, "url"): f"http://{use.name}.{discovery_namespace(ctx)}:{port}"})
 
 
 def log_group_name(ctx: Context, name: str, service: dict[str, Any]) -> str:
@@ -129,8 +204,23 @@ def build(services: dict[str, Any], ctx: Context) -> Fragment:
             Tags=ctx.resource_tags(ctx.name()),
         )
     )
+    if any("capacity" in service for service in services.values()):
+        cluster.CapacityProviders = ["FARGATE", "FARGATE_SPOT"]
     out.export(ctx, STACK, "ClusterName", Ref(cluster), "Name of the ECS cluster.")
     target_groups, listeners = _load_balancer(spec, ctx, out)
+    namespace = None
+    if discovered(spec):
+        out.at = ("services",)
+        namespace = out.add(
+            servicediscovery.PrivateDnsNamespace(
+                "DiscoveryNamespace",
+                Name=discovery_namespace(ctx),
+                Vpc=ctx.imported(network.STACK, "VpcId"),
+                Description=f"{ctx.name()}: services find each other here",
+                Tags=ctx.resource_tags(discovery_namespace(ctx)),
+            )
+        )
+        out.export(ctx, STACK, "DiscoveryNamespaceId", GetAtt(namespace, "Id"), "ID of the Cloud Map namespace services register in.")
     # Services may share a log group the spec names (the document's `/ecs/<env>`): made once, each service its own streams.
     log_groups: dict[str, Any] = {}
     for name, service in sorted(services.items()):
@@ -140,7 +230,7 @@ def build(services: dict[str, Any], ctx: Context) -> Fragment:
             log_groups[group_name] = out.add(log_group_for(f"Service{camel(name)}LogGroup", group_name, ctx, name, STACK))
     for name, service in sorted(services.items()):
         out.at = ("services", name)
-        _service(name, service, ctx, out, cluster, target_groups.get(name), listeners, log_groups)
+        _service(name, service, ctx, out, cluster, target_groups.get(name), listeners, log_groups, namespace)
     return out
 
 
@@ -227,7 +317,7 @@ def _load_balancer(spec: dict[str, Any], ctx: Context, out: Fragment) -> tuple[d
                 Port=443,
                 Protocol="HTTPS",
                 SslPolicy=TLS_POLICY,
-                Certificates=[elb.Certificate(CertificateArn=certificate)],
+                Certificates=[elb.Certificate(CertificateArn=certificate_arn(ctx, certificate))],
                 DefaultActions=[default_action],
             )
         )
@@ -254,6 +344,13 @@ def _load_balancer(spec: dict[str, Any], ctx: Context, out: Fragment) -> tuple[d
     return groups, [main.title]
 
 
+def certificate_arn(ctx: Context, certificate: str) -> Any:
+    """An ACM ARN as written, or the ARN of `certificates.<name>`, which the dns stack of this region exports."""
+    if certificate.startswith(CERTIFICATE_PREFIX):
+        return ctx.imported("dns", f"Certificate{camel(certificate[len(CERTIFICATE_PREFIX) :])}Arn")
+    return certificate
+
+
 def _connections(service: dict[str, Any], ctx: Context) -> tuple[dict[str, Any], dict[str, Any], list[Any]]:
     """Environment variables, injected secrets (variable -> valueFrom) and readable secret ARNs from `uses:` and `secrets:`."""
     connection = relations.connections(service, ctx)
@@ -262,6 +359,8 @@ def _connections(service: dict[str, Any], ctx: Context) -> tuple[dict[str, Any],
         secret = secret_arn(ctx, ref.split(".", 1)[1])
         injected[variable] = secret
         readable.append(secret)
+    if service["tracing"]:
+        variables.setdefault("AWS_XRAY_DAEMON_ADDRESS", f"127.0.0.1:{XRAY_PORT}")
     return dict(sorted(variables.items())), dict(sorted(injected.items())), readable
 
 
@@ -297,6 +396,20 @@ def task_statements(service: dict[str, Any], ctx: Context) -> list[Statement]:
         meaning = relations.target(use.kind)
         if meaning is not None and meaning.statements is not None:
             statements += meaning.statements(ctx, use)
+    if service["tracing"]:
+        statements.append(
+            Statement(
+                Sid="SendTraces",  # X-Ray's actions take no resource narrower than *
+                Effect=Allow,
+                Action=[
+                    xray_actions.PutTraceSegments,
+                    xray_actions.PutTelemetryRecords,
+                    xray_actions.GetSamplingRules,
+                    xray_actions.GetSamplingTargets,
+                ],
+                Resource=["*"],
+            )
+        )
     return statements
 
 
@@ -309,6 +422,7 @@ def _service(
     target_group: elb.TargetGroup | None,
     listeners: list[str],
     log_groups: dict[str, Any],
+    namespace: servicediscovery.PrivateDnsNamespace | None = None,
 ) -> None:
     title = f"Service{camel(name)}"
     image = service["image"]
@@ -365,6 +479,11 @@ def _service(
             Options={"awslogs-group": Ref(log_group), "awslogs-region": Ref("AWS::Region"), "awslogs-stream-prefix": name},
         ),
     }
+    container["User"] = service["user"]
+    container["ReadonlyRootFilesystem"] = service["readonly_root"]
+    if service["readonly_root"]:
+        container["MountPoints"] = [ecs.MountPoint(SourceVolume=SCRATCH_VOLUME, ContainerPath="/tmp", ReadOnly=False)]
+        task_definition["Volumes"] = [ecs.Volume(Name=SCRATCH_VOLUME)]
     if "command" in service:
         container["Command"] = service["command"]
     if "port" in service:
@@ -388,7 +507,7 @@ def _service(
             RequiresCompatibilities=["FARGATE"],
             ExecutionRoleArn=GetAtt(execution_role, "Arn"),
             RuntimePlatform=ecs.RuntimePlatform(CpuArchitecture="ARM64" if service["arm"] else "X86_64", OperatingSystemFamily="LINUX"),
-            ContainerDefinitions=[ecs.ContainerDefinition(**container)],
+            ContainerDefinitions=[ecs.ContainerDefinition(**container), *_tracing(name, service, log_group)],
             Tags=ctx.resource_tags(ctx.name(name)),
             **task_definition,
         )
@@ -397,7 +516,7 @@ def _service(
         "Cluster": Ref(cluster),
         "TaskDefinition": Ref(definition),
         "DesiredCount": service["count"],
-        "LaunchType": "FARGATE",
+        **_placement(service),
         "DeploymentConfiguration": ecs.DeploymentConfiguration(
             DeploymentCircuitBreaker=ecs.DeploymentCircuitBreaker(Enable=True, Rollback=True), MaximumPercent=200, MinimumHealthyPercent=100
         ),
@@ -418,10 +537,59 @@ def _service(
         ]
         properties["HealthCheckGracePeriodSeconds"] = 60
         properties["DependsOn"] = listeners
+    if namespace is not None and "port" in service:
+        registry = out.add(
+            servicediscovery.Service(
+                f"{title}Discovery",
+                Name=name,
+                Description=f"{ctx.name(name)}: its running tasks",
+                NamespaceId=GetAtt(namespace, "Id"),
+                DnsConfig=servicediscovery.DnsConfig(
+                    DnsRecords=[servicediscovery.DnsRecord(Type="A", TTL=DISCOVERY_TTL)], RoutingPolicy="MULTIVALUE"
+                ),
+                HealthCheckCustomConfig=servicediscovery.HealthCheckCustomConfig(FailureThreshold=1),
+                Tags=ctx.resource_tags(ctx.name(name)),
+            )
+        )
+        properties["ServiceRegistries"] = [ecs.ServiceRegistry(RegistryArn=GetAtt(registry, "Arn"))]
     resource = out.add(ecs.Service(title, **properties))
     out.export(ctx, STACK, f"{title}Name", GetAtt(resource, "Name"), f"Name of ECS service {name}.")
     if "scale" in service:
         _autoscaling(name, service, ctx, out, cluster, resource, target_group)
+
+
+def _placement(service: dict[str, Any]) -> dict[str, Any]:
+    """On-demand Fargate, or a strategy over Fargate and Fargate Spot by the spec's weights (base tasks on-demand)."""
+    capacity = service.get("capacity")
+    if capacity is None:
+        return {"LaunchType": "FARGATE"}
+    strategy = []
+    if capacity.get("on_demand", 0) > 0:
+        strategy.append(ecs.CapacityProviderStrategyItem(CapacityProvider="FARGATE", Weight=capacity["on_demand"], Base=capacity["base"]))
+    if capacity.get("spot", 0) > 0:
+        strategy.append(ecs.CapacityProviderStrategyItem(CapacityProvider="FARGATE_SPOT", Weight=capacity["spot"]))
+    return {"CapacityProviderStrategy": strategy}
+
+
+def _tracing(name: str, service: dict[str, Any], log_group: Any) -> list[ecs.ContainerDefinition]:
+    """The X-Ray daemon beside the container when the service is traced: UDP 2000 on the task's localhost."""
+    if not service["tracing"]:
+        return []
+    return [
+        ecs.ContainerDefinition(
+            Name="xray-daemon",
+            Image=XRAY_IMAGE,
+            Essential=False,
+            Cpu=XRAY_CPU,
+            MemoryReservation=XRAY_MEMORY,
+            PortMappings=[ecs.PortMapping(ContainerPort=XRAY_PORT, Protocol="udp")],
+            ReadonlyRootFilesystem=True,
+            LogConfiguration=ecs.LogConfiguration(
+                LogDriver="awslogs",
+                Options={"awslogs-group": Ref(log_group), "awslogs-region": Ref("AWS::Region"), "awslogs-stream-prefix": f"{name}-xray"},
+            ),
+        )
+    ]
 
 
 def _backlog_policy(
@@ -535,6 +703,9 @@ def _autoscaling(
 
 # --- this section's piece of the spec language (assembled into schemas/ivc.schema.json by `ivc schema --write`) ---
 
+USER_PATTERN = "^[A-Za-z0-9_][A-Za-z0-9_.-]{0,31}(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,31})?$"
+CERTIFICATE_PATTERN = "^(certificates\\.[a-z][a-z0-9-]*|arn:aws[a-z-]*:acm:[a-z0-9-]+:[0-9]{12}:certificate/[0-9a-f-]+)$"
+
 PROPERTIES: dict[str, Any] = {
     "services": {
         "description": "Containers on ECS Fargate. A service with `route:` sits behind the public load balancer; `uses:` derives its "
@@ -617,13 +788,58 @@ DEFS: dict[str, Any] = {
             },
             "uses": {
                 "description": "What the service uses: `databases.<n>`, `caches.<n>`, `secrets.<n>`, "
-                "`buckets.<n>[:read|:write|:readwrite]`. Yields network access on the right port, "
-                "least-privilege IAM, and connection settings as environment variables.",
+                "`buckets.<n>[:read|:write|:readwrite]`, `services.<n>` (its port, found through service discovery), and more. "
+                "Yields network access on the right port, least-privilege IAM, and connection settings as environment variables.",
                 "type": "array",
                 "items": {"type": "string", "pattern": USE_PATTERN},
                 "uniqueItems": True,
                 "default": [],
-                "examples": [["databases.main", "buckets.media:read"]],
+                "examples": [["databases.main", "buckets.media:read", "services.api"]],
+            },
+            "capacity": {
+                "description": "Where tasks run: weights over on-demand Fargate and Fargate Spot, and `base` tasks always "
+                "on-demand. Without it, every task is on-demand. Spot tasks may be stopped with two minutes' notice.",
+                "type": "object",
+                "additionalProperties": False,
+                "properties": {
+                    "on_demand": {"description": "Weight of on-demand Fargate.", "type": "integer", "minimum": 0, "maximum": 1000},
+                    "spot": {"description": "Weight of Fargate Spot.", "type": "integer", "minimum": 0, "maximum": 1000},
+                    "base": {
+                        "description": "Tasks that always run on on-demand Fargate before the weights apply.",
+                        "type": "integer",
+                        "minimum": 0,
+                        "maximum": 100000,
+                        "default": 0,
+                    },
+                },
+                "examples": [{"spot": 3, "on_demand": 1, "base": 1}, {"spot": 1}],
+            },
+            "tracing": {
+                "description": "Run the AWS X-Ray daemon beside the container (UDP 2000, 32 CPU units, 256 MiB reserved) and let "
+                "the task send traces.",
+                "type": "boolean",
+                "default": False,
+            },
+            "user": {
+                "description": "User (and optionally group) the container runs as: a uid, uid:gid or a name the image knows. "
+                "Default: 1000, never root.",
+                "type": "string",
+                "pattern": USER_PATTERN,
+                "default": "1000",
+                "examples": ["1000", "1000:1000", "app"],
+            },
+            "readonly_root": {
+                "description": "Run with a read-only root filesystem; /tmp is a writable scratch volume. `false` needs a "
+                "`readonly_reason`.",
+                "type": "boolean",
+                "default": True,
+            },
+            "readonly_reason": {
+                "description": "Why this service needs a writable root filesystem (with `readonly_root: false`).",
+                "type": "string",
+                "minLength": 10,
+                "maxLength": 300,
+                "examples": ["the vendor image writes its PID file under /var/run"],
             },
             "route": {
                 "description": "Put the service behind the public load balancer.",
@@ -755,9 +971,11 @@ DEFS: dict[str, Any] = {
         "default": {},
         "properties": {
             "certificate": {
-                "description": "ACM certificate ARN. With it, HTTPS on 443 (TLS 1.2+) and HTTP redirects to HTTPS; without it, HTTP only.",
+                "description": "`certificates.<name>` of this spec, or an ACM certificate ARN in the primary region. With it, "
+                "HTTPS on 443 (TLS 1.2+) and HTTP redirects to HTTPS; without it, HTTP only.",
                 "type": "string",
-                "pattern": "^arn:aws[a-z-]*:acm:[a-z0-9-]+:[0-9]{12}:certificate/[0-9a-f-]+$",
+                "pattern": CERTIFICATE_PATTERN,
+                "examples": ["certificates.web", "arn:aws:acm:us-east-1:123456789012:certificate/0a1b2c3d-1111-2222-3333-444455556666"],
             },
             "idle_timeout": {
                 "description": "Seconds an idle connection stays open.",
@@ -779,4 +997,14 @@ OVERLAY: dict[str, Any] = {
     "load_balancer": {"description": "Changes to load_balancer in this environment, merged over the spec's.", "type": ["object", "null"]},
 }
 
-SECTION = Section("services", PROPERTIES, DEFS, OVERLAY, check=check, build=build, stack=STACK, log_groups=named_log_groups)
+SECTION = Section(
+    "services",
+    PROPERTIES,
+    DEFS,
+    OVERLAY,
+    check=check,
+    build=build,
+    stack=STACK,
+    log_groups=named_log_groups,
+    use=UseTarget(default="connect", port=_port, connect=connect),
+)

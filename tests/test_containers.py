@@ -36,6 +36,8 @@ services:
     port: 9000
     readonly_root: false
     readonly_reason: the vendor image writes its PID file under /var/run
+    user: root
+    root_reason: the vendor image binds port 80 as root and drops privileges itself
 functions:
   hook: {runtime: python3.12, handler: app.handler, code: s3:shop-artifacts/hook.zip, uses: [services.legacy]}
 load_balancer:
@@ -43,6 +45,9 @@ load_balancer:
 environments:
   dev: {}
 """
+
+
+CERTIFICATE = "arn:aws:acm:us-east-1:123456789012:certificate/0a1b2c3d-1111-2222-3333-444455556666"
 
 
 def compile_spec(folder: Path, text: str) -> dict[str, Any]:
@@ -190,26 +195,19 @@ def test_containers_run_non_root_on_a_read_only_root_with_a_scratch_tmp_unless_a
     assert app["ServiceWorkerTaskDefinition"]["Properties"]["ContainerDefinitions"][0]["User"] == "1000:1000"
     legacy = app["ServiceLegacyTaskDefinition"]["Properties"]
     assert legacy["ContainerDefinitions"][0]["ReadonlyRootFilesystem"] is False and "Volumes" not in legacy
+    assert legacy["ContainerDefinitions"][0]["User"] == "root"  # with its root_reason
     assert "MountPoints" not in legacy["ContainerDefinitions"][0]
 
 
 def test_the_load_balancer_takes_a_certificate_of_the_spec_from_the_dns_stack(tmp_path: Path) -> None:
-    import copy
-
-    from compiler.context import Context
-    from compiler.sections import services
-    from compiler.validate import load_and_validate
-
-    (tmp_path / "spec.yaml").write_text(SPEC)
-    spec = copy.deepcopy(load_and_validate(tmp_path / "spec.yaml")[0].spec)
-    spec["load_balancer"]["certificate"] = "certificates.web"
-    spec["certificates"] = {"web": {}}
-    assert list(services.check(spec)) == []
-    ctx = Context("shop", "dev", "us-east-1", "primary", (), spec)
-    built = {r.title: r.to_dict() for r in services.build(spec["services"], ctx).resources}
-    listener = built["LoadBalancerHttpsListener"]["Properties"]
+    text = SPEC.replace(f"certificate: {CERTIFICATE}", "certificate: certificates.web").replace(
+        "environments:", 'dns: {zone: example.com}\ncertificates:\n  web: {domains: ["@"]}\nenvironments:'
+    )
+    templates = compile_spec(tmp_path, text)
+    listener = templates["app"]["Resources"]["LoadBalancerHttpsListener"]["Properties"]
     assert listener["Certificates"] == [{"CertificateArn": {"Fn::ImportValue": "shop-dev-dns-CertificateWebArn"}}]
-    assert built["LoadBalancerHttpListener"]["Properties"]["DefaultActions"][0]["Type"] == "redirect"
+    assert templates["app"]["Resources"]["LoadBalancerHttpListener"]["Properties"]["DefaultActions"][0]["Type"] == "redirect"
+    assert templates["dns"]["Outputs"]["CertificateWebArn"]["Export"] == {"Name": "shop-dev-dns-CertificateWebArn"}
 
 
 def test_the_whole_thing_is_lint_clean_through_the_cli(tmp_path: Path) -> None:
@@ -217,9 +215,6 @@ def test_the_whole_thing_is_lint_clean_through_the_cli(tmp_path: Path) -> None:
     result = ivc("compile", tmp_path / "spec.yaml", "--out", tmp_path / "out", "--strict")
     assert result.exit_code == 0, result.output
     assert "warning" not in result.stderr
-
-
-CERTIFICATE = "arn:aws:acm:us-east-1:123456789012:certificate/0a1b2c3d-1111-2222-3333-444455556666"
 
 
 @pytest.mark.parametrize(
@@ -248,6 +243,14 @@ CERTIFICATE = "arn:aws:acm:us-east-1:123456789012:certificate/0a1b2c3d-1111-2222
             "services.legacy turns off the read-only root filesystem; say why in readonly_reason",
         ),
         (
+            ("    root_reason: the vendor image binds port 80 as root and drops privileges itself\n", ""),
+            "services.legacy runs as root (root); say why in root_reason",
+        ),
+        (
+            ('user: "1000:1000"', 'user: "0:0"'),
+            "services.worker runs as root (0:0); say why in root_reason, or run as another user",
+        ),
+        (
             (f"certificate: {CERTIFICATE}", "certificate: certificates.web"),
             "the load balancer's certificate is certificates.web, which does not exist (certificates: none are declared)",
         ),
@@ -260,5 +263,6 @@ def test_bad_specs_are_refused_at_their_line(tmp_path: Path, change: tuple[str, 
     spec.write_text(text)
     result = ivc("validate", spec)
     assert result.exit_code == 1
-    needle = change[1] or "readonly_root: false"
+    # a removed line is told at the field it belongs to
+    needle = change[1] or ("user: root" if "root_reason" in change[0] else "readonly_root: false")
     assert result.stderr.startswith(f"{spec}:{line_of(text, needle)}:") and expected in result.stderr, result.stderr

@@ -37,6 +37,7 @@ XRAY_IMAGE = "public.ecr.aws/xray/aws-xray-daemon:3.x"
 XRAY_CPU = 32
 XRAY_MEMORY = 256
 XRAY_PORT = 2000
+ROOT_USERS = ("0", "root")
 SCRATCH_VOLUME = "tmp"  # writable scratch space at /tmp when the root filesystem is read-only
 CERTIFICATE_PREFIX = "certificates."
 # Fargate task sizes: CPU units -> allowed memory (MiB) range and step.
@@ -95,6 +96,11 @@ def check(spec: Spec) -> Iterator[Problem]:
                 f"services.{name} turns off the read-only root filesystem; say why in readonly_reason "
                 "(or write to /tmp, which stays writable)",
             )
+        root = service["user"].split(":")[0] in ROOT_USERS
+        if root and "root_reason" not in service:
+            yield (*path, "user"), f"services.{name} runs as root ({service['user']}); say why in root_reason, or run as another user"
+        if not root and "root_reason" in service:
+            yield (*path, "root_reason"), f"root_reason explains a user of root; services.{name} runs as {service['user']}"
         if service["readonly_root"] and "readonly_reason" in service:
             yield (*path, "readonly_reason"), "readonly_reason explains readonly_root: false; remove it, or set readonly_root: false"
     yield from _check_service_uses(spec)
@@ -822,11 +828,18 @@ DEFS: dict[str, Any] = {
             },
             "user": {
                 "description": "User (and optionally group) the container runs as: a uid, uid:gid or a name the image knows. "
-                "Default: 1000, never root.",
+                "Default: 1000. Root (0 or root) needs a `root_reason`.",
                 "type": "string",
                 "pattern": USER_PATTERN,
                 "default": "1000",
                 "examples": ["1000", "1000:1000", "app"],
+            },
+            "root_reason": {
+                "description": 'Why this service must run as root (with `user: "0"` or `root`).',
+                "type": "string",
+                "minLength": 10,
+                "maxLength": 300,
+                "examples": ["the vendor image binds port 80 as root and drops privileges itself"],
             },
             "readonly_root": {
                 "description": "Run with a read-only root filesystem; /tmp is a writable scratch volume. `false` needs a "

@@ -78,9 +78,6 @@ PATTERN_WORDS = {
     "^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$": "an S3 bucket name: 3 to 63 lowercase letters, digits, dots and hyphens",
     "^(100|[1-9]?[0-9])%$": "a percentage such as 25%",
     "^[A-Za-z0-9]+::[A-Za-z0-9]+::[A-Za-z0-9]+$": "a CloudFormation resource type such as AWS::SQS::Queue",
-    "^(certificates\\.[a-z][a-z0-9-]*|arn:aws[a-z-]*:acm:[a-z0-9-]+:[0-9]{12}:certificate/[0-9a-f-]+)$": (
-        "certificates.<name> of this spec, or an ACM certificate ARN (arn:aws:acm:<region>:<account>:certificate/<id>)"
-    ),
     "^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\\.)+[a-z]{2,63}$": "a domain name in lowercase, such as example.com",
     "^Z[A-Z0-9]{1,31}$": "a Route 53 hosted zone ID such as Z0123456789ABCDEFGHIJ",
     "^(@|[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*)$": (
@@ -92,6 +89,9 @@ PATTERN_WORDS = {
     ),
     "^[a-z][a-z0-9]*([._-][a-z0-9]+)*$": "an ECR repository name: lowercase letters and digits, separated by single . _ or -",
     "^[A-Za-z0-9_][A-Za-z0-9_.-]{0,31}(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,31})?$": "a user, or user:group, as a uid such as 1000 or a name",
+    "^(certificates\\.[a-z][a-z0-9-]*|arn:aws[a-z-]*:acm:[a-z0-9-]+:[0-9]{12}:certificate/[0-9a-f-]+)$": (
+        "certificates.<name> of this spec, or an ACM certificate ARN (arn:aws:acm:<region>:<account>:certificate/<id>)"
+    ),
 }
 
 
@@ -174,7 +174,7 @@ def load_and_validate(path: Path, only_env: str | None = None) -> list[Environme
             if known is None or known[0] is not spec:
                 known = (spec, list(_semantic_problems(environment)))
                 semantic[id(spec)] = known
-            problems = known[1]
+            problems = known[1] + list(_environment_problems(environment))
             if not problems:
                 environments.append(environment)
         for diagnostic in problems:
@@ -237,6 +237,16 @@ def _semantic_problems(environment: Environment) -> Iterable[Diagnostic]:
 
     for path, message in sections.check(environment.spec):
         yield Diagnostic(_clip_message(message), environment.mark(path), code="semantic")
+
+
+def _environment_problems(environment: Environment) -> Iterable[Diagnostic]:
+    """The sections' checks that depend on the environment's name (prod rules): never shared between environments."""
+    from . import sections
+
+    for section in sections.SECTIONS:
+        if section.check_environment is not None:
+            for path, message in section.check_environment(environment.name, environment.spec):
+                yield Diagnostic(_clip_message(message), environment.mark(path), code="semantic")
 
 
 def _clip_message(message: str) -> str:

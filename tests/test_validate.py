@@ -128,7 +128,7 @@ def test_a_pattern_without_words_is_never_shown_as_a_regex(monkeypatch: pytest.M
 
 
 @pytest.mark.parametrize(
-    ("typo", "meant"), [("netwrk", "network"), ("enviroments", "environments"), ("dns", None), ("vpc_id", None), ("tgas", "tags")]
+    ("typo", "meant"), [("netwrk", "network"), ("enviroments", "environments"), ("vpn", None), ("vpc_id", None), ("tgas", "tags")]
 )
 def test_did_you_mean_only_for_close_matches(typo: str, meant: str | None) -> None:
     from compiler.validate import _suggest, schema

@@ -56,13 +56,7 @@ def check(spec: Spec) -> Iterator[Problem]:
             )
     if cdn["aliases"] and "certificate" not in cdn:
         yield ("cdn", "aliases"), "cdn.aliases need cdn.certificate, an ACM certificate in us-east-1 covering them"
-    yield from _certificate_problems(spec, cdn)
-    attached = [name for name, firewall in spec.get("firewall", {}).items() if "cdn" in firewall.get("attach", [])]
-    for name in attached[1:]:
-        yield (
-            ("firewall", name, "attach"),
-            f"firewall.{name} and firewall.{attached[0]} both attach to the cdn; a distribution has one web ACL",
-        )
+    yield from _certificate_problems(spec, cdn)  # one web ACL per distribution is the firewall section's check
 
 
 def _certificate_problems(spec: Spec, cdn: dict[str, Any]) -> Iterator[Problem]:
@@ -357,4 +351,4 @@ OVERLAY: dict[str, Any] = {
     "cdn": {"description": "Changes to cdn in this environment, merged over the spec's.", "type": ["object", "null"]}
 }
 
-SECTION = Section("cdn", PROPERTIES, DEFS, OVERLAY, check=check, build=build, stack=STACK)
+SECTION = Section("cdn", PROPERTIES, DEFS, OVERLAY, check=check, check_environment=environment_problems, build=build, stack=STACK)

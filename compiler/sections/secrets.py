@@ -114,7 +114,7 @@ def secret_logical_id(name: str) -> str:
 def needs_key(spec: Spec) -> bool:
     """Whether the environment needs its KMS key: anything that stores data, runs code or sends alarms does."""
     buckets_with_kms = any(b["encryption"] == "kms" for b in spec.get("buckets", {}).values())
-    users = ("databases", "caches", "secrets", "services", "alarms", "queues", "topics", "functions", "apis")
+    users = ("databases", "caches", "secrets", "services", "alarms", "queues", "topics", "functions", "apis", "firewall", "registries")
     return buckets_with_kms or any(spec.get(section) for section in users)
 
 

@@ -153,7 +153,10 @@ def discovery_namespace(ctx: Context) -> str:
 
 
 def discovered(spec: Spec) -> bool:
-    """Whether anything uses a service, so the environment needs its namespace (and services with a port register)."""
+    """Whether the environment needs its namespace (and services with a port register): something uses a service,
+    or a service asks to be discoverable by callers outside the spec."""
+    if any(service.get("discovery") for service in spec.get("services", {}).values()):
+        return True
     return any(use.kind == "services" for _, _, item in relations.users(spec) for use in relations.uses(item))
 
 
@@ -263,6 +266,13 @@ def _load_balancer(spec: dict[str, Any], ctx: Context, out: Fragment) -> tuple[d
     out.export(ctx, STACK, "LoadBalancerDnsName", GetAtt(balancer, "DNSName"), "DNS name of the public load balancer.")
     out.export(
         ctx, STACK, "LoadBalancerFullName", GetAtt(balancer, "LoadBalancerFullName"), "Full name (for metrics) of the load balancer."
+    )
+    out.export(
+        ctx,
+        STACK,
+        "LoadBalancerCanonicalHostedZoneId",
+        GetAtt(balancer, "CanonicalHostedZoneID"),
+        "Route 53 zone of the load balancer's DNS name (for alias records).",
     )
     groups: dict[str, elb.TargetGroup] = {}
     for name, service in sorted(routed.items()):
@@ -819,6 +829,12 @@ DEFS: dict[str, Any] = {
                     },
                 },
                 "examples": [{"spot": 3, "on_demand": 1, "base": 1}, {"spot": 1}],
+            },
+            "discovery": {
+                "description": "Register in the environment's Cloud Map namespace (<service>.<environment>.<system>.internal) "
+                "even when nothing in the spec uses this service. Services that something uses always register.",
+                "type": "boolean",
+                "default": False,
             },
             "tracing": {
                 "description": "Run the AWS X-Ray daemon beside the container (UDP 2000, 32 CPU units, 256 MiB reserved) and let "

@@ -376,51 +376,11 @@ DEFS: dict[str, Any] = {
                     },
                 },
             },
-            "services": {
-                "description": "Per service: thresholds on average CPU and memory percent, and running tasks below a minimum.",
-                "type": "object",
-                "additionalProperties": {
-                    "type": "object",
-                    "additionalProperties": False,
-                    "properties": {
-                        "cpu": {"$ref": "#/$defs/threshold", "description": "Average CPU percent above."},
-                        "memory": {"$ref": "#/$defs/threshold", "description": "Average memory percent above."},
-                        "running_below": {"$ref": "#/$defs/threshold", "description": "Running tasks below."},
-                    },
-                    "description": "A service's thresholds.",
-                },
-                "default": {},
-            },
-            "databases": {
-                "description": "Per database: CPU percent, connections, free storage GiB below.",
-                "type": "object",
-                "additionalProperties": {
-                    "type": "object",
-                    "additionalProperties": False,
-                    "properties": {
-                        "cpu": {"$ref": "#/$defs/threshold", "description": "CPU percent above."},
-                        "connections": {"$ref": "#/$defs/threshold", "description": "Connections above."},
-                        "free_storage_gb": {"$ref": "#/$defs/threshold", "description": "Free storage GiB below."},
-                    },
-                    "description": "A database's thresholds.",
-                },
-                "default": {},
-            },
-            "caches": {
-                "description": "Per cache: engine CPU percent, memory percent used, evictions per minute.",
-                "type": "object",
-                "additionalProperties": {
-                    "type": "object",
-                    "additionalProperties": False,
-                    "properties": {
-                        "cpu": {"$ref": "#/$defs/threshold", "description": "Engine CPU percent above."},
-                        "memory": {"$ref": "#/$defs/threshold", "description": "Memory used percent above."},
-                        "evictions": {"$ref": "#/$defs/threshold", "description": "Evictions per minute above."},
-                    },
-                    "description": "A cache's thresholds.",
-                },
-                "default": {},
-            },
+            "services": _item_thresholds(
+                "services", "Per service: average CPU and memory percent above, running tasks below a minimum.", "service"
+            ),
+            "databases": _item_thresholds("databases", "Per database: CPU percent, connections, free storage GiB below.", "database"),
+            "caches": _item_thresholds("caches", "Per cache: engine CPU percent, memory percent used, evictions per minute.", "cache"),
             "queues": _item_thresholds(
                 "queues", "Per queue: age of the oldest message, messages waiting, messages in its dead-letter queue.", "queue"
             ),

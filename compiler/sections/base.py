@@ -23,6 +23,22 @@ USE_PATTERN = (
     "(:(read|write|readwrite|send|consume|publish|invoke))?$"
 )
 
+
+def uses_property(owner: str, examples: list[str]) -> dict[str, Any]:
+    """The schema of a `uses:` list, the same for every kind of thing that runs code."""
+    return {
+        "description": f"What the {owner} uses: `databases.<n>`, `caches.<n>`, `secrets.<n>`, "
+        "`buckets.<n>[:read|:write|:readwrite]`, `queues.<n>[:send|:consume]`, `topics.<n>[:publish]`, "
+        "`functions.<n>[:invoke]`, `services.<n>` (its port, found through service discovery). Yields network access "
+        "on the right port, least-privilege IAM, and connection settings as environment variables.",
+        "type": "array",
+        "items": {"type": "string", "pattern": USE_PATTERN},
+        "uniqueItems": True,
+        "default": [],
+        "examples": [examples],
+    }
+
+
 # A CloudWatch Logs group name the spec chooses: starts with a slash, CloudWatch's characters only.
 LOG_GROUP_PATTERN = "^/[A-Za-z0-9_./#-]{1,511}$"
 

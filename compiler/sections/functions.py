@@ -34,7 +34,7 @@ from troposphere import GetAtt, Join, Ref, Sub, awslambda, encode_to_dict, event
 from .. import relations
 from ..context import Context, Fragment, camel
 from . import network, security
-from .base import LOG_GROUP_PATTERN, USE_PATTERN, Connection, Problem, Section, Spec, Use, UseTarget, env_name
+from .base import LOG_GROUP_PATTERN, Connection, Problem, Section, Spec, Use, UseTarget, env_name, uses_property
 from .logs import log_group as log_group_for
 from .secrets import key_arn
 
@@ -670,17 +670,7 @@ DEFS: dict[str, Any] = {
                 "pattern": LOG_GROUP_PATTERN,
                 "examples": ["/aws/lambda/dev-api"],
             },
-            "uses": {
-                "description": "What the function uses: `databases.<n>`, `caches.<n>`, `secrets.<n>`, "
-                "`buckets.<n>[:read|:write|:readwrite]`, `queues.<n>[:send|:consume]`, `topics.<n>`, `functions.<n>`. "
-                "Yields network access (the function joins the VPC only for databases and caches), least-privilege IAM, "
-                "and settings as environment variables.",
-                "type": "array",
-                "items": {"type": "string", "pattern": USE_PATTERN},
-                "uniqueItems": True,
-                "default": [],
-                "examples": [["databases.main", "queues.jobs:send", "secrets.stripe-key"]],
-            },
+            "uses": uses_property("function", ["databases.main", "queues.jobs:send", "secrets.stripe-key"]),
             "on": {
                 "description": "What invokes the function besides API routes: queues, schedules, bucket events, topics.",
                 "type": "array",

@@ -24,7 +24,7 @@ from troposphere import elasticloadbalancingv2 as elb
 from .. import relations
 from ..context import Context, Fragment, camel
 from . import network, registries, security
-from .base import LOG_GROUP_PATTERN, USE_PATTERN, Connection, Problem, Section, Spec, Use, UseTarget, env_name
+from .base import LOG_GROUP_PATTERN, Connection, Problem, Section, Spec, Use, UseTarget, env_name, uses_property
 from .logs import log_group as log_group_for
 from .secrets import key_arn, secret_arn
 
@@ -802,16 +802,7 @@ DEFS: dict[str, Any] = {
                 "default": {},
                 "examples": [{"SECRET_KEY": "secrets.app-secret-key"}],
             },
-            "uses": {
-                "description": "What the service uses: `databases.<n>`, `caches.<n>`, `secrets.<n>`, "
-                "`buckets.<n>[:read|:write|:readwrite]`, `services.<n>` (its port, found through service discovery), and more. "
-                "Yields network access on the right port, least-privilege IAM, and connection settings as environment variables.",
-                "type": "array",
-                "items": {"type": "string", "pattern": USE_PATTERN},
-                "uniqueItems": True,
-                "default": [],
-                "examples": [["databases.main", "buckets.media:read", "services.api"]],
-            },
+            "uses": uses_property("service", ["databases.main", "buckets.media:read", "services.api"]),
             "capacity": {
                 "description": "Where tasks run: weights over on-demand Fargate and Fargate Spot, and `base` tasks always "
                 "on-demand. Without it, every task is on-demand. Spot tasks may be stopped with two minutes' notice.",

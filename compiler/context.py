@@ -9,6 +9,12 @@ from troposphere import AWSObject, Export, ImportValue, Output, Parameter, Tags
 
 MANAGED_BY = "ivc"
 RESERVED_TAGS = ("System", "Environment", "ManagedBy")
+PROTECTED_NAMES = ("prod", "production")  # always protected, whatever deploy.protected says
+
+
+def is_protected(environment: str, spec: dict[str, Any]) -> bool:
+    """Whether ``environment`` is protected: named prod or production, or ``deploy.protected: true``."""
+    return environment in PROTECTED_NAMES or bool((spec.get("deploy") or {}).get("protected"))
 
 
 @dataclass(frozen=True)
@@ -33,6 +39,11 @@ class Context:
     def imported(self, stack: str, output: str) -> ImportValue:
         """A value another stack of this environment exports."""
         return ImportValue(self.export_name(stack, output))
+
+    @property
+    def protected(self) -> bool:
+        """Protected environments keep what they log and refuse to delete their front door (see ``is_protected``)."""
+        return is_protected(self.environment, self.spec)
 
     def log_group_name(self, *parts: str) -> str:
         """Log groups ivc creates live under /<system>/<environment>/, which the environment key may encrypt."""

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from ..context import is_protected
 from .aws import DeployError
 from .changes import STATEFUL_TYPES, Change
 from .releases import Release
@@ -122,7 +123,7 @@ def settings(environment: Environment, caller_account: Callable[[], str]) -> Set
         execution_role_name=deploy.get("execution_role_name", "AWSCloudFormationStackSetExecutionRole"),
         auto_deployment=deploy.get("auto_deployment", {"enabled": True, "retain_stacks": True}),
         bucket=deploy.get("bucket"),
-        protected=bool(deploy.get("protected")) or environment.name in ("prod", "production"),
+        protected=is_protected(environment.name, environment.spec),
         tags=dict(sorted(tags.items())),
     )
 

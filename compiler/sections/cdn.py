@@ -18,7 +18,7 @@ from awacs import s3 as s3_actions
 from awacs.aws import Allow, Condition, PolicyDocument, Principal, Statement, StringEquals
 from troposphere import GetAtt, Join, Ref, Select, Split, Sub, cloudfront, s3
 
-from ..context import Context, Fragment, camel
+from ..context import Context, Fragment, camel, is_protected
 from . import dns
 from .base import Problem, Section, Spec
 from .buckets import tls_only
@@ -30,7 +30,6 @@ TTL = 86400  # default seconds cached for bucket and service origins; API origin
 READ_METHODS = ["GET", "HEAD", "OPTIONS"]
 ALL_METHODS = ["DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT"]
 CLOUDFRONT_REGION = "us-east-1"  # where CloudFront takes certificates from
-PROTECTED = ("prod", "production")
 
 
 def check(spec: Spec) -> Iterator[Problem]:
@@ -87,7 +86,7 @@ def _certificate_problems(spec: Spec, cdn: dict[str, Any]) -> Iterator[Problem]:
 def environment_problems(environment: str, spec: Spec) -> Iterator[Problem]:
     """What only a prod environment may not do: carry viewers' credentials to the load balancer over plain HTTP."""
     cdn = spec.get("cdn")
-    if not cdn or environment not in PROTECTED or spec.get("load_balancer", {}).get("certificate"):
+    if not cdn or not is_protected(environment, spec) or spec.get("load_balancer", {}).get("certificate"):
         return
     behaviors = [(("cdn", "default"), cdn["default"])] + [(("cdn", "paths", p), b) for p, b in cdn["paths"].items()]
     for path, behavior in behaviors:

@@ -6,15 +6,15 @@ from typing import Any
 
 from awacs import kms as kms_actions
 from awacs import s3 as s3_actions
-from awacs.aws import Allow, Bool, Condition, Deny, PolicyDocument, Principal, Statement, StringEquals
+from awacs.aws import Allow, Bool, Condition, Deny, PolicyDocument, Principal, Statement
 from troposphere import GetAtt, Join, Ref, Sub, s3
 
 from ..context import Context, Fragment, camel
+from .access_logs import LOGS_BUCKET
 from .base import Connection, Section, Spec, Use, UseTarget, env_name
 from .secrets import key_arn
 
 STACK = "data"
-LOGS_BUCKET = "AccessLogsBucket"
 TRANSITIONS = (
     ("infrequent", "STANDARD_IA"),
     ("intelligent", "INTELLIGENT_TIERING"),
@@ -86,7 +86,7 @@ def tls_only(arn: Any) -> Statement:
     )
 
 
-def _private() -> s3.PublicAccessBlockConfiguration:
+def private() -> s3.PublicAccessBlockConfiguration:
     return s3.PublicAccessBlockConfiguration(
         BlockPublicAcls=True, BlockPublicPolicy=True, IgnorePublicAcls=True, RestrictPublicBuckets=True
     )
@@ -98,56 +98,6 @@ def _owner_enforced() -> s3.OwnershipControls:
 
 def build(buckets: dict[str, Any], ctx: Context) -> Fragment:
     out = Fragment()
-    logs_bucket = out.add(
-        s3.Bucket(
-            LOGS_BUCKET,
-            BucketName=bucket_name(ctx, "access-logs"),
-            # Server access logs can only be delivered to a bucket encrypted with S3-managed keys.
-            BucketEncryption=s3.BucketEncryption(
-                ServerSideEncryptionConfiguration=[
-                    s3.ServerSideEncryptionRule(ServerSideEncryptionByDefault=s3.ServerSideEncryptionByDefault(SSEAlgorithm="AES256"))
-                ]
-            ),
-            PublicAccessBlockConfiguration=_private(),
-            OwnershipControls=_owner_enforced(),
-            # Versioned so a deleted or overwritten log survives; old versions go when the logs themselves would.
-            VersioningConfiguration=s3.VersioningConfiguration(Status="Enabled"),
-            LifecycleConfiguration=s3.LifecycleConfiguration(
-                Rules=[
-                    s3.LifecycleRule(
-                        Id="expire-access-logs",
-                        Status="Enabled",
-                        ExpirationInDays=ctx.spec["logs"]["access_logs"],
-                        NoncurrentVersionExpiration=s3.NoncurrentVersionExpiration(NoncurrentDays=ctx.spec["logs"]["access_logs"]),
-                        AbortIncompleteMultipartUpload=s3.AbortIncompleteMultipartUpload(DaysAfterInitiation=7),
-                    )
-                ]
-            ),
-            Tags=ctx.resource_tags(ctx.name("access-logs")),
-            DeletionPolicy="Retain",
-            UpdateReplacePolicy="Retain",
-        )
-    )
-    out.add(
-        s3.BucketPolicy(
-            f"{LOGS_BUCKET}Policy",
-            Bucket=Ref(logs_bucket),
-            PolicyDocument=PolicyDocument(
-                Version="2012-10-17",
-                Statement=[
-                    Statement(
-                        Sid="S3ServerAccessLogsDelivery",
-                        Effect=Allow,
-                        Principal=Principal("Service", "logging.s3.amazonaws.com"),
-                        Action=[s3_actions.PutObject],
-                        Resource=[Join("", [GetAtt(logs_bucket, "Arn"), "/*"])],
-                        Condition=Condition(StringEquals({"aws:SourceAccount": Ref("AWS::AccountId")})),
-                    ),
-                    tls_only(GetAtt(logs_bucket, "Arn")),
-                ],
-            ),
-        )
-    )
     served_by_cdn = cdn_buckets(ctx.spec)
     triggered = triggering_buckets(ctx.spec)
     for name, settings in sorted(buckets.items()):
@@ -164,9 +114,9 @@ def build(buckets: dict[str, Any], ctx: Context) -> Fragment:
                     s3.ServerSideEncryptionRule(ServerSideEncryptionByDefault=default, BucketKeyEnabled=settings["encryption"] == "kms")
                 ]
             ),
-            "PublicAccessBlockConfiguration": _private(),
+            "PublicAccessBlockConfiguration": private(),
             "OwnershipControls": _owner_enforced(),
-            "LoggingConfiguration": s3.LoggingConfiguration(DestinationBucketName=Ref(logs_bucket), LogFilePrefix=f"{name}/"),
+            "LoggingConfiguration": s3.LoggingConfiguration(DestinationBucketName=Ref(LOGS_BUCKET), LogFilePrefix=f"{name}/"),
             "LifecycleConfiguration": s3.LifecycleConfiguration(Rules=lifecycle_rules(settings["lifecycle"])),
             "Tags": ctx.resource_tags(ctx.name(name)),
         }

@@ -117,12 +117,46 @@ def test_functions_api_and_security_group_chain(env: str) -> None:
 
 
 def test_cloudfront_disabled_in_dev_only() -> None:
-    assert not (OUT / "dev" / "us-east-1" / "edge.json").exists()
+    assert not of_type(stack("dev", "edge"), "AWS::CloudFront::Distribution")
     for env in ("staging", "prod"):
         distribution = next(iter(of_type(stack(env, "edge"), "AWS::CloudFront::Distribution").values()))["Properties"]["DistributionConfig"]
         assert distribution["DefaultCacheBehavior"]["ViewerProtocolPolicy"] in ("https-only", "redirect-to-https")
         assert distribution["DefaultCacheBehavior"]["Compress"] is True
         assert {o["Id"] for o in distribution["Origins"]} == {"api-public", "bucket-static", "bucket-media"}
+
+
+@pytest.mark.parametrize(("env", "zone"), [("staging", "staging.raymanportfolio.com"), ("prod", "raymanportfolio.com")])
+def test_the_site_is_served_on_its_own_domain_over_tls_1_2_behind_a_firewall(env: str, zone: str) -> None:
+    config = next(iter(of_type(stack(env, "edge"), "AWS::CloudFront::Distribution").values()))["Properties"]["DistributionConfig"]
+    assert sorted(config["Aliases"]) == sorted([zone, f"www.{zone}"])  # the CORS origins the document names
+    assert config["ViewerCertificate"]["MinimumProtocolVersion"].startswith("TLSv1.2")
+    assert "CloudFrontDefaultCertificate" not in config["ViewerCertificate"]
+    acl = next(iter(of_type(stack(env, "edge"), "AWS::WAFv2::WebACL").values()))["Properties"]
+    assert acl["Scope"] == "CLOUDFRONT"
+    managed = {r["Statement"]["ManagedRuleGroupStatement"]["Name"] for r in acl["Rules"] if "ManagedRuleGroupStatement" in r["Statement"]}
+    assert managed == {"AWSManagedRulesCommonRuleSet", "AWSManagedRulesKnownBadInputsRuleSet", "AWSManagedRulesAmazonIpReputationList"}
+    assert config["WebACLId"]["Fn::GetAtt"][0] in of_type(stack(env, "edge"), "AWS::WAFv2::WebACL")
+    records = {p["Properties"]["Name"] for p in of_type(stack(env, "edge"), "AWS::Route53::RecordSet").values()}
+    assert {zone, f"www.{zone}"} <= records
+
+
+def test_dev_reaches_the_api_by_name_without_a_cdn_or_firewall() -> None:
+    edge = stack("dev", "edge")
+    assert not of_type(edge, "AWS::WAFv2::WebACL")
+    domain = next(iter(of_type(edge, "AWS::ApiGatewayV2::DomainName").values()))["Properties"]
+    assert domain["DomainName"] == "dev.raymanportfolio.com"
+
+
+def test_prod_functions_reserve_concurrency_and_alarm_near_it() -> None:
+    app = stack("prod", "app")
+    assert props(app, "FunctionApi")["ReservedConcurrentExecutions"] == 200
+    assert props(app, "FunctionWorker")["ReservedConcurrentExecutions"] == 50
+    alarms = {k: v["Properties"] for k, v in of_type(stack("prod", "monitoring"), "AWS::CloudWatch::Alarm").items()}
+    assert alarms["AlarmFunctionsApiConcurrencyWarning"]["Threshold"] == 180
+    assert alarms["AlarmFunctionsWorkerConcurrencyWarning"]["Threshold"] == 45
+    assert alarms["AlarmFunctionsApiThrottlesWarning"]["MetricName"] == "Throttles"
+    for env in ("dev", "staging"):  # the account's pool, unreserved: a dev account may have only 10
+        assert "ReservedConcurrentExecutions" not in props(stack(env, "app"), "FunctionApi")
 
 
 @pytest.mark.parametrize(("env", "free_gb"), [("dev", 2), ("staging", 5), ("prod", 10)])

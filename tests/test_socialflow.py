@@ -47,6 +47,7 @@ def test_database(env: str, instance: str, multi_az: bool, backups: int, storage
     assert p["EnableCloudwatchLogsExports"] == ["postgresql", "upgrade"]
     assert p["ManageMasterUserPassword"] is True and "MasterUserPassword" not in p
     assert p["PubliclyAccessible"] is False
+    assert p["EnableIAMDatabaseAuthentication"] is True  # ivc's default: IAM principals may sign in as rds_iam users
     parameters = props(data, "DatabaseMainParameterGroup")["Parameters"]
     assert parameters["shared_preload_libraries"] == "pg_stat_statements"
     assert parameters["log_min_duration_statement"] == "1000"  # slow queries over 1 s
@@ -152,6 +153,11 @@ def test_buckets(env: str, versioned: bool) -> None:
     data = stack(env, "data")
     videos = data["Resources"]["BucketVideos"]
     assert ("VersioningConfiguration" in videos["Properties"]) is versioned
+    uploads = props(data, "BucketUploads")  # "all buckets: versioning for data protection", but temporary: 7 days for every version
+    assert ("VersioningConfiguration" in uploads) is versioned
+    assert {"Id": "noncurrent-versions", "Status": "Enabled", "NoncurrentVersionExpiration": {"NoncurrentDays": 7}} in uploads[
+        "LifecycleConfiguration"
+    ]["Rules"]
     rules = {r["Id"]: r for r in videos["Properties"]["LifecycleConfiguration"]["Rules"]}
     assert rules["current-objects"]["Transitions"] == [{"StorageClass": "GLACIER", "TransitionInDays": 90}]
     assert rules["current-objects"]["ExpirationInDays"] == 730
@@ -182,6 +188,10 @@ def test_cloudfront(env: str, price_class: str) -> None:
     assert all(b["ViewerProtocolPolicy"] == "redirect-to-https" and b["Compress"] for b in config["CacheBehaviors"])
     reads = props(edge, "BucketStaticPolicy")["PolicyDocument"]["Statement"]
     assert {s["Sid"] for s in reads} == {"DenyInsecureTransport", "CloudFrontReadsThroughOriginAccessControl"}
+    acls = of_type(edge, "AWS::WAFv2::WebACL")
+    assert bool(acls) is (env != "dev")  # a web ACL in front of staging and prod (dev: cost)
+    if acls:
+        assert config["WebACLId"] == {"Fn::GetAtt": [next(iter(acls)), "Arn"]}
 
 
 def test_alarm_thresholds() -> None:

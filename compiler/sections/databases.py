@@ -108,7 +108,8 @@ def build(databases: dict[str, Any], ctx: Context) -> Fragment:
             "PreferredMaintenanceWindow": db["maintenance_window"],
             "AutoMinorVersionUpgrade": True,
             "CopyTagsToSnapshot": True,
-            "DeletionProtection": db["deletion_protection"],
+            "DeletionProtection": db.get("deletion_protection", ctx.protected),
+            "EnableIAMDatabaseAuthentication": db["iam_auth"],
             "PubliclyAccessible": False,
             "DBSubnetGroupName": Ref(subnets),
             "DBParameterGroupName": Ref(group),
@@ -269,9 +270,16 @@ DEFS: dict[str, Any] = {
                 "default": ["postgresql", "upgrade"],
             },
             "deletion_protection": {
-                "description": "Refuse to delete the instance until this is turned off.",
+                "description": "Refuse to delete the instance until this is turned off. Default: on in protected environments "
+                "(prod, production, or deploy.protected), off elsewhere.",
                 "type": "boolean",
-                "default": False,
+            },
+            "iam_auth": {
+                "description": "Let IAM principals sign in as database users granted rds_iam (short-lived tokens instead of "
+                "passwords). ivc grants no rds-db:connect itself: the spec names no database user but the master, whose "
+                "password RDS manages.",
+                "type": "boolean",
+                "default": True,
             },
         },
     }

@@ -1,0 +1,44 @@
+"""moto's server (what the ``moto_server`` command runs), with two translations moto 5.2.5 gets wrong.
+
+moto's ``Key.create_from_cloudformation_json`` hands an ``AWS::KMS::Key``'s properties to
+``KmsBackend.create_key`` as CloudFormation wrote them, but that method takes them as the KMS API sends them:
+
+- Tags: CloudFormation writes ``[{"Key": k, "Value": v}]``; KMS tagging reads ``TagKey`` and ``TagValue``, so
+  creating any tagged key from a template fails with ``KeyError: 'TagKey'``, and the stack with it.
+- KeyPolicy: CloudFormation takes a JSON object; the KMS API takes it as a JSON string, and moto's
+  policy check (``kms.describe_key`` and others) then fails with a 500 on the object.
+
+The fix is those translations, ``{"Key": k, "Value": v} -> {"TagKey": k, "TagValue": v}`` and
+``json.dumps(KeyPolicy)``, done before moto's own code runs; everything else is moto's. ivc tags every key,
+so without them no stack holding the environment key, nor any stack importing it, builds on moto. The key
+then created is real moto state, as ``kms.create_key(Policy=..., Tags=...)`` would make it: ``kms.describe_key``
+and ``kms.list_resource_tags`` read it back.
+
+Run as ``python tests/moto_fixed_server.py -H 127.0.0.1 -p PORT``, the arguments of ``moto_server``.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from moto.kms.models import Key
+from moto.server import main
+
+_create_key_from_template = Key.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]
+
+
+def _as_the_kms_api_takes_it(cls: type[Key], resource_name: str, cloudformation_json: Any, *args: Any, **kwargs: Any) -> Key:
+    properties = dict(cloudformation_json["Properties"])
+    if isinstance(properties.get("KeyPolicy"), dict):
+        properties["KeyPolicy"] = json.dumps(properties["KeyPolicy"])
+    if "Tags" in properties:
+        properties["Tags"] = [{"TagKey": tag["Key"], "TagValue": tag["Value"]} for tag in properties["Tags"]]
+    created: Key = _create_key_from_template(cls, resource_name, {**cloudformation_json, "Properties": properties}, *args, **kwargs)
+    return created
+
+
+Key.create_from_cloudformation_json = classmethod(_as_the_kms_api_takes_it)  # type: ignore[method-assign,assignment]
+
+if __name__ == "__main__":
+    main()

@@ -19,7 +19,7 @@ from awacs.aws import Allow, Condition, PolicyDocument, Principal, Statement, St
 from troposphere import GetAtt, Join, Ref, Select, Split, Sub, cloudfront, s3
 
 from ..context import Context, Fragment, camel, is_protected
-from . import dns
+from . import access_logs, dns
 from .base import Problem, Section, Spec
 from .buckets import tls_only
 
@@ -30,6 +30,22 @@ TTL = 86400  # default seconds cached for bucket and service origins; API origin
 READ_METHODS = ["GET", "HEAD", "OPTIONS"]
 ALL_METHODS = ["DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT"]
 CLOUDFRONT_REGION = "us-east-1"  # where CloudFront takes certificates from
+# CloudFront delivers standard logs to no bucket in these regions (AWS: "Configure standard logging (legacy)"), and the
+# environment's log bucket is in the primary region.
+NO_STANDARD_LOGS = (
+    "af-south-1",
+    "ap-east-1",
+    "ap-south-2",
+    "ap-southeast-3",
+    "ap-southeast-4",
+    "ca-west-1",
+    "eu-central-2",
+    "eu-south-1",
+    "eu-south-2",
+    "il-central-1",
+    "me-central-1",
+    "me-south-1",
+)
 
 
 def check(spec: Spec) -> Iterator[Problem]:
@@ -53,6 +69,12 @@ def check(spec: Spec) -> Iterator[Problem]:
                 (*path, "headers"),
                 f"cdn origin {behavior['origin']} cannot take the Host header: API Gateway answers only to its own domain",
             )
+    if spec["regions"]["primary"] in NO_STANDARD_LOGS:
+        yield (
+            ("regions", "primary"),
+            f"the cdn logs to the environment's log bucket in the primary region, and CloudFront delivers no standard logs "
+            f"to {spec['regions']['primary']}; choose another primary region for a spec with a cdn",
+        )
     if cdn["aliases"] and "certificate" not in cdn:
         yield ("cdn", "aliases"), "cdn.aliases need cdn.certificate, an ACM certificate in us-east-1 covering them"
     yield from _certificate_problems(spec, cdn)  # one web ACL per distribution is the firewall section's check
@@ -202,6 +224,7 @@ def build(cdn: dict[str, Any], ctx: Context) -> Fragment:
         "IPV6Enabled": True,
         "Origins": origins,
         "DefaultCacheBehavior": default_behavior,
+        "Logging": access_logs.cdn_logging(ctx),
     }
     if cache_behaviors:
         config["CacheBehaviors"] = cache_behaviors

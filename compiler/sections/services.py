@@ -23,7 +23,7 @@ from troposphere import elasticloadbalancingv2 as elb
 
 from .. import relations
 from ..context import Context, Fragment, camel
-from . import network, registries, security
+from . import access_logs, network, registries, security
 from .base import LOG_GROUP_PATTERN, Connection, Problem, Section, Spec, Use, UseTarget, env_name, uses_property
 from .logs import log_group as log_group_for
 from .secrets import key_arn, secret_arn
@@ -259,6 +259,7 @@ def _load_balancer(spec: dict[str, Any], ctx: Context, out: Fragment) -> tuple[d
                 elb.LoadBalancerAttributes(Key="idle_timeout.timeout_seconds", Value=str(settings["idle_timeout"])),
                 elb.LoadBalancerAttributes(Key="deletion_protection.enabled", Value=str(settings["deletion_protection"]).lower()),
                 elb.LoadBalancerAttributes(Key="routing.http.drop_invalid_header_fields.enabled", Value="true"),
+                *access_logs.load_balancer_attributes(ctx),
             ],
             Tags=ctx.resource_tags(ctx.name("alb")),
         )

@@ -108,3 +108,29 @@ def test_a_cdn_in_a_region_cloudfront_cannot_log_to_is_refused_at_the_primary_re
         "3:20: error: the cdn logs to the environment's log bucket in the primary region, and CloudFront delivers no "
         "standard logs to eu-south-1; choose another primary region for a spec with a cdn"
     ]
+
+
+# --- 2. deletion protection -----------------------------------------------------------------------
+
+
+def test_a_protected_environments_load_balancer_refuses_deletion_unless_the_spec_turns_it_off(tmp_path: Path) -> None:
+    body = "deploy: {protected: false}\n"
+    environments = (
+        "prod: {}\n  staging: {deploy: {protected: true}}\n  dev: {}\n"
+        "  lab: {load_balancer: {deletion_protection: false}, deploy: {protected: true}}"
+    )
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(HEAD + body + "environments:\n  " + environments + "\n")
+    result = ivc("compile", spec, "--out", tmp_path / "out")
+    assert result.exit_code == 0, result.output
+
+    def protection(environment: str) -> str:
+        app = read_json(tmp_path / "out" / "shop" / environment / "us-east-1" / "app.json")
+        return str(attributes(app)["deletion_protection.enabled"])
+
+    assert {e: protection(e) for e in ("prod", "staging", "dev", "lab")} == {
+        "prod": "true",  # always protected by its name
+        "staging": "true",  # deploy.protected
+        "dev": "false",
+        "lab": "false",  # protected, and the spec turns it off explicitly
+    }

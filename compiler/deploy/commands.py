@@ -215,6 +215,12 @@ def destroy(
     def keep(target: Target) -> str | None:
         if target.stateful and engine.settings.protected and not include_stateful:
             return "stateful stack of a protected environment: add --include-stateful to remove it; retained data stays anyway"
+        if target.deletion_protected:
+            # CloudFormation would delete the services first and then fail on the load balancer, leaving a broken stack.
+            return (
+                "its load balancer has deletion protection (on by default in protected environments): set "
+                "load_balancer.deletion_protection: false for this environment, compile and deploy, then destroy"
+            )
         return None
 
     def run() -> Outcome:

@@ -43,6 +43,15 @@ class Target:
         return minified(self.template)
 
     @property
+    def deletion_protected(self) -> bool:
+        """Whether a load balancer of the template refuses to be deleted (load_balancer.deletion_protection)."""
+        return any(
+            {"Key": "deletion_protection.enabled", "Value": "true"} in r.get("Properties", {}).get("LoadBalancerAttributes", [])
+            for r in self.template.get("Resources", {}).values()
+            if r.get("Type") == "AWS::ElasticLoadBalancingV2::LoadBalancer"
+        )
+
+    @property
     def stateful(self) -> bool:
         return any(r.get("Type") in STATEFUL_TYPES for r in self.template.get("Resources", {}).values())
 

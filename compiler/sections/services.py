@@ -257,7 +257,9 @@ def _load_balancer(spec: dict[str, Any], ctx: Context, out: Fragment) -> tuple[d
             SecurityGroups=[security.imported(ctx, "load-balancer")],
             LoadBalancerAttributes=[
                 elb.LoadBalancerAttributes(Key="idle_timeout.timeout_seconds", Value=str(settings["idle_timeout"])),
-                elb.LoadBalancerAttributes(Key="deletion_protection.enabled", Value=str(settings["deletion_protection"]).lower()),
+                elb.LoadBalancerAttributes(
+                    Key="deletion_protection.enabled", Value=str(settings.get("deletion_protection", ctx.protected)).lower()
+                ),
                 elb.LoadBalancerAttributes(Key="routing.http.drop_invalid_header_fields.enabled", Value="true"),
                 *access_logs.load_balancer_attributes(ctx),
             ],
@@ -1006,9 +1008,9 @@ DEFS: dict[str, Any] = {
                 "default": 60,
             },
             "deletion_protection": {
-                "description": "Refuse to delete the load balancer until this is turned off.",
+                "description": "Refuse to delete the load balancer until this is turned off. Default: on in protected "
+                "environments (prod, production, or deploy.protected), off elsewhere; `false` turns it off anywhere.",
                 "type": "boolean",
-                "default": False,
             },
         },
     },

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from awacs import kms as kms_actions
-from awacs.aws import Allow, ArnLike, Condition, PolicyDocument, Principal, Statement, StringEquals
+from awacs.aws import Allow, ArnLike, BoolIfExists, Condition, Deny, PolicyDocument, Principal, Statement, StringEquals
 from troposphere import GetAtt, Ref, Sub, kms, secretsmanager
 
 from ..context import Context, Fragment, camel
@@ -45,6 +45,16 @@ def build_key(ctx: Context) -> Fragment:
                 Principal=Principal("AWS", account),
                 Action=[kms_actions.Action("*")],
                 Resource=["*"],
+            ),
+            # A grant is a way to the key that no policy shows; only AWS services using the key for a principal's
+            # resource (such as RDS or ECR) may create one. IfExists: a request without the key is denied too.
+            Statement(
+                Sid="GrantsOnlyForAwsResources",
+                Effect=Deny,
+                Principal=Principal("AWS", "*"),
+                Action=[kms_actions.CreateGrant],
+                Resource=["*"],
+                Condition=Condition(BoolIfExists({"kms:GrantIsForAWSResource": "false"})),
             ),
             Statement(
                 Sid="LogsEncryptThisEnvironmentsLogGroups",

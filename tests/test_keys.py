@@ -44,3 +44,21 @@ def test_nothing_ivc_deploys_creates_grants_itself(compiled: Path) -> None:
             if resource["Type"] != "AWS::KMS::Key":
                 assert "kms:CreateGrant" not in json.dumps(resource) and '"kms:*"' not in json.dumps(resource), f"{path}: {name}"
 
+
+PROTECTED = ("prod", "production")  # no compiled spec sets deploy.protected, so these are the protected ones
+
+
+def test_protected_environments_keep_their_log_groups(compiled: Path) -> None:
+    seen = {True: 0, False: 0}
+    for path, template in templates(compiled).items():
+        protected = template["Metadata"]["ivc"]["environment"] in PROTECTED
+        for name, group in template["Resources"].items():
+            if group["Type"] != "AWS::Logs::LogGroup":
+                continue
+            seen[protected] += 1
+            policies = (group.get("DeletionPolicy"), group.get("UpdateReplacePolicy"))
+            if protected or name == "FlowLogGroup":  # flow logs were always kept
+                assert policies == ("Retain", "Retain"), f"{path}: {name}"
+            else:
+                assert policies == (None, None), f"{path}: {name} goes with its stack outside protected environments"
+    assert seen[True] and seen[False]

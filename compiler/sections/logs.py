@@ -12,14 +12,23 @@ from .secrets import STACK as KEY_STACK
 from .secrets import key_arn
 
 
+def retained(ctx: Context) -> dict[str, str]:
+    """A protected environment keeps its log groups, and what they hold, when their stack deletes or replaces them."""
+    return {"DeletionPolicy": "Retain", "UpdateReplacePolicy": "Retain"} if ctx.protected else {}
+
+
 def log_group(title: str, group_name: str, ctx: Context, owner: str, stack: str) -> logs.LogGroup:
-    """An encrypted log group; ``stack`` is the stack it lands in (the key is local to the data stack, imported elsewhere)."""
+    """An encrypted log group; ``stack`` is the stack it lands in (the key is local to the data stack, imported elsewhere).
+
+    Outside protected environments it goes with its stack (CloudFormation's default), as it always has.
+    """
     return logs.LogGroup(
         title,
         LogGroupName=group_name,
         RetentionInDays=ctx.spec["logs"]["retention"],
         KmsKeyId=key_arn(ctx, same_stack=stack == KEY_STACK),
         Tags=ctx.resource_tags(ctx.name(owner)),
+        **retained(ctx),
     )
 
 

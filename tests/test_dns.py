@@ -160,7 +160,6 @@ load_balancer: {certificate: arn:aws:acm:us-east-1:123456789012:certificate/abc-
 dns:
   zone: shop.example
   records: {origin: services.web}
-  health_checks: {origin: {path: /health}}
 cdn: {default: {origin: services.web, headers: [Authorization], cookies: true, ttl: 0}}
 """
 
@@ -184,14 +183,13 @@ def test_cloudfront_reaches_a_load_balancer_with_a_certificate_over_https_by_its
 
 
 def test_without_a_record_the_origin_stays_the_load_balancers_own_name(tmp_path: Path) -> None:
-    body = LB_RECORD.replace("  records: {origin: services.web}\n  health_checks: {origin: {path: /health}}\n", "")
+    body = LB_RECORD.replace("  records: {origin: services.web}\n", "")
     origin = _built(_environment(tmp_path, body), "cdn")["Distribution"]["Properties"]["DistributionConfig"]["Origins"][0]
     assert origin["DomainName"] == {"Fn::ImportValue": "shop-dev-app-LoadBalancerDnsName"}
 
 
 def test_prod_may_not_carry_credentials_to_a_load_balancer_over_http(tmp_path: Path) -> None:
     body = LB_RECORD.replace("load_balancer: {certificate: arn:aws:acm:us-east-1:123456789012:certificate/abc-123}\n", "")
-    body = body.replace("  health_checks: {origin: {path: /health}}\n", "")
     spec_file = tmp_path / "spec.yaml"
     spec_file.write_text(HEAD + textwrap.dedent(body) + "environments:\n  staging: {}\n  prod: {}\n  production: {}\n")
     result = ivc("validate", spec_file)

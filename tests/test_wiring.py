@@ -1,7 +1,8 @@
 """Wiring of every bundled environment, as CloudFormation would deploy it: what moto cannot build is still proven connected.
 
 In the manifest's wave order, every import a stack makes is exported by a stack of an earlier wave in the
-same region, every export name is unique, and every template parameter has a default (a release overrides it).
+same region, every export name is unique, and every template parameter has a default (a release overrides it) or is
+supplied by ivc deploy, as a Metadata entry of the resources that use it says.
 """
 
 from __future__ import annotations
@@ -26,8 +27,14 @@ def test_every_import_is_exported_by_an_earlier_wave_and_every_parameter_has_a_d
             template = read_json(manifest_path.parent / stack["file"])
             for name in stack["imports"]:
                 assert (stack["region"], name) in exported, f"{key} imports {name}, which no earlier wave exports"
+            supplied = {
+                name
+                for resource in template["Resources"].values()
+                for name in resource.get("Metadata", {}).get("ivc", {}).get("supplied_at_deploy", {})
+            }
             for name, parameter in template.get("Parameters", {}).items():
-                assert "Default" in parameter, f"{key} parameter {name} has no default: a deploy could not supply it"
+                # Without a default, a resource's Metadata says how ivc deploy looks the value up (compiler/deploy/supplied.py).
+                assert "Default" in parameter or name in supplied, f"{key} parameter {name} has no default: a deploy could not supply it"
         for key in wave:  # a wave's exports are there for the next waves, not for its own stacks
             stack = stacks[key]
             for name in stack["exports"]:

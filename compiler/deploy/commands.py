@@ -14,6 +14,7 @@ from .output import compiled
 from .plan import Step, Target, located_failures, settings, targets, template_diff
 from .releases import missing, requested
 from .stacksets import StackSets
+from .supplied import managed_prefix_list
 
 if TYPE_CHECKING:
     from ..validate import Environment
@@ -63,6 +64,7 @@ def _session(
             say,
             s3=client("s3", resolved.admin_region, say) if resolved.bucket else None,
             tick=tick,
+            prefix_list=lambda where, name: managed_prefix_list(client("ec2", where, say), name, where),
         )
     except DeployError:
         raise
@@ -72,8 +74,9 @@ def _session(
 
 
 def _releases(step: Step) -> list[str]:
-    """The plan's release lines of one stack set."""
-    return [line for release in step.releases if (line := release.line())]
+    """The plan's release lines of one stack set, and the parameters looked up for it that change."""
+    lines = [line for release in step.releases if (line := release.line())]
+    return lines + [line for value in step.supplied if (line := value.line(step.target.stackset, step.target.region))]
 
 
 def _guard(action: Callable[[], Outcome]) -> Outcome:
@@ -116,6 +119,8 @@ def deploy(
                 detail.append("template")
             if step.releases_changed:
                 detail.append("release")
+            if step.supplied_changed:
+                detail.append("parameters")
             detail += [f"+{a}" for a in step.add] + [f"-{a}" for a in step.remove]
             show(
                 f"{step.action:<9} {where}"

@@ -17,6 +17,7 @@ from ..context import is_protected
 from .aws import DeployError
 from .changes import STATEFUL_TYPES, Change
 from .releases import Release
+from .supplied import Supplied
 
 if TYPE_CHECKING:  # the compiler proper loads when a command needs it, not when cli.py imports DeployError
     from ..stacks import Stack
@@ -69,11 +70,17 @@ class Step:
     instances: list[str] = field(default_factory=list)  # accounts with an instance in the target's region
     changes: list[Change] = field(default_factory=list)  # per resource, against what the instances run
     releases: list[Release] = field(default_factory=list)  # each release parameter's value (see releases)
+    supplied: list[Supplied] = field(default_factory=list)  # parameters looked up in the region (see supplied)
 
     @property
     def releases_changed(self) -> bool:
         """An existing stack set whose release values change (a new one takes them as it is created)."""
         return self.exists and any(release.changed for release in self.releases)
+
+    @property
+    def supplied_changed(self) -> bool:
+        """An existing stack set whose looked-up parameters differ from what it has (a new one takes them as it is created)."""
+        return self.exists and any(value.changed for value in self.supplied)
 
     @property
     def deployed_anywhere(self) -> bool:
@@ -88,7 +95,8 @@ class Step:
     def action(self) -> str:
         if not self.exists:
             return "create"
-        return "update" if self.template_changed or self.add or self.remove or self.releases_changed else "unchanged"
+        changed = self.template_changed or self.releases_changed or self.supplied_changed
+        return "update" if changed or self.add or self.remove else "unchanged"
 
 
 @dataclass

@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from . import releases
+from . import releases, supplied
 from .aws import DeployError, call, code
 from .changes import changes
 from .plan import Settings, Step, Target
@@ -31,8 +31,11 @@ class StackSets:
         sleep: Callable[[float], None] = time.sleep,
         poll_cap: float = 15.0,
         tick: Callable[[str], None] = lambda _: None,
+        prefix_list: Callable[[str, str], str] | None = None,
     ) -> None:
         self.tick = tick  # a live status line while waiting, on terminals
+        self.prefix_list = prefix_list  # (region, name) -> the ID of an AWS-managed prefix list there
+        self._prefix_lists: dict[tuple[str, str], str] = {}
         self.cf = cloudformation
         self.settings = settings
         self.say = say
@@ -89,8 +92,17 @@ class StackSets:
             step.changes = changes(step.deployed if step.deployed_anywhere else None, target.template, target.region)
             current = releases.values(existing) if existing is not None else None
             step.releases = releases.plan(target.stackset, target.template, step.deployed, current, released or {})
+            step.supplied = supplied.resolve(target.template, target.region, self._lookup, current)
             steps.append(step)
         return steps
+
+    def _lookup(self, region: str, name: str) -> str:
+        """A managed prefix list's ID in ``region``, looked up once per deploy."""
+        if self.prefix_list is None:
+            raise DeployError(f"the templates need the ID of the prefix list {name} in {region}, and nothing can look it up")
+        if (region, name) not in self._prefix_lists:
+            self._prefix_lists[(region, name)] = self.prefix_list(region, name)
+        return self._prefix_lists[(region, name)]
 
     # --- changing -------------------------------------------------------------------------------
 
@@ -116,12 +128,13 @@ class StackSets:
         if not step.exists:
             self.say(f"{label}: creating stack set")
             self._create(target, self._parameters(step))
-        elif step.template_changed or step.releases_changed:
+        elif step.template_changed or step.releases_changed or step.supplied_changed:
             released = [f"{r.releasable.path} {r.value}" for r in step.releases if r.changed]
+            released += [f"{v.parameter} {v.value}" for v in step.supplied if v.changed]
             if step.template_changed:
                 self.say(f"{label}: updating template of every instance" + (f", releasing {', '.join(released)}" if released else ""))
                 template = self._template_args(target)
-            else:  # a release alone: the stack set keeps its template, and only its parameters change
+            else:  # parameters alone: the stack set keeps its template, and only its parameters change
                 self.say(f"{label}: releasing {', '.join(released)} to every instance")
                 template = {"StackSetName": target.stackset, "UsePreviousTemplate": True, "Capabilities": CAPABILITIES}
             operation = self._call(
@@ -163,8 +176,10 @@ class StackSets:
 
     @staticmethod
     def _parameters(step: Step) -> dict[str, Any]:
-        """The stack set's Parameters: every release parameter of the template, its value set, reset or kept (see releases)."""
-        return {"Parameters": [release.parameter() for release in step.releases]} if step.releases else {}
+        """The stack set's Parameters: every release parameter of the template, its value set, reset or kept (see releases),
+        and every parameter looked up in the region (see supplied)."""
+        entries = [release.parameter() for release in step.releases] + [value.entry() for value in step.supplied]
+        return {"Parameters": entries} if entries else {}
 
     def _roles(self) -> dict[str, Any]:
         if self.settings.service_managed:

@@ -19,7 +19,7 @@ from awacs.aws import Allow, Condition, PolicyDocument, Principal, Statement, St
 from troposphere import GetAtt, Join, Ref, Select, Split, Sub, cloudfront, s3
 
 from ..context import Context, Fragment, camel, is_protected
-from . import access_logs, dns
+from . import access_logs, cdn_origin, dns
 from .base import Problem, Section, Spec
 from .buckets import tls_only
 
@@ -182,6 +182,8 @@ def build(cdn: dict[str, Any], ctx: Context) -> Fragment:
                     OriginReadTimeout=30,
                     OriginKeepaliveTimeout=5,
                 ),
+                # The load balancer forwards only requests carrying this secret (see cdn_origin).
+                OriginCustomHeaders=[cloudfront.OriginCustomHeader(HeaderName=cdn_origin.HEADER, HeaderValue=cdn_origin.header_value(ctx))],
             )
         )
     for name in sorted({b["origin"].split(".", 1)[1] for _, b in behaviors if b["origin"].startswith("apis.")}):

@@ -1,6 +1,7 @@
 """Security groups and the rules between them, all derived from relationships.
 
-The load balancer admits 80/443 from the internet; a routed service admits its
+The load balancer admits 80/443 from the internet, or only CloudFront when it is the cdn's origin (see
+cdn_origin); a routed service admits its
 port from the load balancer only; a database or cache admits its engine's port
 from exactly the services and functions that use it (a function gets a group of
 its own only when it uses something in the VPC). Nobody writes these rules by hand.
@@ -12,10 +13,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from troposphere import GetAtt, ec2
+from troposphere import GetAtt, Ref, ec2
 
 from .. import relations
 from ..context import Context, Fragment, camel
+from . import cdn_origin
 from .base import Section
 
 STACK = "security"
@@ -60,7 +62,29 @@ def build(spec: dict[str, Any], ctx: Context) -> Fragment:
         return resource
 
     routed = relations.routed(spec)
-    if routed:
+    if routed and cdn_origin.behind_cdn(spec):
+        balancer = group("load-balancer", "", "the load balancer, origin of the CloudFront distribution")
+        prefix_list = cdn_origin.prefix_list_parameter()
+        out.parameters.append(prefix_list)
+        out.origins.append((f"Parameters/{prefix_list.title}", ("cdn",)))
+        port = cdn_origin.port(spec)
+        protocol = "HTTPS" if port == 443 else "HTTP"
+        out.at = ("cdn",)
+        # One port only: the prefix list counts as its size (about 55) against the group's 60 inbound rules.
+        out.add(
+            ec2.SecurityGroupIngress(
+                f"LoadBalancerIngressCloudFront{protocol}",
+                GroupId=GetAtt(balancer, "GroupId"),
+                IpProtocol="tcp",
+                FromPort=port,
+                ToPort=port,
+                SourcePrefixListId=Ref(prefix_list),
+                Description=f"{protocol} from the CloudFront origin-facing servers only",
+                Metadata=cdn_origin.supplied_metadata(),
+            )
+        )
+        out.at = ()
+    elif routed:
         balancer = group("load-balancer", "", "the public load balancer")
         for port, protocol in ((80, "HTTP"), (443, "HTTPS")):
             out.add(

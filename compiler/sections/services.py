@@ -23,7 +23,7 @@ from troposphere import elasticloadbalancingv2 as elb
 
 from .. import relations
 from ..context import Context, Fragment, camel
-from . import access_logs, network, registries, security
+from . import access_logs, cdn_origin, network, registries, security
 from .base import LOG_GROUP_PATTERN, Connection, Problem, Section, Spec, Use, UseTarget, env_name, uses_property
 from .logs import log_group as log_group_for
 from .secrets import key_arn, secret_arn
@@ -312,23 +312,27 @@ def _load_balancer(spec: dict[str, Any], ctx: Context, out: Fragment) -> tuple[d
             f"Full name (for metrics) of service {name}'s target group.",
         )
     default = next((name for name, s in sorted(routed.items()) if s["route"]["path"] == "/"), None)
-    if default:
+    guarded = cdn_origin.behind_cdn(spec)
+    if guarded:  # only requests with CloudFront's secret header reach a service; the rules say which
+        default_action = elb.Action(Type="fixed-response", FixedResponseConfig=elb.FixedResponseConfig(StatusCode="403"))
+    elif default:
         default_action = elb.Action(Type="forward", TargetGroupArn=Ref(groups[default]))
     else:
         default_action = elb.Action(Type="fixed-response", FixedResponseConfig=elb.FixedResponseConfig(StatusCode="404"))
     certificate = settings.get("certificate")
     if certificate:
-        out.add(
-            elb.Listener(
-                "LoadBalancerHttpListener",
-                LoadBalancerArn=Ref(balancer),
-                Port=80,
-                Protocol="HTTP",
-                DefaultActions=[
-                    elb.Action(Type="redirect", RedirectConfig=elb.RedirectConfig(Protocol="HTTPS", Port="443", StatusCode="HTTP_301"))
-                ],
+        if not guarded:  # behind the cdn nobody may reach port 80: CloudFront comes over HTTPS
+            out.add(
+                elb.Listener(
+                    "LoadBalancerHttpListener",
+                    LoadBalancerArn=Ref(balancer),
+                    Port=80,
+                    Protocol="HTTP",
+                    DefaultActions=[
+                        elb.Action(Type="redirect", RedirectConfig=elb.RedirectConfig(Protocol="HTTPS", Port="443", StatusCode="HTTP_301"))
+                    ],
+                )
             )
-        )
         main = out.add(
             elb.Listener(
                 "LoadBalancerHttpsListener",
@@ -346,17 +350,28 @@ def _load_balancer(spec: dict[str, Any], ctx: Context, out: Fragment) -> tuple[d
                 "LoadBalancerHttpListener", LoadBalancerArn=Ref(balancer), Port=80, Protocol="HTTP", DefaultActions=[default_action]
             )
         )
+    secret = [
+        elb.Condition(
+            Field="http-header",
+            HttpHeaderConfig=elb.HttpHeaderConfig(HttpHeaderName=cdn_origin.HEADER, Values=[cdn_origin.header_value(ctx)]),
+        )
+    ]
     for index, (name, service) in enumerate(sorted(routed.items()), start=1):
-        if name == default:
+        out.at = ("services", name, "route")
+        if name == default and not guarded:
             continue
+        conditions = secret if guarded else []
+        if name != default:
+            conditions = [
+                elb.Condition(Field="path-pattern", PathPatternConfig=elb.PathPatternConfig(Values=[service["route"]["path"]])),
+                *conditions,
+            ]
         out.add(
             elb.ListenerRule(
                 f"Service{camel(name)}ListenerRule",
                 ListenerArn=Ref(main),
-                Priority=service["route"].get("priority", index * 10),
-                Conditions=[
-                    elb.Condition(Field="path-pattern", PathPatternConfig=elb.PathPatternConfig(Values=[service["route"]["path"]]))
-                ],
+                Priority=cdn_origin.LAST_PRIORITY if name == default else service["route"].get("priority", index * 10),
+                Conditions=conditions,
                 Actions=[elb.ListenerRuleAction(Type="forward", TargetGroupArn=Ref(groups[name]))],
             )
         )

@@ -119,13 +119,15 @@ def test_security_group_chain_comes_from_relationships() -> None:
         (
             r["Properties"]["GroupId"]["Fn::GetAtt"][0],
             r["Properties"]["FromPort"],
-            r["Properties"].get("CidrIp") or r["Properties"]["SourceSecurityGroupId"]["Fn::GetAtt"][0],
+            r["Properties"].get("CidrIp")
+            or r["Properties"].get("SourcePrefixListId", {}).get("Ref")
+            or r["Properties"]["SourceSecurityGroupId"]["Fn::GetAtt"][0],
         )
         for r in of_type(stack("prod", "security"), "AWS::EC2::SecurityGroupIngress").values()
     }
     assert rules == {
-        ("LoadBalancerSecurityGroup", 80, "0.0.0.0/0"),
-        ("LoadBalancerSecurityGroup", 443, "0.0.0.0/0"),
+        # The load balancer is the cdn's origin: CloudFront's origin-facing prefix list, on HTTPS only.
+        ("LoadBalancerSecurityGroup", 443, "CloudFrontOriginPrefixList"),
         ("ServiceAppSecurityGroup", 8000, "LoadBalancerSecurityGroup"),
         *{("DatabaseMainSecurityGroup", 5432, f"Service{s}SecurityGroup") for s in ("App", "Worker", "Beat")},
         *{("CacheMainSecurityGroup", 6379, f"Service{s}SecurityGroup") for s in ("App", "Worker", "Beat")},

@@ -91,7 +91,8 @@ def check(spec: Spec) -> Iterator[Problem]:
                 )
     dns = spec.get("dns") or {}
     for relative, target in dns.get("records", {}).items():
-        if str(target).startswith("services.") and relative in dns.get("health_checks", {}):
+        routed = str(target).startswith("services.") and str(target).partition(".")[2] in relations.routed(spec)
+        if routed and relative in dns.get("health_checks", {}):  # a record to anything else is the dns section's to check
             yield (
                 ("dns", "health_checks", relative),
                 f"Route 53's health checkers cannot reach {target}: its load balancer is the cdn's origin and admits only "

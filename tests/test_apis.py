@@ -91,14 +91,33 @@ def test_the_access_log_group_is_named_retained_and_encrypted(out: Path) -> None
     assert "/aws/apigateway" not in key["dev"]
 
 
-def test_service_routes_proxy_to_the_load_balancer_over_https_keeping_the_path(out: Path) -> None:
+def test_service_routes_reach_the_internal_load_balancer_through_a_vpc_link_over_https_keeping_the_path(out: Path) -> None:
     app = resources(out, "dev", "app")
     integration = app["ApiPublicRouteAnyApiProxyAllIntegration"]["Properties"]
     assert integration["IntegrationType"] == "HTTP_PROXY"
     assert integration["IntegrationMethod"] == "ANY"
     assert integration["PayloadFormatVersion"] == "1.0"
-    assert integration["IntegrationUri"] == {"Fn::Join": ["", ["https://", {"Fn::GetAtt": ["LoadBalancer", "DNSName"]}, "/api/{proxy}"]]}
-    assert app["ApiPublicRouteGetApiItemsIdParamIntegration"]["Properties"]["IntegrationUri"]["Fn::Join"][1][2] == "/api/items/{id}"
+    # The APIs are the only way into the services: a private integration to the HTTPS listener, verifying the name.
+    assert (integration["ConnectionType"], integration["ConnectionId"]) == ("VPC_LINK", {"Ref": "ApiVpcLink"})
+    assert integration["IntegrationUri"] == {"Ref": "LoadBalancerHttpsListener"}
+    assert integration["TlsConfig"] == {"ServerNameToVerify": "origin.example.com"}
+    assert integration["RequestParameters"] == {"overwrite:path": "$request.path"}
+    link = app["ApiVpcLink"]["Properties"]
+    assert link["SubnetIds"] == app["LoadBalancer"]["Properties"]["Subnets"]  # the app tier's private subnets
+    assert link["SecurityGroupIds"] == [{"Fn::ImportValue": "apis-dev-security-ApiLinkSecurityGroup"}]
+    balancer = app["LoadBalancer"]["Properties"]
+    assert balancer["Scheme"] == "internal"
+    assert balancer["Subnets"] == {"Fn::Split": [",", {"Fn::ImportValue": "apis-dev-network-AppSubnetIds"}]}
+    assert [i for i, r in app.items() if r["Type"] == "AWS::ElasticLoadBalancingV2::Listener"] == ["LoadBalancerHttpsListener"]
+    # The load balancer's group admits the VPC link's group on 443, and nothing else.
+    security = resources(out, "dev", "security")
+    admitted = [
+        r["Properties"]
+        for r in security.values()
+        if r["Type"] == "AWS::EC2::SecurityGroupIngress"
+        and r["Properties"]["GroupId"] == {"Fn::GetAtt": ["LoadBalancerSecurityGroup", "GroupId"]}
+    ]
+    assert [(a["FromPort"], a["SourceSecurityGroupId"]) for a in admitted] == [(443, {"Fn::GetAtt": ["ApiLinkSecurityGroup", "GroupId"]})]
     route = app["ApiPublicRouteAnyApiProxyAll"]["Properties"]
     assert route["RouteKey"] == "ANY /api/{proxy+}"
     assert route["Target"] == {"Fn::Join": ["/", ["integrations", {"Ref": "ApiPublicRouteAnyApiProxyAllIntegration"}]]}
@@ -202,9 +221,44 @@ def test_secure_defaults_no_cors_unless_written_and_explicit_throttling(tmp_path
         "AllowCredentials": False,
         "MaxAge": 600,
     }
-    # Without a certificate the load balancer listens on HTTP only.
+    # Without a certificate the internal load balancer listens on HTTP only, inside the VPC.
+    integration = built["ApiPlainRouteGetProxyAllIntegration"]["Properties"]
+    assert integration["IntegrationUri"] == {"Ref": "LoadBalancerHttpListener"}
+    assert "TlsConfig" not in integration
+
+
+def test_a_load_balancer_also_reached_otherwise_stays_internet_facing_and_the_api_reaches_it_by_name(tmp_path: Path) -> None:
+    # services.admin has a route but no API route to it: the load balancer's own name is a way in, so it stays public.
+    built = _built(
+        tmp_path,
+        """        services:
+          web: {image: nginx, port: 80, route: {path: /}}
+          admin: {image: nginx, port: 81, route: {path: /admin/*}}
+        apis:
+          plain:
+            routes: {"GET /{proxy+}": services.web}
+        """,
+    )
+    assert "ApiVpcLink" not in built
     uri = built["ApiPlainRouteGetProxyAllIntegration"]["Properties"]["IntegrationUri"]
-    assert uri["Fn::Join"][1][0] == "http://"
+    assert uri == {"Fn::Join": ["", ["http://", {"Fn::GetAtt": ["LoadBalancer", "DNSName"]}, "/{proxy}"]]}
+
+
+def test_an_api_verifies_a_name_on_the_internal_load_balancers_certificate_arn_only_when_told_which(tmp_path: Path) -> None:
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(
+        HEAD
+        + "load_balancer: {certificate: arn:aws:acm:us-east-1:123456789012:certificate/abc-1}\n"
+        + "services:\n  web: {image: nginx, port: 80, route: {path: /}}\n"
+        + "apis:\n  public:\n    routes: {'GET /{proxy+}': services.web}\n"
+        + "environments:\n  dev: {}\n"
+    )
+    result = ivc("validate", spec)
+    assert result.exit_code == 1
+    assert result.stderr.splitlines()[0].endswith(
+        "error: the load balancer is reached only through HTTP APIs, which reach it inside the VPC over HTTPS and verify a "
+        "name its certificate covers; name it in load_balancer.server_name, or use certificates.<name> of this spec"
+    )
 
 
 def test_an_api_origin_caches_when_its_ttl_says_so(tmp_path: Path) -> None:

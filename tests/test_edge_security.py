@@ -243,3 +243,25 @@ dns:
         "18:27: error: Route 53's health checkers cannot reach services.web: its load balancer is the cdn's origin and admits "
         "only CloudFront; check a record that points at the cdn instead",
     ]
+
+
+# --- 4. a load balancer reached only through an HTTP API is internal -----------------------------------------------
+
+
+def test_a_load_balancer_only_apis_reach_needs_no_public_tier_and_is_internal_in_the_private_subnets(tmp_path: Path) -> None:
+    head = HEAD.replace("tiers: [public, private]", "tiers: [private]")
+    templates = compile_spec(tmp_path, 'apis:\n  public: {routes: {"ANY /{proxy+}": services.web}}\n', head=head)
+    balancer = props(templates["app"], "LoadBalancer")
+    assert balancer["Scheme"] == "internal"
+    assert balancer["Subnets"] == {"Fn::Split": [",", {"Fn::ImportValue": "shop-dev-network-PrivateSubnetIds"}]}
+    assert props(templates["app"], "ApiVpcLink")["SubnetIds"] == balancer["Subnets"]
+    # Plain HTTP inside the VPC without a certificate; nothing from the internet.
+    [rule] = ingress(templates["security"]).values()
+    assert rule["Properties"]["FromPort"] == 80 and "CidrIp" not in rule["Properties"]
+
+
+def test_a_routed_service_without_a_public_tier_is_refused_when_the_load_balancer_must_face_the_internet(tmp_path: Path) -> None:
+    head = HEAD.replace("tiers: [public, private]", "tiers: [private]")
+    assert errors(tmp_path, "", head=head) == [
+        "6:40: error: services.web has a route, and the internet-facing load balancer needs a 'public' tier in network.tiers"
+    ]

@@ -1,5 +1,8 @@
 """APIs: API Gateway HTTP APIs whose routes reach functions (Lambda proxy) and services (through the load balancer).
 
+When the APIs are the only way into the routed services (no cdn origin, no dns record points at one), the load
+balancer is internal and the APIs reach it through a VPC link, over HTTPS when it has a certificate.
+
 Each API gets one `$default` stage that deploys every change, throttles every route, and writes one JSON
 line per request to an encrypted, retained log group. A function route adds a Lambda permission that lets
 only this API, on that route's method and path, invoke the function. CORS allows only the origins the spec
@@ -19,6 +22,7 @@ from troposphere import GetAtt, Join, Ref, Sub, apigatewayv2, awslambda
 
 from .. import relations
 from ..context import Context, Fragment, camel
+from . import dns, network, security
 from .base import LOG_GROUP_PATTERN, Path, Problem, Section, Spec
 from .logs import log_group
 
@@ -131,6 +135,56 @@ def _close(word: str, options: Iterable[str]) -> str | None:
     return found[0] if found else None
 
 
+# --- the load balancer behind the APIs -----------------------------------------------------------------
+
+
+def api_routed(spec: Spec) -> set[str]:
+    """The services some API route sends requests to."""
+    return {
+        target.partition(".")[2]
+        for api in spec.get("apis", {}).values()
+        for target in api["routes"].values()
+        if target.startswith("services.")
+    }
+
+
+def internal_balancer(spec: Spec) -> bool:
+    """Whether every way into the routed services is an HTTP API: every one is an API route's target, and no cdn
+    origin or dns record points at a service. The load balancer is then internal, reached through a VPC link."""
+    routed = set(relations.routed(spec))
+    if not routed or not routed <= api_routed(spec):
+        return False
+    cdn = spec.get("cdn") or {}
+    behaviors = [cdn["default"], *cdn.get("paths", {}).values()] if cdn else []
+    if any(b["origin"].startswith("services.") for b in behaviors):
+        return False
+    return not any(str(t).startswith("services.") for t in (spec.get("dns") or {}).get("records", {}).values())
+
+
+def balancer_port(spec: Spec) -> int:
+    return 443 if spec.get("load_balancer", {}).get("certificate") else 80
+
+
+def server_name(spec: Spec) -> str | None:
+    """The name the APIs verify on the internal load balancer's certificate: load_balancer.server_name, else the
+    first name (not a wildcard) of its `certificates.<n>`; None when neither says it."""
+    settings = spec.get("load_balancer", {})
+    if "server_name" in settings:
+        return str(settings["server_name"])
+    names = dns.certificate_names(spec, settings.get("certificate", "")) or []
+    return next((n for n in names if not n.startswith("*.")), None)
+
+
+def _check_internal(spec: Spec) -> Iterator[Problem]:
+    settings = spec.get("load_balancer", {})
+    if internal_balancer(spec) and settings.get("certificate") and server_name(spec) is None:
+        yield (
+            ("load_balancer", "certificate"),
+            "the load balancer is reached only through HTTP APIs, which reach it inside the VPC over HTTPS and verify a name "
+            "its certificate covers; name it in load_balancer.server_name, or use certificates.<name> of this spec",
+        )
+
+
 # --- checks ---------------------------------------------------------------------------------------
 
 
@@ -161,6 +215,7 @@ def check(spec: Spec) -> Iterator[Problem]:
             yield (*path, "log_group"), f"apis.{name} and apis.{groups[group]} both log to {group}; give each API its own log group"
         elif group:
             groups[group] = name
+    yield from _check_internal(spec)
 
 
 def _check_target(spec: Spec, api: str, key: str, target: str, route_path: str, where: Path) -> Iterator[Problem]:
@@ -224,13 +279,26 @@ def _tags(ctx: Context, name: str) -> dict[str, str]:
 
 def build(apis: dict[str, Any], ctx: Context) -> Fragment:
     out = Fragment()
+    link = None
+    if internal_balancer(ctx.spec):
+        out.at = ("apis",)
+        # One VPC link for every API: in the services' private subnets, behind a group the load balancer admits.
+        link = out.add(
+            apigatewayv2.VpcLink(
+                "ApiVpcLink",
+                Name=ctx.name("apis"),
+                SubnetIds=network.subnet_ids(ctx, network.app_tier(ctx.spec["network"])),
+                SecurityGroupIds=[security.imported(ctx, security.API_LINK)],
+                Tags=_tags(ctx, ctx.name("apis")),
+            )
+        )
     for name, api in sorted(apis.items()):
         out.at = ("apis", name)
-        _api(name, api, ctx, out)
+        _api(name, api, ctx, out, link)
     return out
 
 
-def _api(name: str, api: dict[str, Any], ctx: Context, out: Fragment) -> None:
+def _api(name: str, api: dict[str, Any], ctx: Context, out: Fragment, link: Any = None) -> None:
     title = f"Api{camel(name)}"
     properties: dict[str, Any] = {
         "Name": ctx.name(name),
@@ -294,6 +362,8 @@ def _api(name: str, api: dict[str, Any], ctx: Context, out: Fragment) -> None:
                     SourceArn=source_arn(resource.title, method, path),
                 )
             )
+        elif link is not None:
+            integration = out.add(_private_integration(f"{title}Route{slug}Integration", resource, item, method, ctx, link))
         else:
             integration = out.add(
                 apigatewayv2.Integration(
@@ -319,6 +389,29 @@ def _api(name: str, api: dict[str, Any], ctx: Context, out: Fragment) -> None:
     out.at = ("apis", name)
     out.export(ctx, STACK, f"{title}Endpoint", GetAtt(resource, "ApiEndpoint"), f"Base URL of HTTP API {name} (https://...).")
     out.export(ctx, STACK, f"{title}Id", Ref(resource), f"ID of HTTP API {name}.")
+
+
+def _private_integration(title: str, api: Any, item: str, method: str, ctx: Context, link: Any) -> apigatewayv2.Integration:
+    """services.<n> through the VPC link to the internal load balancer's listener, over HTTPS when it has a certificate."""
+    https = balancer_port(ctx.spec) == 443
+    properties: dict[str, Any] = {}
+    if https:  # a TLS configuration is what makes a private integration speak HTTPS; the name is checked on the certificate
+        properties["TlsConfig"] = apigatewayv2.TlsConfig(ServerNameToVerify=server_name(ctx.spec))
+    return apigatewayv2.Integration(
+        title,
+        ApiId=Ref(api),
+        Description=f"services.{item} through the VPC link to the internal load balancer",
+        IntegrationType="HTTP_PROXY",
+        IntegrationMethod=method,
+        ConnectionType="VPC_LINK",
+        ConnectionId=Ref(link),
+        IntegrationUri=Ref("LoadBalancerHttpsListener" if https else "LoadBalancerHttpListener"),
+        # The request's own path, as the load balancer's path rules expect it.
+        RequestParameters={"overwrite:path": "$request.path"},
+        PayloadFormatVersion="1.0",
+        TimeoutInMillis=TIMEOUT_MS,
+        **properties,
+    )
 
 
 def _parsed(key: str) -> tuple[str, str]:
@@ -390,7 +483,8 @@ DEFS: dict[str, Any] = {
             "routes": {
                 "description": "Routes: `METHOD /path` -> `functions.<n>` (Lambda proxy, payload 2.0, invoked only by this route) or "
                 "`services.<n>` (HTTP proxy to the load balancer, which must send that path to the service; https when "
-                "load_balancer.certificate is set). Methods: GET, POST, PUT, PATCH, DELETE, HEAD, OPTIONS, ANY. Paths start with / "
+                "load_balancer.certificate is set; when APIs are the only way into the routed services, the load balancer is "
+                "internal and reached through a VPC link). Methods: GET, POST, PUT, PATCH, DELETE, HEAD, OPTIONS, ANY. Paths start with / "
                 "and may hold parameters `{id}` and, last, a greedy `{proxy+}`.",
                 "type": "object",
                 "minProperties": 1,

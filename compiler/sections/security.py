@@ -17,10 +17,11 @@ from troposphere import GetAtt, Ref, ec2
 
 from .. import relations
 from ..context import Context, Fragment, camel
-from . import cdn_origin
+from . import apis, cdn_origin
 from .base import Section
 
 STACK = "security"
+API_LINK = "api-link"  # the group of the HTTP APIs' VPC link to an internal load balancer
 
 
 def group_id(kind: str, name: str = "") -> str:
@@ -81,6 +82,23 @@ def build(spec: dict[str, Any], ctx: Context) -> Fragment:
                 SourcePrefixListId=Ref(prefix_list),
                 Description=f"{protocol} from the CloudFront origin-facing servers only",
                 Metadata=cdn_origin.supplied_metadata(),
+            )
+        )
+        out.at = ()
+    elif routed and apis.internal_balancer(spec):
+        balancer = group("load-balancer", "", "the internal load balancer, reached only through HTTP APIs")
+        link = group(API_LINK, "", "the VPC link HTTP APIs reach the internal load balancer through")
+        port = apis.balancer_port(spec)
+        out.at = ("apis",)
+        out.add(
+            ec2.SecurityGroupIngress(
+                "LoadBalancerIngressFromApiVpcLink",
+                GroupId=GetAtt(balancer, "GroupId"),
+                IpProtocol="tcp",
+                FromPort=port,
+                ToPort=port,
+                SourceSecurityGroupId=GetAtt(link, "GroupId"),
+                Description=f"Port {port} from the VPC link of the HTTP APIs only",
             )
         )
         out.at = ()

@@ -23,7 +23,7 @@ from troposphere import elasticloadbalancingv2 as elb
 
 from .. import relations
 from ..context import Context, Fragment, camel
-from . import access_logs, cdn_origin, network, registries, security
+from . import access_logs, apis, cdn_origin, network, registries, security
 from .base import LOG_GROUP_PATTERN, Connection, Problem, Section, Spec, Use, UseTarget, env_name, uses_property
 from .logs import log_group as log_group_for
 from .secrets import key_arn, secret_arn
@@ -68,7 +68,8 @@ def check(spec: Spec) -> Iterator[Problem]:
             )
         if "route" in service and "port" not in service:
             yield (*path, "route"), f"services.{name} has a route but no port for the load balancer to reach"
-        if "route" in service and network.PUBLIC_TIER not in spec.get("network", {}).get("tiers", [network.PUBLIC_TIER]):
+        public = network.PUBLIC_TIER in spec.get("network", {}).get("tiers", [network.PUBLIC_TIER])
+        if "route" in service and not public and not apis.internal_balancer(spec):
             yield (
                 (*path, "route"),
                 f"services.{name} has a route, and the internet-facing load balancer needs a '{network.PUBLIC_TIER}' tier in network.tiers",
@@ -248,12 +249,13 @@ def _load_balancer(spec: dict[str, Any], ctx: Context, out: Fragment) -> tuple[d
     if not routed:
         return {}, []
     settings = spec["load_balancer"]
+    internal = apis.internal_balancer(spec)  # only HTTP APIs reach it, through their VPC link
     balancer = out.add(
         elb.LoadBalancer(
             "LoadBalancer",
             Type="application",
-            Scheme="internet-facing",
-            Subnets=network.subnet_ids(ctx, network.PUBLIC_TIER),
+            Scheme="internal" if internal else "internet-facing",
+            Subnets=network.subnet_ids(ctx, network.app_tier(spec["network"]) if internal else network.PUBLIC_TIER),
             SecurityGroups=[security.imported(ctx, "load-balancer")],
             LoadBalancerAttributes=[
                 elb.LoadBalancerAttributes(Key="idle_timeout.timeout_seconds", Value=str(settings["idle_timeout"])),
@@ -321,7 +323,7 @@ def _load_balancer(spec: dict[str, Any], ctx: Context, out: Fragment) -> tuple[d
         default_action = elb.Action(Type="fixed-response", FixedResponseConfig=elb.FixedResponseConfig(StatusCode="404"))
     certificate = settings.get("certificate")
     if certificate:
-        if not guarded:  # behind the cdn nobody may reach port 80: CloudFront comes over HTTPS
+        if not guarded and not internal:  # behind the cdn or the APIs nobody may reach port 80: they come over HTTPS
             out.add(
                 elb.Listener(
                     "LoadBalancerHttpListener",
@@ -752,7 +754,8 @@ PROPERTIES: dict[str, Any] = {
     },
     "load_balancer": {
         "$ref": "#/$defs/loadBalancer",
-        "description": "The public Application Load Balancer in front of services with a route.",
+        "description": "The Application Load Balancer in front of services with a route: internet-facing, or internal when "
+        "HTTP APIs are the only way into those services.",
     },
 }
 DEFS: dict[str, Any] = {
@@ -1014,6 +1017,15 @@ DEFS: dict[str, Any] = {
                 "type": "string",
                 "pattern": CERTIFICATE_PATTERN,
                 "examples": ["certificates.web", "arn:aws:acm:us-east-1:123456789012:certificate/0a1b2c3d-1111-2222-3333-444455556666"],
+            },
+            "server_name": {
+                "description": "A name the certificate covers, which HTTP APIs verify when they are the only way into the routed "
+                "services and reach the internal load balancer through their VPC link over HTTPS. Needed with a certificate ARN; "
+                "with `certificates.<name>` its first name is the default.",
+                "type": "string",
+                "minLength": 1,
+                "maxLength": 253,
+                "examples": ["origin.example.com"],
             },
             "idle_timeout": {
                 "description": "Seconds an idle connection stays open.",

@@ -84,9 +84,9 @@ def test_the_access_log_group_is_named_retained_and_encrypted(out: Path) -> None
     assert dev["LogGroupName"] == "/apis/dev/apis/public"
     assert prod["LogGroupName"] == "/aws/apigateway/prod"
     assert dev["RetentionInDays"] == prod["RetentionInDays"] == 14
-    assert prod["KmsKeyId"] == {"Fn::ImportValue": "apis-prod-data-EnvironmentKeyArn"}
+    assert prod["KmsKeyId"] == {"Fn::ImportValue": "apis-prod-keys-EnvironmentKeyArn"}
     # The environment key lets CloudWatch Logs encrypt the name the spec chose, and only in the environment that chose it.
-    key = {env: json.dumps(resources(out, env, "data")["EnvironmentKey"]) for env in ("dev", "prod")}
+    key = {env: json.dumps(resources(out, env, "keys")["EnvironmentKey"]) for env in ("dev", "prod")}
     assert "log-group:/aws/apigateway/prod" in key["prod"]
     assert "/aws/apigateway" not in key["dev"]
 

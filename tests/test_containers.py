@@ -75,7 +75,8 @@ def test_a_registry_is_scanned_immutable_pruned_encrypted_and_retained(templates
     assert properties["RepositoryName"] == "shop-api"  # as written: `image: ecr:shop-api:<tag>` names it
     assert properties["ImageScanningConfiguration"] == {"ScanOnPush": True}
     assert properties["ImageTagMutability"] == "IMMUTABLE"
-    assert properties["EncryptionConfiguration"] == {"EncryptionType": "KMS", "KmsKey": {"Fn::GetAtt": ["EnvironmentKey", "Arn"]}}
+    key = {"Fn::ImportValue": "shop-dev-keys-EnvironmentKeyArn"}
+    assert properties["EncryptionConfiguration"] == {"EncryptionType": "KMS", "KmsKey": key}
     rules = json.loads(properties["LifecyclePolicy"]["LifecyclePolicyText"])["rules"]
     assert [r["selection"] for r in rules] == [
         {"tagStatus": "untagged", "countType": "sinceImagePushed", "countUnit": "days", "countNumber": 1},
@@ -100,7 +101,7 @@ def test_a_service_pulls_from_its_own_registry_only_and_decrypts_only_when_it_is
     assert api["DecryptOwnImage"] == {
         "Action": ["kms:Decrypt"],
         "Effect": "Allow",
-        "Resource": [{"Fn::ImportValue": "shop-dev-data-EnvironmentKeyArn"}],
+        "Resource": [{"Fn::ImportValue": "shop-dev-keys-EnvironmentKeyArn"}],
         "Sid": "DecryptOwnImage",
     }
     worker = statements(app["ServiceWorkerExecutionRole"])

@@ -112,7 +112,7 @@ def operations(name: str) -> list[dict[str, Any]]:
 def test_deploys_network_to_two_accounts_in_two_regions(project: Path) -> None:
     result = deploy(project, "--env", "dev")
     assert result.exit_code == 0, result.output
-    assert stack_sets() == ["shop-dev-network-us-east-1", "shop-dev-network-us-west-2"]
+    assert stack_sets() == [f"shop-dev-{stack}-{region}" for stack in ("keys", "network") for region in ("us-east-1", "us-west-2")]
     for account in ACCOUNTS:
         assert vpcs(account, "us-east-1") == {"10.50.0.0/16"}
         assert vpcs(account, "us-west-2") == {"10.150.0.0/16"}
@@ -121,7 +121,8 @@ def test_deploys_network_to_two_accounts_in_two_regions(project: Path) -> None:
         (f"shop-dev-network-{region}", account, region, "CURRENT") for account in ACCOUNTS for region in ("us-east-1", "us-west-2")
     )
     assert all(op["Status"] == "SUCCEEDED" for name in stack_sets() for op in operations(name))
-    assert "[wave 1/1] shop-dev-network-us-east-1: create SUCCEEDED" in result.stderr
+    assert "[wave 1/2] shop-dev-keys-us-east-1: create SUCCEEDED" in result.stderr  # the key the flow logs import first
+    assert "[wave 2/2] shop-dev-network-us-east-1: create SUCCEEDED" in result.stderr
     assert "waiting for" not in result.stderr  # prompt answers: nothing said about waiting
 
 
@@ -130,7 +131,7 @@ def test_second_run_changes_nothing(project: Path) -> None:
     before = {name: len(operations(name)) for name in stack_sets()}
     again = deploy(project, "--env", "dev")
     assert again.exit_code == 0
-    assert again.stdout.count("unchanged ") == 2
+    assert again.stdout.count("unchanged ") == 4
     assert "nothing to change" in again.stderr
     assert {name: len(operations(name)) for name in stack_sets()} == before
 
@@ -167,6 +168,8 @@ def test_dry_run_changes_nothing(project: Path) -> None:
     result = deploy(project, "--env", "dev", "--dry-run")
     assert result.exit_code == 0, result.output
     assert result.stdout.splitlines() == [
+        "create    shop-dev-keys-us-east-1 (us-east-1): instances in 111111111111, 222222222222",
+        "create    shop-dev-keys-us-west-2 (us-west-2): instances in 111111111111, 222222222222",
         "create    shop-dev-network-us-east-1 (us-east-1): instances in 111111111111, 222222222222",
         "create    shop-dev-network-us-west-2 (us-west-2): instances in 111111111111, 222222222222",
     ]
@@ -176,16 +179,16 @@ def test_dry_run_changes_nothing(project: Path) -> None:
 def test_interrupted_deploy_converges_without_duplicates(project: Path) -> None:
     # As if an earlier run died right after creating the stack set, before any instance existed.
     body = json.dumps(
-        json.loads((project / "output" / "shop" / "dev" / "us-east-1" / "network.json").read_text()), sort_keys=True, separators=(",", ":")
+        json.loads((project / "output" / "shop" / "dev" / "us-east-1" / "keys.json").read_text()), sort_keys=True, separators=(",", ":")
     )
     cloudformation().create_stack_set(
-        StackSetName="shop-dev-network-us-east-1", TemplateBody=body, Capabilities=["CAPABILITY_NAMED_IAM"], PermissionModel="SELF_MANAGED"
+        StackSetName="shop-dev-keys-us-east-1", TemplateBody=body, Capabilities=["CAPABILITY_NAMED_IAM"], PermissionModel="SELF_MANAGED"
     )
-    cloudformation().create_stack_instances(StackSetName="shop-dev-network-us-east-1", Accounts=["111111111111"], Regions=["us-east-1"])
+    cloudformation().create_stack_instances(StackSetName="shop-dev-keys-us-east-1", Accounts=["111111111111"], Regions=["us-east-1"])
     result = deploy(project, "--env", "dev")
     assert result.exit_code == 0, result.output
-    assert stack_sets() == ["shop-dev-network-us-east-1", "shop-dev-network-us-west-2"]
-    instances = cloudformation().list_stack_instances(StackSetName="shop-dev-network-us-east-1")["Summaries"]
+    assert stack_sets() == [f"shop-dev-{stack}-{region}" for stack in ("keys", "network") for region in ("us-east-1", "us-west-2")]
+    instances = cloudformation().list_stack_instances(StackSetName="shop-dev-keys-us-east-1")["Summaries"]
     assert sorted(i["Account"] for i in instances) == list(ACCOUNTS)
     assert all(vpcs(account, "us-east-1") == {"10.50.0.0/16"} for account in ACCOUNTS)
 
@@ -221,7 +224,7 @@ def test_protected_environment_shows_the_plan_then_asks(project: Path) -> None:
     )
     confirmed = answering("y\n", "deploy", project / "specs" / "shop", "--env", "prod", "--out", project / "output")
     assert confirmed.exit_code == 0, confirmed.output
-    assert stack_sets() == ["shop-prod-network-us-east-1", "shop-prod-network-us-west-2"]
+    assert stack_sets() == [f"shop-prod-{stack}-{region}" for stack in ("keys", "network") for region in ("us-east-1", "us-west-2")]
     unanswered = ivc("deploy", project / "specs" / "shop", "--env", "dev", "--out", project / "output")
     assert unanswered.exit_code == 0, unanswered.output  # dev is not protected: no question
     assert "[y/N]" not in unanswered.output
@@ -313,6 +316,6 @@ def test_killed_server_mid_deploy_then_rerun_converges(project: Path, monkeypatc
         server.start()  # moto keeps no state across restarts: the rerun must build everything again
         outcome = stacksets.deploy(project / "specs" / "shop", "dev", project / "output", lines.append, lambda _: True, show=lines.append)
         assert outcome.failed == []
-        assert len(outcome.rows) == 4 and {row[3] for row in outcome.rows} == {"CURRENT"}
+        assert len(outcome.rows) == 8 and {row[3] for row in outcome.rows} == {"CURRENT"}
     finally:
         server.stop()

@@ -238,6 +238,7 @@ def test_the_compiled_fixture_is_lint_clean_through_the_cli(out: Path) -> None:
         "data.json",
         "dns.json",
         "edge.json",
+        "keys.json",
         "network.json",
         "security.json",
     ]

@@ -140,7 +140,7 @@ def test_logs_go_to_an_encrypted_aws_waf_logs_group_without_credentials(out: Pat
         template = resources(out, "prod", stack)
         group = template[f"{title}LogGroup"]["Properties"]
         assert group["LogGroupName"] == f"aws-waf-logs-guarded-prod-{name}"
-        assert group["KmsKeyId"] == {"Fn::ImportValue": "guarded-prod-data-EnvironmentKeyArn"}
+        assert group["KmsKeyId"] == {"Fn::ImportValue": "guarded-prod-keys-EnvironmentKeyArn"}
         assert group["RetentionInDays"] == 90
         logging = template[f"{title}Logging"]["Properties"]
         assert logging["ResourceArn"] == {"Fn::GetAtt": [title, "Arn"]}
@@ -151,7 +151,7 @@ def test_logs_go_to_an_encrypted_aws_waf_logs_group_without_credentials(out: Pat
 
 
 def test_the_environment_key_lets_logs_encrypt_the_waf_groups(out: Path) -> None:
-    key = resources(out, "prod", "data")["EnvironmentKey"]["Properties"]["KeyPolicy"]
+    key = resources(out, "prod", "keys")["EnvironmentKey"]["Properties"]["KeyPolicy"]
     logs = next(s for s in key["Statement"] if s["Sid"] == "LogsEncryptThisEnvironmentsLogGroups")
     arns = logs["Condition"]["ArnLike"]["kms:EncryptionContext:aws:logs:arn"]
     for name in ("edge", "web"):

@@ -49,10 +49,10 @@ def test_log_group_name_retention_and_key(compiled: Path) -> None:
         group = app["FunctionNightlyLogGroup"]["Properties"]
         assert group["LogGroupName"] == name
         assert group["RetentionInDays"] == 14
-        assert group["KmsKeyId"] == {"Fn::ImportValue": f"functions-{env}-data-EnvironmentKeyArn"}
+        assert group["KmsKeyId"] == {"Fn::ImportValue": f"functions-{env}-keys-EnvironmentKeyArn"}
         assert app["FunctionNightly"]["Properties"]["LoggingConfig"] == {"LogGroup": {"Ref": "FunctionNightlyLogGroup"}}
     # The environment key lets CloudWatch Logs encrypt the group the spec named outside /<system>/<env>/.
-    key = template(compiled, "data")["Resources"]["EnvironmentKey"]["Properties"]["KeyPolicy"]["Statement"]
+    key = template(compiled, "keys")["Resources"]["EnvironmentKey"]["Properties"]["KeyPolicy"]["Statement"]
     allowed = next(s for s in key if s["Sid"] == "LogsEncryptThisEnvironmentsLogGroups")["Condition"]["ArnLike"]
     assert {"Fn::Sub": "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:/aws/lambda/dev-nightly"} in allowed[
         "kms:EncryptionContext:aws:logs:arn"
@@ -89,7 +89,7 @@ def test_settings_memory_timeout_architecture_tracing_concurrency(compiled: Path
     assert (nightly["MemorySize"], nightly["Timeout"], nightly["Architectures"]) == (256, 900, ["x86_64"])
     assert "TracingConfig" not in nightly and "ReservedConcurrentExecutions" not in nightly
     assert worker["FunctionName"] == "functions-dev-worker"
-    assert worker["KmsKeyArn"] == imported("data-EnvironmentKeyArn")
+    assert worker["KmsKeyArn"] == imported("keys-EnvironmentKeyArn")
 
 
 def test_only_a_function_using_something_in_the_vpc_joins_it_behind_its_own_group(compiled: Path) -> None:

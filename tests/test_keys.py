@@ -62,3 +62,39 @@ def test_protected_environments_keep_their_log_groups(compiled: Path) -> None:
             else:
                 assert policies == (None, None), f"{path}: {name} goes with its stack outside protected environments"
     assert seen[True] and seen[False]
+
+
+def test_the_key_is_alone_in_the_first_wave_and_every_other_stack_imports_it(compiled: Path) -> None:
+    for manifest_file in sorted(compiled.glob("*/*/manifest.json")):
+        manifest = read_json(manifest_file)
+        prefix = f"{manifest['system']}-{manifest['environment']}"
+        waves = {(s["region"], s["name"]): s["wave"] for s in manifest["stacks"]}
+        for entry in manifest["stacks"]:
+            template = read_json(manifest_file.parent / entry["file"])
+            text = json.dumps(template)
+            if entry["name"] == "keys":
+                assert entry["wave"] == 0 and sorted(template["Resources"]) == ["EnvironmentKey", "EnvironmentKeyAlias"]
+                assert entry["exports"] == [f"{prefix}-keys-EnvironmentKeyArn"]
+                continue
+            assert '"EnvironmentKey"' not in text, entry["file"]  # no GetAtt or Ref to a key of its own
+            if "EnvironmentKeyArn" in text:
+                assert f"{prefix}-keys-EnvironmentKeyArn" in entry["imports"], entry["file"]
+                assert waves[(entry["region"], "keys")] < entry["wave"]
+
+
+def test_flow_logs_are_encrypted_with_the_key_under_the_environments_prefix(compiled: Path) -> None:
+    checked = 0
+    for path, template in templates(compiled).items():
+        if "FlowLogGroup" not in template["Resources"]:
+            continue
+        checked += 1
+        system, env = template["Metadata"]["ivc"]["system"], template["Metadata"]["ivc"]["environment"]
+        group = template["Resources"]["FlowLogGroup"]["Properties"]
+        assert group["LogGroupName"] == f"/{system}/{env}/network/flow-logs", path
+        assert group["KmsKeyId"] == {"Fn::ImportValue": f"{system}-{env}-keys-EnvironmentKeyArn"}, path
+        # CloudWatch Logs encrypts with its own permission on the key: the delivering role needs no KMS rights.
+        assert "kms:" not in json.dumps(template["Resources"]["FlowLogRole"]), path
+        key = read_json(compiled / Path(path).parent / "keys.json")["Resources"]["EnvironmentKey"]
+        allowed = statement(key, "LogsEncryptThisEnvironmentsLogGroups")["Condition"]["ArnLike"]["kms:EncryptionContext:aws:logs:arn"]
+        assert {"Fn::Sub": f"arn:${{AWS::Partition}}:logs:${{AWS::Region}}:${{AWS::AccountId}}:log-group:/{system}/{env}/*"} in allowed
+    assert checked

@@ -40,7 +40,7 @@ def test_services_share_a_named_log_group_and_the_key_may_encrypt_it(tmp_path: P
         assert options["awslogs-group"] == {"Ref": shared}
         assert options["awslogs-stream-prefix"] == service.lower()
     data = read_json(folder / "data.json")["Resources"]
-    key_policy = json.dumps(data["EnvironmentKey"]["Properties"]["KeyPolicy"])
+    key_policy = json.dumps(read_json(folder / "keys.json")["Resources"]["EnvironmentKey"]["Properties"]["KeyPolicy"])
     assert "log-group:/ecs/dev" in key_policy
     rules = data["AccessLogsBucket"]["Properties"]["LifecycleConfiguration"]["Rules"]
     assert rules[0]["ExpirationInDays"] == 30

@@ -40,7 +40,7 @@ def templates(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     spec.write_text(SPEC)
     result = ivc("compile", spec, "--out", folder / "out")
     assert result.exit_code == 0, result.output
-    return {stack: read_json(folder / "out" / "shop" / "dev" / "us-east-1" / f"{stack}.json") for stack in ("data", "app")}
+    return {stack: read_json(folder / "out" / "shop" / "dev" / "us-east-1" / f"{stack}.json") for stack in ("keys", "data", "app")}
 
 
 def test_every_queue_has_a_dead_letter_queue_long_polling_and_the_environment_key(templates: dict[str, Any]) -> None:
@@ -50,7 +50,7 @@ def test_every_queue_has_a_dead_letter_queue_long_polling_and_the_environment_ke
     assert jobs["ReceiveMessageWaitTimeSeconds"] == 20
     assert jobs["RedrivePolicy"] == {"deadLetterTargetArn": {"Fn::GetAtt": ["QueueJobsDeadLetter", "Arn"]}, "maxReceiveCount": 5}
     assert dead["MessageRetentionPeriod"] == 14 * 86400
-    assert jobs["KmsMasterKeyId"] == dead["KmsMasterKeyId"] == {"Fn::GetAtt": ["EnvironmentKey", "Arn"]}
+    assert jobs["KmsMasterKeyId"] == dead["KmsMasterKeyId"] == {"Fn::ImportValue": "shop-dev-keys-EnvironmentKeyArn"}
     assert resources["QueueOrders"]["Properties"]["QueueName"] == "shop-dev-orders.fifo"
     assert resources["QueueOrdersDeadLetter"]["Properties"]["FifoQueue"] is True
     denial = resources["QueueJobsPolicy"]["Properties"]["PolicyDocument"]["Statement"][0]
@@ -66,9 +66,9 @@ def test_a_topic_delivers_to_its_queue_only_by_source_arn_and_the_key_lets_sns_e
     assert allowed["Principal"] == {"Service": "sns.amazonaws.com"}
     assert allowed["Condition"] == {"ArnEquals": {"aws:SourceArn": [{"Ref": "TopicNotifications"}]}}
     assert len(resources["QueueJobsPolicy"]["Properties"]["PolicyDocument"]["Statement"]) == 1  # no topic delivers there
-    key_sids = [s["Sid"] for s in resources["EnvironmentKey"]["Properties"]["KeyPolicy"]["Statement"]]
+    key_sids = [s["Sid"] for s in templates["keys"]["Resources"]["EnvironmentKey"]["Properties"]["KeyPolicy"]["Statement"]]
     assert "TopicsDeliverToEncryptedQueues" in key_sids
-    assert resources["TopicAlerts"]["Properties"]["KmsMasterKeyId"] == {"Fn::GetAtt": ["EnvironmentKey", "Arn"]}
+    assert resources["TopicAlerts"]["Properties"]["KmsMasterKeyId"] == {"Fn::ImportValue": "shop-dev-keys-EnvironmentKeyArn"}
 
 
 def test_uses_grant_exactly_the_access_named_and_hand_over_the_settings(templates: dict[str, Any]) -> None:

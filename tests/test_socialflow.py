@@ -215,7 +215,7 @@ def test_alarm_thresholds() -> None:
 
 def test_environment_key_rotates_and_everything_is_retained() -> None:
     data = stack("prod", "data")
-    key = data["Resources"]["EnvironmentKey"]
+    key = stack("prod", "keys")["Resources"]["EnvironmentKey"]
     assert key["Properties"]["EnableKeyRotation"] is True and key["DeletionPolicy"] == "Retain"
     for name, resource in data["Resources"].items():
         if resource["Type"] in (

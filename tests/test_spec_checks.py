@@ -95,4 +95,4 @@ def test_alarms_alone_get_the_key_their_topics_are_encrypted_with(tmp_path: Path
     out = tmp_path / "out"
     result = ivc("compile", spec, "--out", out)
     assert result.exit_code == 0, result.output
-    assert (out / "shop" / "dev" / "us-east-1" / "data.json").read_text().count('"AWS::KMS::Key"') == 1
+    assert (out / "shop" / "dev" / "us-east-1" / "keys.json").read_text().count('"AWS::KMS::Key"') == 1

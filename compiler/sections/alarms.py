@@ -13,6 +13,7 @@ from .. import relations
 from ..context import Context, Fragment, camel
 from . import network
 from .base import Problem, Section, Spec
+from .keys import key_arn
 
 STACK = "monitoring"
 SEVERITIES = ("critical", "warning", "info")
@@ -177,7 +178,7 @@ def build(alarms: dict[str, Any], ctx: Context) -> Fragment:
                 f"AlarmTopic{camel(severity)}",
                 TopicName=ctx.name("alarms", severity),
                 DisplayName=f"{ctx.name()} {severity} alarms",
-                KmsMasterKeyId=ctx.imported("data", "EnvironmentKeyArn"),
+                KmsMasterKeyId=key_arn(ctx),
                 Tags=ctx.resource_tags(ctx.name("alarms", severity)),
             )
         )

@@ -8,8 +8,8 @@ from troposphere import logs
 
 from ..context import Context
 from .base import Section
-from .secrets import STACK as KEY_STACK
-from .secrets import key_arn
+from .keys import STACK as KEY_STACK
+from .keys import key_arn
 
 
 def retained(ctx: Context) -> dict[str, str]:
@@ -18,15 +18,16 @@ def retained(ctx: Context) -> dict[str, str]:
 
 
 def log_group(title: str, group_name: str, ctx: Context, owner: str, stack: str) -> logs.LogGroup:
-    """An encrypted log group; ``stack`` is the stack it lands in (the key is local to the data stack, imported elsewhere).
+    """An encrypted log group; ``stack`` is the stack it lands in, never the keys stack, so the key is imported.
 
     Outside protected environments it goes with its stack (CloudFormation's default), as it always has.
     """
+    assert stack != KEY_STACK, f"{title}: the keys stack holds the key alone"
     return logs.LogGroup(
         title,
         LogGroupName=group_name,
         RetentionInDays=ctx.spec["logs"]["retention"],
-        KmsKeyId=key_arn(ctx, same_stack=stack == KEY_STACK),
+        KmsKeyId=key_arn(ctx),
         Tags=ctx.resource_tags(ctx.name(owner)),
         **retained(ctx),
     )

@@ -14,6 +14,7 @@ from troposphere import GetAtt, GetAZs, Join, Ref, Select, Sub, ec2, iam, logs
 from ..context import Context, Fragment, camel
 from ..regions import ZONES_PER_REGION
 from .base import Section
+from .keys import key_arn
 
 STACK = "network"
 PUBLIC_TIER = "public"
@@ -385,10 +386,14 @@ def _endpoints(
 
 
 def _flow_logs(settings: dict[str, Any], ctx: Context, out: Fragment, vpc: ec2.VPC) -> None:
+    # Named under the environment's prefix, which the key's policy lets CloudWatch Logs encrypt. Logs encrypts
+    # what the role delivers with its own key permission, so the role needs no KMS rights.
     group = out.add(
         logs.LogGroup(
             "FlowLogGroup",
+            LogGroupName=ctx.log_group_name("network", "flow-logs"),
             RetentionInDays=settings["retention"],
+            KmsKeyId=key_arn(ctx),
             Tags=ctx.resource_tags(ctx.name("flow-logs")),
             DeletionPolicy="Retain",
             UpdateReplacePolicy="Retain",

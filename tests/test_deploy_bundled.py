@@ -6,9 +6,9 @@ holds is read through each service's own API, not through CloudFormation: the ke
 alias, tagged), the flow-log group (its name and retention), the flow log (on the VPC, into that group,
 delivered by its role), the security groups.
 
-moto's ``AWS::EC2::SecurityGroupIngress`` from a template needs a CIDR or a source group and knows no
-``SourcePrefixListId``, so a security stack whose rules admit a prefix list (Social Flow's load balancer
-admits only CloudFront's) is not deployed here; the test says which it leaves out and why.
+A load balancer behind CloudFront admits only CloudFront's origin-facing prefix list, whose ID `ivc deploy` looks
+up in moto's EC2 and passes as the security stack's parameter; moto's CloudFormation builds that rule only
+through tests/moto_fixed_server.py, and ``describe_security_groups`` shows it admitting that list.
 
 moto keeps less than AWS would: its CloudFormation passes a log group's ``KmsKeyId`` where its Logs reads
 ``kmsKeyId``, so the group it builds is not encrypted and ``describe_log_groups`` shows no key. That the
@@ -19,7 +19,6 @@ tests/test_keys.py, not here. The keys stack builds at all only through tests/mo
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -29,11 +28,6 @@ import pytest
 from conftest import ROOT, MotoServer, ivc, of_type, read_json
 
 LAYERS = ("keys", "network", "security")
-
-
-def moto_builds(template: dict[str, Any]) -> bool:
-    """Whether moto 5.2.5's CloudFormation can build the template's security group rules (no prefix lists)."""
-    return "SourcePrefixListId" not in json.dumps(template)
 
 
 ENVIRONMENTS = sorted((p.parent.parent.name, p.parent.name) for p in (ROOT / "output").glob("*/*/manifest.json"))
@@ -51,7 +45,7 @@ def tags(items: list[dict[str, str]], key: str = "Key", value: str = "Value") ->
 def test_keys_network_and_security_deploy_and_read_back(compiled: Path, aws: MotoServer, system: str, env: str) -> None:
     folder = compiled / system / env
     stacks = {(s["region"], s["name"]): read_json(folder / s["file"]) for s in read_json(folder / "manifest.json")["stacks"]}
-    layers = [layer for layer in LAYERS if any(name == layer and moto_builds(t) for (_, name), t in stacks.items())]
+    layers = [layer for layer in LAYERS if any(name == layer for _, name in stacks)]
     assert layers[:2] == ["keys", "network"], "every bundled environment has a key and a network moto can build"
     for layer in layers:  # LAYERS is their wave order: each imports only from the ones before
         result = ivc("deploy", ROOT / "specs" / system, "--env", env, "--out", compiled, "--stack", layer, "--yes")
@@ -93,3 +87,16 @@ def test_keys_network_and_security_deploy_and_read_back(compiled: Path, aws: Mot
         assert found == expected
         if "security" in layers and (region, "security") in stacks:
             assert expected, "a security stack holds security groups"
+        admits_cdn = [
+            rule["Properties"]
+            for rule in of_type(stacks.get((region, "security"), {}), "AWS::EC2::SecurityGroupIngress").values()
+            if "SourcePrefixListId" in rule["Properties"]
+        ]
+        if admits_cdn:  # the load balancer behind CloudFront: only CloudFront's origin-facing addresses, on one port
+            [cloudfront] = ec2.describe_managed_prefix_lists(
+                Filters=[{"Name": "prefix-list-name", "Values": ["com.amazonaws.global.cloudfront.origin-facing"]}]
+            )["PrefixLists"]
+            [balancer] = [g for g in groups if tags(g.get("Tags", [])).get("Name") == f"{system}-{env}-load-balancer"]
+            assert [(p["FromPort"], [x["PrefixListId"] for x in p["PrefixListIds"]], p["IpRanges"]) for p in balancer["IpPermissions"]] == [
+                (admits_cdn[0]["FromPort"], [cloudfront["PrefixListId"]], [])
+            ]

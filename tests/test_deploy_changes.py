@@ -196,3 +196,17 @@ def test_diff_of_what_is_deployed_says_so(project: Path) -> None:
     result = diff(project)
     assert result.exit_code == 0, result.output
     assert result.stdout == f"{NAME} (us-east-1): no template changes\n"
+
+
+def test_registry_re_encrypted_is_a_risk_like_any_store_of_data() -> None:
+    """Moving the environment key replaces a KMS-encrypted ECR repository: its images exist nowhere else."""
+    registry = {
+        "Type": "AWS::ECR::Repository",
+        "Properties": {"RepositoryName": "shop-api", "EncryptionConfiguration": {"EncryptionType": "KMS", "KmsKey": "arn:old"}},
+        "DeletionPolicy": "Retain",
+    }
+    moved = template(Registry=registry)
+    moved["Resources"]["Registry"]["Properties"]["EncryptionConfiguration"]["KmsKey"] = "arn:new"
+    assert risks(template(Registry=registry), moved, "us-east-1") == [
+        "REPLACE AWS::ECR::Repository Registry: EncryptionConfiguration, EncryptionConfiguration.KmsKey change"
+    ]

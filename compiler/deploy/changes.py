@@ -25,6 +25,8 @@ STATEFUL_TYPES = frozenset(
         "AWS::KMS::Key",
         "AWS::DynamoDB::Table",
         "AWS::SecretsManager::Secret",
+        "AWS::ECR::Repository",  # images that may exist nowhere else
+        "AWS::Route53::HostedZone",  # a new zone gets new name servers: every delegation breaks
     }
 )
 KINDS = ("added", "modified", "replaced", "removed")

@@ -89,7 +89,7 @@ def test_keys_network_and_security_deploy_and_read_back(compiled: Path, aws: Mot
             assert expected, "a security stack holds security groups"
         admits_cdn = [
             rule["Properties"]
-            for rule in of_type(stacks.get((region, "security"), {}), "AWS::EC2::SecurityGroupIngress").values()
+            for rule in of_type(stacks.get((region, "security"), {"Resources": {}}), "AWS::EC2::SecurityGroupIngress").values()
             if "SourcePrefixListId" in rule["Properties"]
         ]
         if admits_cdn:  # the load balancer behind CloudFront: only CloudFront's origin-facing addresses, on one port

@@ -57,7 +57,7 @@ def test_protected_environments_keep_their_log_groups(compiled: Path) -> None:
                 continue
             seen[protected] += 1
             policies = (group.get("DeletionPolicy"), group.get("UpdateReplacePolicy"))
-            if protected or name == "FlowLogGroup":  # flow logs were always kept
+            if protected:  # the flow-log group follows the same rule: a fixed name must not block a redeploy
                 assert policies == ("Retain", "Retain"), f"{path}: {name}"
             else:
                 assert policies == (None, None), f"{path}: {name} goes with its stack outside protected environments"

@@ -395,8 +395,9 @@ def _flow_logs(settings: dict[str, Any], ctx: Context, out: Fragment, vpc: ec2.V
             RetentionInDays=settings["retention"],
             KmsKeyId=key_arn(ctx),
             Tags=ctx.resource_tags(ctx.name("flow-logs")),
-            DeletionPolicy="Retain",
-            UpdateReplacePolicy="Retain",
+            # Kept where every log group is (protected environments); elsewhere it goes with its stack, so a
+            # destroyed dev environment can be deployed again under the same fixed name.
+            **({"DeletionPolicy": "Retain", "UpdateReplacePolicy": "Retain"} if ctx.protected else {}),
         )
     )
     trust = PolicyDocument(

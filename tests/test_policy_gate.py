@@ -71,6 +71,8 @@ def test_an_excepted_failure_passes_and_non_prod_failures_do_not_gate(tmp_path: 
     code, out, _ = run(tmp_path, EXCEPTIONS, checks, capsys)
     assert code == 0, out
     assert "0 unjustified failure(s) on prod templates, 1 excepted, 0 stale exception(s); 1 failure(s) on other environments" in out
+    # shown to the reviewer, as a warning at its template
+    assert "output/shop/dev/us-east-1/app.json: warning: CKV_AWS_91 AWS::ElasticLoadBalancingV2::LoadBalancer.LoadBalancer" in out
 
 
 def test_an_unlisted_prod_failure_fails_at_its_template(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

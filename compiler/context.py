@@ -68,7 +68,7 @@ class Fragment:
 
     resources: list[AWSObject] = field(default_factory=list)
     outputs: list[Output] = field(default_factory=list)
-    parameters: list[Parameter] = field(default_factory=list)  # releases: values `ivc deploy --set` may change
+    parameters: list[Parameter] = field(default_factory=list)  # releases (`ivc deploy --set`) and values supplied at deploy
     at: tuple[Any, ...] = ()
     origins: list[tuple[str, tuple[Any, ...]]] = field(default_factory=list)  # (logical ID or Outputs/<name>, spec path)
 
@@ -77,12 +77,15 @@ class Fragment:
         self.origins.append((resource.title, self.at))
         return resource
 
+    def parameter(self, parameter: Parameter) -> Parameter:
+        """A template parameter, remembered at the spec path being built like a resource."""
+        self.parameters.append(parameter)
+        self.origins.append((f"Parameters/{parameter.title}", self.at))
+        return parameter
+
     def release(self, title: str, default: str, description: str) -> Parameter:
         """A deploy-time parameter whose default is the spec's value, so a release needs no recompile."""
-        parameter = Parameter(title, Type="String", Default=default, Description=description, MinLength=1)
-        self.parameters.append(parameter)
-        self.origins.append((f"Parameters/{title}", self.at))
-        return parameter
+        return self.parameter(Parameter(title, Type="String", Default=default, Description=description, MinLength=1))
 
     def export(self, ctx: Context, stack: str, name: str, value: Any, description: str) -> None:
         """An output other stacks import by a fixed name."""

@@ -76,6 +76,11 @@ def routed(spec: Spec) -> dict[str, dict[str, Any]]:
     return {name: service for name, service in spec.get("services", {}).items() if "route" in service}
 
 
+def balancer_port(spec: Spec) -> int:
+    """The one port the load balancer serves its routes on: HTTPS with a certificate, else HTTP."""
+    return 443 if spec.get("load_balancer", {}).get("certificate") else 80
+
+
 def check(spec: Spec) -> Iterator[Problem]:
     """Every `uses:` names something the spec declares, in an access mode that thing has."""
     for kind, name, item in users(spec):

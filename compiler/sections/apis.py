@@ -22,7 +22,7 @@ from troposphere import GetAtt, Join, Ref, Sub, apigatewayv2, awslambda
 
 from .. import relations
 from ..context import Context, Fragment, camel
-from . import dns, network, security
+from . import cdn_origin, dns, network, security
 from .base import LOG_GROUP_PATTERN, Path, Problem, Section, Spec
 from .logs import log_group
 
@@ -154,15 +154,9 @@ def internal_balancer(spec: Spec) -> bool:
     routed = set(relations.routed(spec))
     if not routed or not routed <= api_routed(spec):
         return False
-    cdn = spec.get("cdn") or {}
-    behaviors = [cdn["default"], *cdn.get("paths", {}).values()] if cdn else []
-    if any(b["origin"].startswith("services.") for b in behaviors):
+    if cdn_origin.origins(spec):
         return False
     return not any(str(t).startswith("services.") for t in (spec.get("dns") or {}).get("records", {}).values())
-
-
-def balancer_port(spec: Spec) -> int:
-    return 443 if spec.get("load_balancer", {}).get("certificate") else 80
 
 
 def server_name(spec: Spec) -> str | None:
@@ -393,7 +387,7 @@ def _api(name: str, api: dict[str, Any], ctx: Context, out: Fragment, link: Any 
 
 def _private_integration(title: str, api: Any, item: str, method: str, ctx: Context, link: Any) -> apigatewayv2.Integration:
     """services.<n> through the VPC link to the internal load balancer's listener, over HTTPS when it has a certificate."""
-    https = balancer_port(ctx.spec) == 443
+    https = relations.balancer_port(ctx.spec) == 443
     properties: dict[str, Any] = {}
     if https:  # a TLS configuration is what makes a private integration speak HTTPS; the name is checked on the certificate
         properties["TlsConfig"] = apigatewayv2.TlsConfig(ServerNameToVerify=server_name(ctx.spec))

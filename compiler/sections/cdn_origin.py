@@ -48,11 +48,6 @@ def behind_cdn(spec: Spec) -> bool:
     return bool(origins(spec)) and bool(relations.routed(spec))
 
 
-def port(spec: Spec) -> int:
-    """The one port CloudFront reaches the load balancer on: HTTPS with a certificate, else HTTP."""
-    return 443 if spec.get("load_balancer", {}).get("certificate") else 80
-
-
 def header_value(ctx: Context) -> Join:
     """The secret header's value as a dynamic reference, resolved by CloudFormation at deploy time."""
     return Join("", ["{{resolve:secretsmanager:", ctx.imported(STACK, f"{SECRET}Arn"), ":SecretString}}"])

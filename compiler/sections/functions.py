@@ -24,7 +24,6 @@ from typing import Any
 from awacs import awslambda as lambda_actions
 from awacs import ec2 as ec2_actions
 from awacs import kms as kms_actions
-from awacs import logs as logs_actions
 from awacs import secretsmanager as secrets_actions
 from awacs import sts
 from awacs import xray as xray_actions
@@ -36,6 +35,7 @@ from ..context import Context, Fragment, camel
 from . import network, security
 from .base import LOG_GROUP_PATTERN, Connection, Problem, Section, Spec, Use, UseTarget, env_name, uses_property
 from .logs import log_group as log_group_for
+from .logs import writes_own_logs
 from .secrets import key_arn
 
 STACK = "app"
@@ -383,14 +383,7 @@ def _function(name: str, function: dict[str, Any], ctx: Context, out: Fragment) 
     logical = title(name)
     log_group = out.add(log_group_for(f"{logical}LogGroup", log_group_name(ctx, name, function), ctx, name, STACK))
     variables, readable = _settings(function, ctx)
-    granted = [
-        Statement(
-            Sid="WriteOwnLogs",
-            Effect=Allow,
-            Action=[logs_actions.CreateLogStream, logs_actions.PutLogEvents],
-            Resource=[GetAtt(log_group, "Arn")],
-        )
-    ]
+    granted = [writes_own_logs(log_group)]
     if function["tracing"]:
         # X-Ray's write calls support no resource-level permissions: "*" is the only resource they take.
         granted.append(

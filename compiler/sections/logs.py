@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from troposphere import logs
+from awacs import logs as logs_actions
+from awacs.aws import Allow, Statement
+from troposphere import GetAtt, logs
 
 from ..context import Context
 from .base import Section
@@ -15,6 +17,13 @@ from .keys import key_arn
 def retained(ctx: Context) -> dict[str, str]:
     """A protected environment keeps its log groups, and what they hold, when their stack deletes or replaces them."""
     return {"DeletionPolicy": "Retain", "UpdateReplacePolicy": "Retain"} if ctx.protected else {}
+
+
+def writes_own_logs(group: logs.LogGroup) -> Statement:
+    """What a role needs to deliver its code's logs to ``group``, and nothing more."""
+    return Statement(
+        Sid="WriteOwnLogs", Effect=Allow, Action=[logs_actions.CreateLogStream, logs_actions.PutLogEvents], Resource=[GetAtt(group, "Arn")]
+    )
 
 
 def log_group(title: str, group_name: str, ctx: Context, owner: str, stack: str) -> logs.LogGroup:

@@ -65,12 +65,10 @@ def build(spec: dict[str, Any], ctx: Context) -> Fragment:
     routed = relations.routed(spec)
     if routed and cdn_origin.behind_cdn(spec):
         balancer = group("load-balancer", "", "the load balancer, origin of the CloudFront distribution")
-        prefix_list = cdn_origin.prefix_list_parameter()
-        out.parameters.append(prefix_list)
-        out.origins.append((f"Parameters/{prefix_list.title}", ("cdn",)))
-        port = cdn_origin.port(spec)
-        protocol = "HTTPS" if port == 443 else "HTTP"
         out.at = ("cdn",)
+        prefix_list = out.parameter(cdn_origin.prefix_list_parameter())
+        port = relations.balancer_port(spec)
+        protocol = "HTTPS" if port == 443 else "HTTP"
         # One port only: the prefix list counts as its size (about 55) against the group's 60 inbound rules.
         out.add(
             ec2.SecurityGroupIngress(
@@ -88,7 +86,7 @@ def build(spec: dict[str, Any], ctx: Context) -> Fragment:
     elif routed and apis.internal_balancer(spec):
         balancer = group("load-balancer", "", "the internal load balancer, reached only through HTTP APIs")
         link = group(API_LINK, "", "the VPC link HTTP APIs reach the internal load balancer through")
-        port = apis.balancer_port(spec)
+        port = relations.balancer_port(spec)
         out.at = ("apis",)
         out.add(
             ec2.SecurityGroupIngress(

@@ -13,7 +13,6 @@ from typing import Any
 
 from awacs import ecr as ecr_actions
 from awacs import kms as kms_actions
-from awacs import logs as logs_actions
 from awacs import secretsmanager as secrets_actions
 from awacs import sts
 from awacs import xray as xray_actions
@@ -26,6 +25,7 @@ from ..context import Context, Fragment, camel
 from . import access_logs, apis, cdn_origin, network, registries, security
 from .base import LOG_GROUP_PATTERN, Connection, Problem, Section, Spec, Use, UseTarget, env_name, uses_property
 from .logs import log_group as log_group_for
+from .logs import writes_own_logs
 from .secrets import key_arn, secret_arn
 
 STACK = "app"
@@ -466,14 +466,7 @@ def _service(
     release = out.release(f"{title}ImageTag", tag, f"Release of services.{name}: the image tag (ivc deploy --set {name}=<tag>)")
     log_group = log_groups[log_group_name(ctx, name, service)]
     variables, injected, readable = _connections(service, ctx)
-    execution = [
-        Statement(
-            Sid="WriteOwnLogs",
-            Effect=Allow,
-            Action=[logs_actions.CreateLogStream, logs_actions.PutLogEvents],
-            Resource=[GetAtt(log_group, "Arn")],
-        )
-    ]
+    execution = [writes_own_logs(log_group)]
     if service["image"].startswith("ecr:"):
         repository = service["image"][len("ecr:") :].split(":")[0].split("@")[0]
         execution += [

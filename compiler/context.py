@@ -24,7 +24,7 @@ class Context:
     system: str
     environment: str
     region: str
-    role: str  # "primary" or "secondary"
+    role: str  # "primary", "secondary", or "edge" (CloudFront's region, when it is neither)
     tags: tuple[tuple[str, str], ...] = ()
     spec: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)  # the whole effective spec, read-only
 
@@ -39,6 +39,10 @@ class Context:
     def imported(self, stack: str, output: str) -> ImportValue:
         """A value another stack of this environment exports."""
         return ImportValue(self.export_name(stack, output))
+
+    @property
+    def primary_region(self) -> str:
+        return str(self.spec["regions"]["primary"])
 
     @property
     def protected(self) -> bool:
@@ -71,6 +75,9 @@ class Fragment:
     parameters: list[Parameter] = field(default_factory=list)  # releases (`ivc deploy --set`) and values supplied at deploy
     at: tuple[Any, ...] = ()
     origins: list[tuple[str, tuple[Any, ...]]] = field(default_factory=list)  # (logical ID or Outputs/<name>, spec path)
+    # Stacks of other regions (region, stack) that must be deployed first. Exports do not cross regions, so what a
+    # builder needs from another region it computes (names, domains) and says here that it must exist already.
+    after: set[tuple[str, str]] = field(default_factory=set)
 
     def add(self, resource: AWSObject) -> Any:
         self.resources.append(resource)

@@ -3,7 +3,10 @@
 Counts are the zones a new account gets (us-west-1 has three, but new accounts
 see two). Templates pick zones with ``Fn::GetAZs`` so they stay region-neutral;
 this table only lets ``ivc validate`` refuse a zone count the region cannot give.
+Below it: where a CDN is built, which CloudFront decides.
 """
+
+from typing import Any
 
 ZONES_PER_REGION: dict[str, int] = {
     "af-south-1": 3,
@@ -43,3 +46,26 @@ ZONES_PER_REGION: dict[str, int] = {
     "us-gov-east-1": 3,
     "us-gov-west-1": 3,
 }
+
+# CloudFront takes viewer certificates and CloudFront-scope web ACLs from this region only. A distribution that
+# needs one that ivc makes (a certificate of `certificates:`, a web ACL of `firewall:`) is therefore built here,
+# with them and the records that alias it; when the primary region is another one, this region joins the
+# environment with the role "edge" (keys and edge stacks only). Any other distribution stays with the primary
+# region's stacks: CloudFront is global, and an ACM ARN in us-east-1 can be named from anywhere.
+CLOUDFRONT_REGION = "us-east-1"
+EDGE_ROLE = "edge"
+
+
+def cdn_apart(spec: dict[str, Any]) -> bool:
+    """Whether the spec's CDN is built in CloudFront's region, apart from the primary region's stacks."""
+    cdn = spec.get("cdn")
+    if not cdn or spec["regions"]["primary"] == CLOUDFRONT_REGION:
+        return False
+    own_certificate = str(cdn.get("certificate", "")).startswith("certificates.")
+    web_acl = any("cdn" in firewall.get("attach", []) for firewall in (spec.get("firewall") or {}).values())
+    return own_certificate or web_acl
+
+
+def cdn_region(spec: dict[str, Any]) -> str:
+    """Where the spec's CDN is built (see cdn_apart)."""
+    return CLOUDFRONT_REGION if cdn_apart(spec) else str(spec["regions"]["primary"])

@@ -28,6 +28,7 @@ class Stack:
     exports: list[str] = field(default_factory=list)
     imports: list[str] = field(default_factory=list)
     wave: int = 0
+    after: list[str] = field(default_factory=list)  # keys (region/name) of other regions' stacks deployed first
     origins: dict[str, tuple[Any, ...]] = field(default_factory=dict)  # logical ID -> spec path it came from
 
     @property
@@ -68,11 +69,12 @@ def assemble(environment: Environment) -> list[Stack]:
     templates: dict[tuple[str, str], dict[str, Any]] = {}
     origins: dict[tuple[str, str], dict[str, tuple[Any, ...]]] = {}
     roles: dict[str, str] = {}
+    after: dict[tuple[str, str], set[tuple[str, str]]] = {}
     for region, role in environment.regions:
         ctx = Context(spec["system"], environment.name, region, role, tuple(sorted(spec["tags"].items())), spec)
         fragments: dict[str, list[Fragment]] = {}
         for section in sections.SECTIONS:
-            if section.applies(spec, role):
+            if section.applies(spec, region, role):
                 assert section.stack is not None
                 fragment = section.builds(spec, ctx)
                 # What a builder did not place more precisely comes from its section (derived ones: the spec itself).
@@ -83,6 +85,7 @@ def assemble(environment: Environment) -> list[Stack]:
             key = (region, stack_name)
             origins[key] = _origins(parts, environment)
             templates[key] = _template(stack_name, ctx, parts, spec.get("description"), origins[key], environment)
+            after[key] = {needed for part in parts for needed in part.after}
             roles[region] = role
     problems = overrides.apply(templates, spec, {region: region for region in roles})
     if problems:
@@ -90,6 +93,8 @@ def assemble(environment: Environment) -> list[Stack]:
     stacks = []
     for (region, name), template in templates.items():
         stack = _stack(name, region, roles[region], template)
+        # Only stacks this environment has: a builder names every layer it could need from another region.
+        stack.after = sorted(f"{r}/{n}" for r, n in after[(region, name)] if (r, n) in templates and r != region)
         stack.origins = {
             **origins[(region, name)],
             **{i: ("overrides", i) for i in spec.get("overrides", {}) if i in template["Resources"]},
@@ -245,7 +250,7 @@ def _imports(value: Any) -> list[str]:
 
 
 def _order(stacks: list[Stack], environment: Environment) -> None:
-    """Give each stack its wave: one more than the latest wave of any stack it imports from."""
+    """Give each stack its wave: one more than the latest wave of any stack it imports from or must follow."""
     exporters = {(stack.region, name): stack for stack in stacks for name in stack.exports}
     problems = []
     for stack in stacks:
@@ -263,6 +268,7 @@ def _order(stacks: list[Stack], environment: Environment) -> None:
     if problems:
         raise SpecError(problems)
     done: dict[str, int] = {}
+    by_key = {stack.key: stack for stack in stacks}
 
     def wave(stack: Stack, seen: tuple[str, ...]) -> int:
         if stack.key in done:
@@ -277,7 +283,7 @@ def _order(stacks: list[Stack], environment: Environment) -> None:
                     )
                 ]
             )
-        sources = [exporters[(stack.region, name)] for name in stack.imports]
+        sources = [exporters[(stack.region, name)] for name in stack.imports] + [by_key[key] for key in stack.after]
         done[stack.key] = max((wave(s, seen + (stack.key,)) + 1 for s in sources), default=0)
         return done[stack.key]
 

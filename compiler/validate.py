@@ -18,6 +18,7 @@ from typing import Any
 from .errors import Diagnostic, Mark, SpecError
 from .loader import YAML11_BOOL, YAML11_NUMBER, Node, clip, find
 from .merge import SpecSource, effective, load_spec
+from .regions import CLOUDFRONT_REGION, EDGE_ROLE, cdn_apart
 
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "schemas" / "ivc.schema.json"
 with SCHEMA_PATH.open(encoding="utf-8") as _handle:
@@ -114,11 +115,13 @@ class Environment:
 
     @property
     def regions(self) -> list[tuple[str, str]]:
-        """(region, role) pairs, primary first."""
+        """(region, role) pairs, primary first; CloudFront's region joins as "edge" when the CDN must be built there."""
         regions = self.spec["regions"]
         pairs = [(regions["primary"], "primary")]
         if "secondary" in regions:
             pairs.append((regions["secondary"], "secondary"))
+        if cdn_apart(self.spec) and CLOUDFRONT_REGION not in {region for region, _ in pairs}:
+            pairs.append((CLOUDFRONT_REGION, EDGE_ROLE))  # the distribution's certificate and web ACL must be there
         return pairs
 
     def mark(self, path: tuple[Any, ...]) -> Mark:

@@ -211,19 +211,6 @@ def _errors(tmp_path: Path, body: str, primary: str = "us-east-1") -> list[str]:
     return [d.render().split(":", 1)[1] for d in exc.value.diagnostics]
 
 
-def test_a_cloudfront_certificate_of_the_spec_needs_us_east_1_as_primary(tmp_path: Path) -> None:
-    body = """\
-    dns: {zone: shop.example}
-    certificates: {site: {domains: ["@"]}}
-    cdn: {certificate: certificates.site, aliases: [shop.example], default: {origin: services.web}}
-    """
-    assert _errors(tmp_path, body, "eu-west-1") == [
-        "9:20: error: CloudFront takes certificates from us-east-1 only, and certificates: are made in the primary region, "
-        "eu-west-1: a CloudFront certificate for another primary region is not supported yet; give cdn.certificate the "
-        "ARN of a certificate in us-east-1"
-    ]
-
-
 def test_a_cloudfront_certificate_arn_must_be_in_us_east_1(tmp_path: Path) -> None:
     body = """\
     cdn: {certificate: "arn:aws:acm:eu-west-1:123456789012:certificate/abc", aliases: [a.example], default: {origin: services.web}}

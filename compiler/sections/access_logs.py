@@ -21,6 +21,7 @@ from .base import Section, Spec
 
 STACK = "data"
 LOGS_BUCKET = "AccessLogsBucket"
+LOGS_NAME = "access-logs"  # the bucket's name part (see buckets.bucket_name)
 LOAD_BALANCER_PREFIX = "load-balancer"
 CDN_PREFIX = "cdn/"
 
@@ -75,8 +76,15 @@ def load_balancer_attributes(ctx: Context) -> list[elb.LoadBalancerAttributes]:
 
 
 def cdn_logging(ctx: Context) -> cloudfront.Logging:
-    """CloudFront's standard logs, without cookies (they may carry sessions), to this environment's log bucket."""
-    return cloudfront.Logging(Bucket=ctx.imported(STACK, "AccessLogsBucketDomainName"), Prefix=CDN_PREFIX, IncludeCookies=False)
+    """CloudFront's standard logs, without cookies (they may carry sessions), to this environment's log bucket.
+
+    The bucket is in the primary region; from CloudFront's region (see regions.cdn_apart) its name is computed.
+    """
+    if ctx.region == ctx.primary_region:
+        bucket: Any = ctx.imported(STACK, "AccessLogsBucketDomainName")
+    else:
+        bucket = Sub(f"{ctx.name(LOGS_NAME)}-${{AWS::AccountId}}-{ctx.primary_region}.s3.amazonaws.com")
+    return cloudfront.Logging(Bucket=bucket, Prefix=CDN_PREFIX, IncludeCookies=False)
 
 
 def _load_balancer_delivery(ctx: Context, bucket: Any) -> Statement:
@@ -104,7 +112,7 @@ def build(spec: Spec, ctx: Context) -> Fragment:
     bucket = out.add(
         s3.Bucket(
             LOGS_BUCKET,
-            BucketName=bucket_name(ctx, "access-logs"),
+            BucketName=bucket_name(ctx, LOGS_NAME),
             BucketEncryption=s3.BucketEncryption(
                 ServerSideEncryptionConfiguration=[
                     s3.ServerSideEncryptionRule(ServerSideEncryptionByDefault=s3.ServerSideEncryptionByDefault(SSEAlgorithm="AES256"))

@@ -12,10 +12,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..context import Context, Fragment
+from ..regions import cdn_region
 
 Path = tuple[Any, ...]
 Problem = tuple[Path, str]  # (path in the effective spec, message)
 Spec = dict[str, Any]
+
+# Where a section builds (Section.regions).
+PRIMARY, SITES, EVERY, CDN = "primary", "sites", "every", "cdn"
 
 # A `uses:` entry: <section>.<name>[:access]; which sections and modes are valid is checked against the sections.
 USE_PATTERN = (
@@ -106,15 +110,23 @@ class Section:
     stack: str | None = None  # the layer the builder feeds
     needed: Callable[[Spec], bool] | None = None  # when to build; default: the spec has the section
     whole_spec: bool = False  # the builder reads the whole spec rather than its own section
-    every_region: bool = False  # the secondary region gets this layer too
+    # Where it builds: PRIMARY; SITES (the primary and the secondary region: a DR site has a network); EVERY region
+    # of the environment (CloudFront's too); or CDN, where the distribution is built (see regions.cdn_region).
+    regions: str = PRIMARY
     use: UseTarget | None = None
     # Log groups it names outside /<system>/<environment>/ (ARN-style name patterns): the environment key lets
     # CloudWatch Logs encrypt exactly these and the environment's own.
     log_groups: Callable[[Spec, Context], list[str]] | None = None
 
-    def applies(self, spec: Spec, role: str) -> bool:
-        """Whether this section builds anything for ``spec`` in a region of ``role``."""
-        if self.build is None or (role != "primary" and not self.every_region):
+    def applies(self, spec: Spec, region: str, role: str) -> bool:
+        """Whether this section builds anything for ``spec`` in ``region``, whose role is ``role``."""
+        placed = {
+            PRIMARY: role == "primary",
+            SITES: role in ("primary", "secondary"),
+            EVERY: True,
+            CDN: region == cdn_region(spec),
+        }[self.regions]
+        if self.build is None or not placed:
             return False
         if self.needed is not None:
             return self.needed(spec)

@@ -74,6 +74,12 @@ def bucket_name(ctx: Context, name: str) -> Sub:
     return Sub(f"{ctx.name(name)}-${{AWS::AccountId}}-${{AWS::Region}}")
 
 
+def regional_domain_name(ctx: Context, name: str) -> Sub:
+    """A primary-region bucket's regional domain name, computed, as a stack in another region needs it."""
+    region = ctx.primary_region
+    return Sub(f"{ctx.name(name)}-${{AWS::AccountId}}-{region}.s3.{region}.amazonaws.com")
+
+
 def tls_only(arn: Any) -> Statement:
     """Refuse any request to the bucket (``arn``) or its objects that does not use TLS."""
     return Statement(

@@ -1,5 +1,12 @@
 """CDN: a CloudFront distribution over buckets (through Origin Access Control), the load balancer and HTTP APIs.
 
+It is built in us-east-1, where CloudFront takes certificates and web ACLs from. When the primary region is another
+one, us-east-1 joins the environment as its "edge" region (keys and edge stacks only), and the distribution names
+what it reaches in the primary region, because exports do not cross regions: the load balancer and the APIs by the
+records that name them, buckets by their computed regional domain names, the origin secret by its replica's name.
+The primary region's stacks it names are deployed first (Fragment.after); the bucket policies stay with the buckets
+(see cdn_buckets).
+
 Every behavior gets its own cache policy from its TTL and what it forwards. A
 TTL of 0 keeps nothing cached (at most one second, and only when the origin
 asks) while still forwarding headers such as Authorization, which CloudFront
@@ -19,9 +26,10 @@ from awacs.aws import Allow, Condition, PolicyDocument, Principal, Statement, St
 from troposphere import GetAtt, Join, Ref, Select, Split, Sub, cloudfront, s3
 
 from ..context import Context, Fragment, camel, is_protected
-from . import access_logs, cdn_origin, dns
-from .base import Problem, Section, Spec
-from .buckets import tls_only
+from ..regions import CLOUDFRONT_REGION, cdn_apart
+from . import access_logs, cdn_origin, certificates, dns
+from .base import CDN, Problem, Section, Spec
+from .buckets import regional_domain_name, tls_only
 
 STACK = "edge"
 PRICE_CLASSES = {100: "PriceClass_100", 200: "PriceClass_200", "all": "PriceClass_All"}
@@ -29,7 +37,6 @@ YEAR = 31536000
 TTL = 86400  # default seconds cached for bucket and service origins; API origins default to 0
 READ_METHODS = ["GET", "HEAD", "OPTIONS"]
 ALL_METHODS = ["DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT"]
-CLOUDFRONT_REGION = "us-east-1"  # where CloudFront takes certificates from
 # CloudFront delivers standard logs to no bucket in these regions (AWS: "Configure standard logging (legacy)"), and the
 # environment's log bucket is in the primary region.
 NO_STANDARD_LOGS = (
@@ -75,9 +82,31 @@ def check(spec: Spec) -> Iterator[Problem]:
             f"the cdn logs to the environment's log bucket in the primary region, and CloudFront delivers no standard logs "
             f"to {spec['regions']['primary']}; choose another primary region for a spec with a cdn",
         )
+    if cdn_apart(spec):
+        yield from _apart_problems(spec, behaviors)
     if cdn["aliases"] and "certificate" not in cdn:
         yield ("cdn", "aliases"), "cdn.aliases need cdn.certificate, an ACM certificate in us-east-1 covering them"
     yield from _certificate_problems(spec, cdn)  # one web ACL per distribution is the firewall section's check
+
+
+def _apart_problems(spec: Spec, behaviors: list[Any]) -> Iterator[Problem]:
+    """Built in us-east-1, the distribution reaches primary-region origins by name: their generated names cannot cross."""
+    primary = spec["regions"]["primary"]
+    for path, behavior in behaviors:
+        origin = behavior["origin"]
+        kind, _, name = origin.partition(".")
+        if kind == "services" and name in spec.get(kind, {}) and dns.balancer_name(spec) is None:
+            yield (
+                (*path, "origin"),
+                f"the cdn is built in {CLOUDFRONT_REGION} (CloudFront's region) and reaches the load balancer in {primary} by "
+                f"name: add a dns record for it, such as `dns: {{records: {{origin: {origin}}}}}`",
+            )
+        elif kind == "apis" and name in spec.get(kind, {}) and dns.target_name(spec, origin) is None:
+            yield (
+                (*path, "origin"),
+                f"the cdn is built in {CLOUDFRONT_REGION} (CloudFront's region) and reaches {origin} in {primary} by its custom "
+                f"domain: add a dns record for it, such as `dns: {{records: {{api: {origin}}}}}`",
+            )
 
 
 def _certificate_problems(spec: Spec, cdn: dict[str, Any]) -> Iterator[Problem]:
@@ -88,16 +117,8 @@ def _certificate_problems(spec: Spec, cdn: dict[str, Any]) -> Iterator[Problem]:
             yield at, f"CloudFront takes certificates from us-east-1 only; this one is in {certificate.split(':')[3] or 'no region'}"
         return
     name = certificate.split(".", 1)[1]
-    primary = spec["regions"]["primary"]
     if name not in spec.get("certificates", {}):
         yield at, f"cdn.certificate is {certificate}, which does not exist"
-    elif primary != CLOUDFRONT_REGION:
-        yield (
-            at,
-            f"CloudFront takes certificates from us-east-1 only, and certificates: are made in the primary region, {primary}: "
-            "a CloudFront certificate for another primary region is not supported yet; give cdn.certificate the ARN of a "
-            "certificate in us-east-1",
-        )
     elif "dns" in spec:
         names = dns.certificate_names(spec, certificate) or []
         for index, alias in enumerate(cdn["aliases"]):
@@ -141,8 +162,12 @@ def ttl(behavior: dict[str, Any]) -> int:
 def build(cdn: dict[str, Any], ctx: Context) -> Fragment:
     out = Fragment()
     spec = ctx.spec
+    apart = cdn_apart(spec)
+    if apart:
+        # Built in CloudFront's region: what it names in the primary region must exist first.
+        out.after.update((ctx.primary_region, stack) for stack in (dns.ZONE_STACK, "data", "app"))
     behaviors = [("default", cdn["default"])] + list(cdn["paths"].items())
-    bucket_names = sorted({b["origin"].split(".", 1)[1] for _, b in behaviors if b["origin"].startswith("buckets.")})
+    bucket_names = served_buckets(cdn)
     origins = []
     if bucket_names:
         oac = out.add(
@@ -161,7 +186,7 @@ def build(cdn: dict[str, Any], ctx: Context) -> Fragment:
             origins.append(
                 cloudfront.Origin(
                     Id=f"bucket-{name}",
-                    DomainName=ctx.imported("data", f"Bucket{camel(name)}DomainName"),
+                    DomainName=regional_domain_name(ctx, name) if apart else ctx.imported("data", f"Bucket{camel(name)}DomainName"),
                     S3OriginConfig=cloudfront.S3OriginConfig(OriginAccessIdentity=""),
                     OriginAccessControlId=GetAtt(oac, "Id"),
                 )
@@ -169,7 +194,8 @@ def build(cdn: dict[str, Any], ctx: Context) -> Fragment:
     if any(b["origin"].startswith("services.") for _, b in behaviors):
         https = "certificate" in spec["load_balancer"]
         # Over HTTPS the origin must be a name the load balancer's certificate covers: its record's, when there is one.
-        named = dns.balancer_name(spec) if https else None
+        # From CloudFront's region the load balancer can only be named (check() made sure a record names it).
+        named = dns.balancer_name(spec) if https or apart else None
         origins.append(
             cloudfront.Origin(
                 Id="load-balancer",
@@ -190,8 +216,11 @@ def build(cdn: dict[str, Any], ctx: Context) -> Fragment:
         origins.append(
             cloudfront.Origin(
                 Id=f"api-{name}",
-                # The endpoint is https://<id>.execute-api.<region>.amazonaws.com: the origin is its host.
-                DomainName=Select(2, Split("/", ctx.imported("app", f"Api{camel(name)}Endpoint"))),
+                # The endpoint is https://<id>.execute-api.<region>.amazonaws.com: the origin is its host; from
+                # CloudFront's region, the API's custom domain (check() made sure a record names it).
+                DomainName=dns.target_name(spec, f"apis.{name}")
+                if apart
+                else Select(2, Split("/", ctx.imported("app", f"Api{camel(name)}Endpoint"))),
                 CustomOriginConfig=cloudfront.CustomOriginConfig(
                     OriginProtocolPolicy="https-only",
                     HTTPSPort=443,
@@ -237,8 +266,13 @@ def build(cdn: dict[str, Any], ctx: Context) -> Fragment:
     if "certificate" in cdn:
         # The names dns records point here are served too: CloudFront answers only for its aliases.
         config["Aliases"] = cdn["aliases"] + [n for n in dns.cdn_names(spec) if n not in cdn["aliases"]]
+        certificate = cdn["certificate"]
+        if apart and certificate.startswith("certificates."):
+            arn: Any = Ref(out.add(certificates.cloudfront_certificate(ctx, certificate.split(".", 1)[1])))
+        else:
+            arn = dns.certificate_arn(ctx, certificate)
         config["ViewerCertificate"] = cloudfront.ViewerCertificate(
-            AcmCertificateArn=dns.certificate_arn(ctx, cdn["certificate"]),
+            AcmCertificateArn=arn,
             SslSupportMethod="sni-only",
             MinimumProtocolVersion="TLSv1.2_2021",
         )
@@ -249,7 +283,25 @@ def build(cdn: dict[str, Any], ctx: Context) -> Fragment:
             "Distribution", DistributionConfig=cloudfront.DistributionConfig(**config), Tags=ctx.resource_tags(ctx.name("cdn"))
         )
     )
-    for name in bucket_names:
+    if not apart:
+        source = StringEquals({"AWS:SourceArn": Sub("arn:${AWS::Partition}:cloudfront::${AWS::AccountId}:distribution/${Distribution}")})
+        for policy in bucket_policies(ctx, source):
+            out.add(policy)
+    out.export(ctx, STACK, "DistributionId", Ref(distribution), "ID of the CloudFront distribution.")
+    out.export(ctx, STACK, "DistributionDomainName", GetAtt(distribution, "DomainName"), "Domain name of the CloudFront distribution.")
+    return out
+
+
+def served_buckets(cdn: dict[str, Any]) -> list[str]:
+    """The buckets the CDN serves."""
+    behaviors = [cdn["default"], *cdn["paths"].values()]
+    return sorted({b["origin"].split(".", 1)[1] for b in behaviors if b["origin"].startswith("buckets.")})
+
+
+def bucket_policies(ctx: Context, source: Any) -> list[s3.BucketPolicy]:
+    """The policy of each bucket the CDN serves: TLS only, and reads by CloudFront on behalf of ``source``."""
+    policies = []
+    for name in served_buckets(ctx.spec["cdn"]):
         arn = ctx.imported("data", f"Bucket{camel(name)}Arn")
         read = Statement(
             Sid="CloudFrontReadsThroughOriginAccessControl",
@@ -257,20 +309,16 @@ def build(cdn: dict[str, Any], ctx: Context) -> Fragment:
             Principal=Principal("Service", "cloudfront.amazonaws.com"),
             Action=[s3_actions.GetObject],
             Resource=[Join("", [arn, "/*"])],
-            Condition=Condition(
-                StringEquals({"AWS:SourceArn": Sub("arn:${AWS::Partition}:cloudfront::${AWS::AccountId}:distribution/${Distribution}")})
-            ),
+            Condition=Condition(source if isinstance(source, list) else [source]),
         )
-        out.add(
+        policies.append(
             s3.BucketPolicy(
                 f"Bucket{camel(name)}Policy",
                 Bucket=ctx.imported("data", f"Bucket{camel(name)}Name"),
                 PolicyDocument=PolicyDocument(Version="2012-10-17", Statement=[tls_only(arn), read]),
             )
         )
-    out.export(ctx, STACK, "DistributionId", Ref(distribution), "ID of the CloudFront distribution.")
-    out.export(ctx, STACK, "DistributionDomainName", GetAtt(distribution, "DomainName"), "Domain name of the CloudFront distribution.")
-    return out
+    return policies
 
 
 def _cache_policy(path: str, behavior: dict[str, Any], ctx: Context) -> cloudfront.CachePolicy:
@@ -349,8 +397,9 @@ DEFS: dict[str, Any] = {
                 "examples": ["all"],
             },
             "certificate": {
-                "description": "For the aliases: `certificates.<n>` (the primary region must then be us-east-1) or an ACM "
-                "certificate ARN in us-east-1; then TLSv1.2_2021 is the minimum.",
+                "description": "For the aliases: `certificates.<n>` (requested in us-east-1, CloudFront's region, beside the "
+                "distribution when the primary region is another) or an ACM certificate ARN in us-east-1; then TLSv1.2_2021 "
+                "is the minimum.",
                 "type": "string",
                 "pattern": CERTIFICATE_PATTERN,
             },
@@ -375,4 +424,6 @@ OVERLAY: dict[str, Any] = {
     "cdn": {"description": "Changes to cdn in this environment, merged over the spec's.", "type": ["object", "null"]}
 }
 
-SECTION = Section("cdn", PROPERTIES, DEFS, OVERLAY, check=check, check_environment=environment_problems, build=build, stack=STACK)
+SECTION = Section(
+    "cdn", PROPERTIES, DEFS, OVERLAY, check=check, check_environment=environment_problems, build=build, stack=STACK, regions=CDN
+)

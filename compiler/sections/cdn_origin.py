@@ -22,7 +22,10 @@ from troposphere import Join, Parameter, Ref, secretsmanager
 
 from .. import relations
 from ..context import Context, Fragment
+from ..regions import CLOUDFRONT_REGION, cdn_apart
 from .base import Problem, Section, Spec
+from .keys import STACK as KEYS_STACK
+from .keys import key_alias
 from .secrets import key_arn
 
 STACK = "data"
@@ -48,8 +51,18 @@ def behind_cdn(spec: Spec) -> bool:
     return bool(origins(spec)) and bool(relations.routed(spec))
 
 
-def header_value(ctx: Context) -> Join:
-    """The secret header's value as a dynamic reference, resolved by CloudFormation at deploy time."""
+def secret_name(ctx: Context) -> str:
+    return f"{ctx.system}/{ctx.environment}/cdn/origin-verify"
+
+
+def header_value(ctx: Context) -> Any:
+    """The secret header's value as a dynamic reference, resolved by CloudFormation at deploy time.
+
+    In CloudFront's region, when that is not the primary one, the reference is to the secret's replica there, by
+    name (a dynamic reference reads its own region only).
+    """
+    if ctx.region != ctx.primary_region:
+        return f"{{{{resolve:secretsmanager:{secret_name(ctx)}:SecretString}}}}"
     return Join("", ["{{resolve:secretsmanager:", ctx.imported(STACK, f"{SECRET}Arn"), ":SecretString}}"])
 
 
@@ -104,16 +117,23 @@ def check(spec: Spec) -> Iterator[Problem]:
 def build(spec: Spec, ctx: Context) -> Fragment:
     out = Fragment()
     out.at = ("cdn",)
+    replicas: dict[str, Any] = {}
+    if cdn_apart(spec):
+        # The distribution is in CloudFront's region: a replica there, under the same name, encrypted with the
+        # environment key of that region (by its alias: ARNs do not cross regions), so the key comes first.
+        replicas["ReplicaRegions"] = [secretsmanager.ReplicaRegion(Region=CLOUDFRONT_REGION, KmsKeyId=key_alias(ctx))]
+        out.after.add((CLOUDFRONT_REGION, KEYS_STACK))
     secret = out.add(
         secretsmanager.Secret(
             SECRET,
-            Name=f"{ctx.system}/{ctx.environment}/cdn/origin-verify",
+            Name=secret_name(ctx),
             Description=f"{ctx.name('cdn')}: the header value CloudFront adds to its requests to the load balancer, which "
             "forwards only requests carrying it",
             KmsKeyId=key_arn(ctx, True),
             # A header value: letters and digits only, within the 128 characters a listener rule condition takes.
             GenerateSecretString=secretsmanager.GenerateSecretString(PasswordLength=64, ExcludePunctuation=True),
             Tags=ctx.resource_tags(ctx.name("cdn", "origin-verify")),
+            **replicas,
             DeletionPolicy="Retain",
             UpdateReplacePolicy="Retain",
         )

@@ -7,9 +7,11 @@ because certificates are validated by records CloudFormation writes into that zo
 with the zone's ID), so a stack deploy waits until each certificate is issued.
 
 Names are relative to `dns.zone` (`@` the apex, `*` the zone's wildcard). The stack is in the primary region,
-where the load balancer and APIs are; CloudFront takes certificates from us-east-1 only, so a CDN certificate
-from `certificates:` needs the primary region to be us-east-1 (another primary region is refused at validate
-time by the cdn section, not emitted wrong).
+where the load balancer and APIs are. CloudFront takes certificates from us-east-1 only: when the primary region
+is another one, the CDN's certificate is requested a second time in the edge stack there
+(``cloudfront_certificate``), without a zone ID, which CloudFormation cannot import across regions. It needs none:
+ACM validates a domain of one account by the same CNAME record in every region, and the primary region's
+certificate of the same names has written those records into the zone. So the edge stack follows the dns stack.
 """
 
 from __future__ import annotations
@@ -33,6 +35,12 @@ def check(spec: Spec) -> Iterator[Problem]:
     if certificates and "dns" not in spec:
         yield ("certificates",), "certificates are validated in the spec's hosted zone: add dns: {zone: <domain>}"
         return
+    if certificates and spec["dns"].get("existing") is True:
+        yield (
+            ("dns", "existing"),
+            "certificates: are validated by records CloudFormation writes into the zone, which it finds by ID only: give "
+            "dns.existing the zone's ID (Z...) rather than true, or use certificate ARNs",
+        )
     seen: dict[frozenset[str], str] = {}
     for name, settings in certificates.items():
         names = frozenset(settings["domains"])
@@ -68,6 +76,19 @@ def build(spec: Spec, ctx: Context) -> Fragment:
         )
         out.export(ctx, STACK, f"Certificate{camel(name)}Arn", Ref(certificate), f"ARN of certificate {name} ({', '.join(names)}).")
     return out
+
+
+def cloudfront_certificate(ctx: Context, name: str) -> certificatemanager.Certificate:
+    """certificates.<name> again, for CloudFront, in its region: validated by the records the primary's twin wrote."""
+    names = [fqdn(ctx.spec, d) for d in ctx.spec["certificates"][name]["domains"]]
+    properties: dict[str, Any] = {"SubjectAlternativeNames": names[1:]} if names[1:] else {}
+    return certificatemanager.Certificate(
+        f"Certificate{camel(name)}",
+        DomainName=names[0],
+        ValidationMethod="DNS",
+        Tags=ctx.resource_tags(ctx.name(name)),
+        **properties,
+    )
 
 
 def needed(spec: Spec) -> bool:

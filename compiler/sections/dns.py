@@ -1,4 +1,4 @@
-"""DNS: a Route 53 hosted zone (created and retained, or an existing one by id), alias records named from spec
+"""DNS: a Route 53 hosted zone (created and retained, or an existing one by ID or name), alias records named from spec
 objects, and HTTPS health checks.
 
 Where things live, and why there is no cycle. Certificates must exist before the load balancer, the CDN and
@@ -24,6 +24,7 @@ from typing import Any
 from troposphere import GetAtt, Join, Ref, apigatewayv2, route53
 
 from ..context import Context, Fragment, camel
+from ..regions import CLOUDFRONT_REGION, cdn_apart
 from .base import Problem, Section, Spec
 
 STACK = "edge"  # records and health checks; the zone and certificates are in ZONE_STACK
@@ -66,17 +67,49 @@ def certificate_arn(ctx: Context, certificate: str) -> Any:
 
 
 def zone_id(ctx: Context, stack: str = STACK) -> Any:
-    """The hosted zone's ID as ``stack`` sees it: the existing zone's, or the one the dns stack creates."""
+    """The hosted zone's ID as ``stack`` sees it: the existing zone's, or the one the dns stack creates.
+
+    Not for a zone found by name (``existing: true``): check() refuses what would need its ID.
+    """
     existing = ctx.spec["dns"].get("existing")
-    if existing:
+    if isinstance(existing, str):
         return existing
     return Ref("HostedZone") if stack == ZONE_STACK else ctx.imported(ZONE_STACK, "HostedZoneId")
+
+
+def zone_reference(ctx: Context) -> dict[str, Any]:
+    """How a record names its zone: by ID, or by name where the ID cannot be had.
+
+    By name for an existing zone found by name (its ID differs per account), and in CloudFront's region when that is
+    not the primary one (the created zone's ID is exported in the primary region only, and exports do not cross).
+    """
+    existing = ctx.spec["dns"].get("existing")
+    if existing is True or (not existing and ctx.region != ctx.primary_region):
+        return {"HostedZoneName": f"{ctx.spec['dns']['zone']}."}
+    return {"HostedZoneId": zone_id(ctx)}
+
+
+def records_here(spec: Spec, ctx: Context) -> dict[str, str]:
+    """The records built in ``ctx``'s region: those to the cdn are with the distribution, in CloudFront's region."""
+    records = spec["dns"]["records"]
+    if not cdn_apart(spec):
+        return dict(records)
+    cdn_here = ctx.region == CLOUDFRONT_REGION
+    return {relative: target for relative, target in records.items() if (target == "cdn") == cdn_here}
 
 
 def balancer_name(spec: Spec) -> str | None:
     """The first record (as written) that names the load balancer, as a full name; None when no record does."""
     for relative, target in spec.get("dns", {}).get("records", {}).items():
         if target.startswith("services."):
+            return fqdn(spec, relative)
+    return None
+
+
+def target_name(spec: Spec, target: str) -> str | None:
+    """The first record (as written) that points at ``target`` (`apis.<n>`...), as a full name; None when none does."""
+    for relative, pointed in spec.get("dns", {}).get("records", {}).items():
+        if pointed == target:
             return fqdn(spec, relative)
     return None
 
@@ -142,8 +175,10 @@ def _api_certificate(spec: Spec, name: str) -> str | None:
 def build(spec: Spec, ctx: Context) -> Fragment:
     out = Fragment()
     dns = spec["dns"]
-    zone = zone_id(ctx)
-    for relative, target in dns["records"].items():
+    zone = zone_reference(ctx)
+    if ctx.region != ctx.primary_region:
+        out.after.add((ctx.primary_region, ZONE_STACK))  # the zone is created there
+    for relative, target in records_here(spec, ctx).items():
         out.at = ("dns", "records", relative)
         title = f"Record{_title(relative)}"
         name = fqdn(spec, relative)
@@ -188,8 +223,8 @@ def build(spec: Spec, ctx: Context) -> Fragment:
                 EvaluateTargetHealth=False,
             )
         for kind in kinds:
-            out.add(route53.RecordSetType(f"{title}{kind.capitalize()}", HostedZoneId=zone, Name=name, Type=kind, AliasTarget=alias))
-    for relative, settings in dns["health_checks"].items():
+            out.add(route53.RecordSetType(f"{title}{kind.capitalize()}", Name=name, Type=kind, AliasTarget=alias, **zone))
+    for relative, settings in dns["health_checks"].items() if ctx.role == "primary" else ():
         out.at = ("dns", "health_checks", relative)
         check_ = out.add(
             route53.HealthCheck(
@@ -272,11 +307,13 @@ DEFS: dict[str, Any] = {
                 "examples": ["example.com"],
             },
             "existing": {
-                "description": "The ID of a hosted zone that already exists for `zone`: it is used, not created. Without it "
-                "the zone is created (and retained on delete) and its name servers exported for delegation.",
-                "type": "string",
+                "description": "A hosted zone that already exists for `zone` is used, not created: its ID, or `true` to find "
+                "it by name in each account it is deployed to (a zone's ID differs per account; certificates: need the ID, "
+                "as CloudFormation writes their validation records into a zone by ID only). Without it the zone is created "
+                "(and retained on delete) and its name servers exported for delegation.",
+                "type": ["string", "boolean"],
                 "pattern": ZONE_ID_PATTERN,
-                "examples": ["Z0123456789ABCDEFGHIJ"],
+                "examples": ["Z0123456789ABCDEFGHIJ", True],
             },
             "records": {
                 "description": "Alias records by name relative to the zone (`@` is the apex): `cdn`, `services.<n>` (the "
@@ -322,7 +359,12 @@ OVERLAY: dict[str, Any] = {
 
 def needed(spec: Spec) -> bool:
     dns = spec.get("dns") or {}
-    return bool(dns.get("records") or dns.get("health_checks"))
+    return bool(dns.get("health_checks")) or any(target != "cdn" or not cdn_apart(spec) for target in dns.get("records", {}).values())
+
+
+def needed_with_cdn(spec: Spec) -> bool:
+    """Whether records to the cdn are built in CloudFront's region (see records_here), by the dns-cdn section."""
+    return cdn_apart(spec) and "cdn" in (spec.get("dns") or {}).get("records", {}).values()
 
 
 SECTION = Section("dns", PROPERTIES, DEFS, OVERLAY, check=check, build=build, stack=STACK, needed=needed, whole_spec=True)

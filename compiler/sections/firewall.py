@@ -9,8 +9,8 @@ sampled requests. WAF logs each request to an encrypted log group named `aws-waf
 prefix) with the Authorization and Cookie headers redacted.
 
 A load balancer's ACL is regional and lives in the app stack beside it. A CDN's ACL has CloudFront scope,
-which AWS only accepts in us-east-1: it lives in the edge stack as `Firewall<Name>`, which the CDN names as
-its WebACLId, so the primary region must be us-east-1 for now. AWS WAF cannot protect an API Gateway HTTP
+which AWS only accepts in us-east-1: it lives in the edge stack there, beside the distribution (whatever the
+primary region is), as `Firewall<Name>`, which the CDN names as its WebACLId. AWS WAF cannot protect an API Gateway HTTP
 API (only REST APIs), so an API is protected through the CDN in front of it.
 """
 
@@ -30,7 +30,6 @@ from .logs import log_group
 
 REGIONAL_STACK = "app"
 EDGE_STACK = "edge"
-EDGE_REGION = "us-east-1"  # CloudFront-scope web ACLs exist only there
 # Short names -> AWS managed rule groups (vendor AWS), with their capacity units (WCU) for the record.
 MANAGED = {
     "common": "AWSManagedRulesCommonRuleSet",  # 700 WCU: OWASP top ten basics (XSS, size limits, bad paths)
@@ -114,18 +113,9 @@ def _check_attach(spec: Spec, name: str, firewall: dict[str, Any], path: Path, o
         if target == "load_balancer" and not relations.routed(spec):
             yield where, f"firewall.{name} attaches to the load balancer, but there is none: no service has a route"
             continue
-        if target == "cdn":
-            if not spec.get("cdn"):
-                yield where, f"firewall.{name} attaches to the cdn, but the spec has no cdn section"
-                continue
-            primary = spec["regions"]["primary"]
-            if primary != EDGE_REGION:
-                yield (
-                    where,
-                    f"firewall.{name} attaches to the cdn, whose web ACL must live in {EDGE_REGION}; with primary region "
-                    f"{primary} that is not supported yet",
-                )
-                continue
+        if target == "cdn" and not spec.get("cdn"):
+            yield where, f"firewall.{name} attaches to the cdn, but the spec has no cdn section"
+            continue
         if target.startswith("apis."):
             api = target.partition(".")[2]
             declared = list(spec.get("apis", {}))
@@ -370,8 +360,8 @@ DEFS: dict[str, Any] = {
         "properties": {
             "attach": {
                 "description": "What it protects: `load_balancer` (the services' load balancer; a regional web ACL in the app "
-                "stack) or `cdn` (a CloudFront web ACL in the edge stack, which must be in us-east-1, so the primary region "
-                "must be us-east-1). A web ACL is either CloudFront's or regional: cdn goes alone. AWS WAF cannot protect an "
+                "stack) or `cdn` (a CloudFront web ACL beside the distribution in the edge stack of us-east-1, whatever the "
+                "primary region). A web ACL is either CloudFront's or regional: cdn goes alone. AWS WAF cannot protect an "
                 "API Gateway HTTP API (`apis.<n>` is refused): protect it through the cdn in front of it.",
                 "type": "array",
                 "items": {"type": "string", "pattern": "^(load_balancer|cdn|apis\\.[a-z][a-z0-9-]*)$"},

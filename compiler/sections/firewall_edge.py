@@ -6,7 +6,7 @@ us-east-1), so this second registration builds those; the language, checks and b
 
 from __future__ import annotations
 
-from .base import Section
+from .base import CDN, Section
 from .firewall import EDGE_STACK, build_edge, needs_edge
 
-SECTION = Section("firewall-edge", build=build_edge, stack=EDGE_STACK, needed=needs_edge, whole_spec=True)
+SECTION = Section("firewall-edge", build=build_edge, stack=EDGE_STACK, needed=needs_edge, whole_spec=True, regions=CDN)

@@ -14,7 +14,7 @@ from awacs.aws import Allow, ArnLike, BoolIfExists, Condition, Deny, PolicyDocum
 from troposphere import GetAtt, Ref, Sub, kms
 
 from ..context import Context, Fragment
-from .base import Section, Spec
+from .base import EVERY, Section, Spec
 
 STACK = "keys"
 KEY = "EnvironmentKey"
@@ -28,6 +28,11 @@ def key_arn(ctx: Context, same_stack: bool = False) -> Any:
     alone, so no caller is in it and every one imports; the argument is accepted and changes nothing.
     """
     return ctx.imported(STACK, ARN_OUTPUT)
+
+
+def key_alias(ctx: Context) -> str:
+    """The key's alias: the same name in every region, so a stack of one region can name another region's key."""
+    return f"alias/{ctx.name()}"
 
 
 def needed(spec: Spec) -> bool:
@@ -110,7 +115,7 @@ def build(spec: Spec, ctx: Context) -> Fragment:
             UpdateReplacePolicy="Retain",
         )
     )
-    out.add(kms.Alias("EnvironmentKeyAlias", AliasName=f"alias/{ctx.name()}", TargetKeyId=Ref(key)))
+    out.add(kms.Alias("EnvironmentKeyAlias", AliasName=key_alias(ctx), TargetKeyId=Ref(key)))
     out.export(ctx, STACK, ARN_OUTPUT, GetAtt(key, "Arn"), "ARN of the environment's KMS key.")
     return out
 
@@ -132,4 +137,4 @@ def _topic_delivery(spec: Spec) -> list[Statement]:
     ]
 
 
-SECTION = Section("keys", build=build, stack=STACK, needed=needed, whole_spec=True, every_region=True)
+SECTION = Section("keys", build=build, stack=STACK, needed=needed, whole_spec=True, regions=EVERY)

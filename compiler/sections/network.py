@@ -13,7 +13,7 @@ from troposphere import GetAtt, GetAZs, Join, Ref, Select, Sub, ec2, iam, logs
 
 from ..context import Context, Fragment, camel
 from ..regions import ZONES_PER_REGION
-from .base import Section
+from .base import SITES, Section
 from .keys import key_arn
 
 STACK = "network"
@@ -693,4 +693,4 @@ OVERLAY: dict[str, Any] = {
     "network": {"description": "Network settings merged over the spec's network section.", "type": ["object", "null"]}
 }
 
-SECTION = Section("network", PROPERTIES, DEFS, OVERLAY, check=check, build=build, stack=STACK, every_region=True)
+SECTION = Section("network", PROPERTIES, DEFS, OVERLAY, check=check, build=build, stack=STACK, regions=SITES)

@@ -38,7 +38,10 @@ def key_alias(ctx: Context) -> str:
 def needed(spec: Spec) -> bool:
     """Whether the environment has a key: anything that stores data, runs code, sends alarms or records flow logs."""
     buckets_with_kms = any(b["encryption"] == "kms" for b in spec.get("buckets", {}).values())
-    users = ("databases", "caches", "secrets", "services", "alarms", "queues", "topics", "functions", "apis", "firewall", "registries")
+    users = (
+        *("databases", "caches", "secrets", "services", "alarms", "queues", "topics", "functions", "apis", "firewall"),
+        *("registries", "patching"),
+    )
     flow_logs = bool(spec.get("network") and spec["network"]["flow_logs"]["enabled"])
     return buckets_with_kms or flow_logs or any(spec.get(section) for section in users)
 

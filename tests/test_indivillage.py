@@ -45,3 +45,32 @@ def test_development_is_patched_any_time_automatically() -> None:
     association = props(stack("development", "operations"), "PatchAssociation")
     assert (association["Name"], association["ScheduleExpression"]) == ("AWS-RunPatchBaseline", "rate(1 day)")
     assert association["Targets"] == [{"Key": "tag:Patch Group", "Values": ["indivillage-development"]}]
+
+
+@pytest.mark.parametrize(
+    ("env", "instance", "multi_az", "monitoring", "retention", "window"),
+    [
+        ("development", "db.t3.medium", False, None, 7, "wed:06:00-wed:07:00"),
+        ("staging", "db.t3.large", True, 60, 7, "tue:05:00-tue:06:00"),
+        ("production", "db.m5.large", True, 60, 30, "sun:05:00-sun:06:00"),
+    ],
+)
+def test_postgresql_13_per_environment(
+    env: str, instance: str, multi_az: bool, monitoring: int | None, retention: int, window: str
+) -> None:
+    database = props(stack(env, "data"), "DatabaseMain")
+    assert (database["Engine"], database["EngineVersion"].split(".")[0]) == ("postgres", "13")
+    assert database["EngineLifecycleSupport"] == "open-source-rds-extended-support"  # past standard support: paid, accepted
+    assert (database["DBInstanceClass"], database["MultiAZ"]) == (instance, multi_az)
+    assert database.get("MonitoringInterval") == monitoring
+    assert database["BackupRetentionPeriod"] == retention
+    assert database["PreferredMaintenanceWindow"] == window
+    assert (database["StorageType"], database["StorageEncrypted"]) == ("gp3", True)
+    assert database["MaxAllocatedStorage"] > int(database["AllocatedStorage"])  # storage autoscaling
+
+
+@pytest.mark.parametrize(("env", "node", "failover"), [("development", "cache.t3.medium", False), ("production", "cache.m5.large", True)])
+def test_redis_6_per_environment(env: str, node: str, failover: bool) -> None:
+    cache = props(stack(env, "data"), "CacheMain")
+    assert (cache["Engine"], cache["EngineVersion"], cache["CacheNodeType"]) == ("redis", "6.2", node)
+    assert cache["AutomaticFailoverEnabled"] is failover and cache["MultiAZEnabled"] is failover

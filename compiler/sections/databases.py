@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Iterator
 from typing import Any
 
@@ -18,6 +19,16 @@ STACK = "data"
 PORTS = {"postgres": 5432}
 # Always on: query statistics and slow-query logging; the spec's parameters are added on top.
 BASE_PARAMETERS = {"shared_preload_libraries": "pg_stat_statements", "log_min_duration_statement": "1000", "rds.force_ssl": "1"}
+# When RDS ends standard support of a major version; after it, RDS runs the version only on paid Extended Support.
+# From AWS's "Amazon RDS for PostgreSQL release calendar" (no library we use ships it; cfn-lint knows only which
+# minor versions can still be created).
+STANDARD_SUPPORT_ENDS = {
+    ("postgres", "11"): datetime.date(2024, 2, 29),
+    ("postgres", "12"): datetime.date(2025, 2, 28),
+    ("postgres", "13"): datetime.date(2026, 2, 28),
+    ("postgres", "14"): datetime.date(2027, 2, 28),
+}
+EXTENDED_SUPPORT = {True: "open-source-rds-extended-support", False: "open-source-rds-extended-support-disabled"}
 
 
 def identifier(ctx: Context, name: str) -> str:
@@ -33,8 +44,24 @@ def check(spec: Spec) -> Iterator[Problem]:
     for name, database in spec.get("databases", {}).items():
         for field, message in offerings.database_problems(region, database["engine"], database["version"], database["instance"]):
             yield ("databases", name, field), message
+        yield from _support_problems(name, database, datetime.datetime.now(datetime.UTC).date())
         if database["storage"]["max"] < database["storage"]["size"]:
             yield ("databases", name, "storage", "max"), f"databases.{name}.storage.max is below storage.size; autoscaling could never grow"
+
+
+def _support_problems(name: str, database: dict[str, Any], today: datetime.date) -> Iterator[Problem]:
+    """A major version past RDS standard support runs only on paid Extended Support, which the spec must say it wants."""
+    major = database["version"].split(".")[0]
+    ends = STANDARD_SUPPORT_ENDS.get((database["engine"], major))
+    if ends is None or today <= ends or database.get("extended_support") is True:
+        return
+    where = ("databases", name, "extended_support") if "extended_support" in database else ("databases", name, "version")
+    yield (
+        where,
+        f"{database['engine']} {major} left RDS standard support on {ends.isoformat()}: RDS runs it only on paid Extended "
+        f"Support, charged per vCPU-hour; set databases.{name}.extended_support: true to accept that (and plan the upgrade), "
+        "or use a newer major version",
+    )
 
 
 def port(spec: Spec, name: str) -> int:
@@ -118,6 +145,8 @@ def build(databases: dict[str, Any], ctx: Context) -> Fragment:
             "EnablePerformanceInsights": db["performance_insights"],
             "Tags": ctx.resource_tags(ctx.name(name)),
         }
+        if "extended_support" in db:
+            properties["EngineLifecycleSupport"] = EXTENDED_SUPPORT[db["extended_support"]]
         if db["performance_insights"]:
             properties["PerformanceInsightsRetentionPeriod"] = 7
             properties["PerformanceInsightsKMSKeyId"] = key_arn(ctx, True)
@@ -272,6 +301,12 @@ DEFS: dict[str, Any] = {
             "deletion_protection": {
                 "description": "Refuse to delete the instance until this is turned off. Default: on in protected environments "
                 "(prod, production, or deploy.protected), off elsewhere.",
+                "type": "boolean",
+            },
+            "extended_support": {
+                "description": "Whether RDS may run this major version on paid Extended Support once its standard support "
+                "ends (RDS's own default is yes, silently). A version already past standard support needs true, written; "
+                "false makes RDS refuse to run it past that date.",
                 "type": "boolean",
             },
             "iam_auth": {

@@ -51,7 +51,7 @@ def port(spec: Spec, use: Use) -> int | None:
 
 
 def in_vpc(spec: Spec, item: dict[str, Any]) -> bool:
-    """Whether an item uses something inside the VPC (a database, a cache), so a function must run there too."""
+    """Whether an item uses something inside the VPC (a database, a cache, a file system), so a function must run there too."""
     return any(port(spec, use) is not None for use in uses(item))
 
 

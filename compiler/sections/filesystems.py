@@ -36,7 +36,6 @@ PERFORMANCE = {"general_purpose": "generalPurpose", "max_io": "maxIO"}
 # Lambda mounts under /mnt/, one directory deep (its LocalMountPath pattern).
 LAMBDA_MOUNT = re.compile(r"/mnt/[A-Za-z0-9_.-]+")
 PER_USER = "per-user"
-USER_KIND = {"services": "service", "functions": "function"}
 
 
 def title(name: str) -> str:
@@ -46,7 +45,7 @@ def title(name: str) -> str:
 
 def access_point_title(name: str, kind: str, user: str) -> str:
     """Logical ID of a user's access point: ``FileSystemSharedAccessPointServiceWeb``."""
-    return f"{title(name)}AccessPoint{camel(USER_KIND.get(kind, kind))}{camel(user)}"
+    return f"{title(name)}AccessPoint{camel(security.KIND[kind])}{camel(user)}"
 
 
 def mount_path(filesystem: dict[str, Any], name: str) -> str:
@@ -296,7 +295,7 @@ def _access_point(name: str, filesystem: dict[str, Any], kind: str, user: str, c
                 Path=root_directory(filesystem, kind, user),
                 CreationInfo=efs.CreationInfo(OwnerUid=uid, OwnerGid=gid, Permissions=posix["permissions"]),
             ),
-            AccessPointTags=ctx.resource_tags(ctx.name(name, USER_KIND.get(kind, kind), user)),
+            AccessPointTags=ctx.resource_tags(ctx.name(name, security.KIND[kind], user)),
         )
     )
     out.export(ctx, STACK, f"{logical}Id", Ref(point), f"Access point of {kind}.{user} to file system {name}.")

@@ -77,20 +77,13 @@ def check(spec: Spec) -> Iterator[Problem]:
     for name, filesystem in spec.get(KIND, {}).items():
         path = (KIND, name)
         if filesystem["performance"] == "max_io" and filesystem["throughput"] == "elastic":
-            yield (
-                (*path, "performance"),
-                (
-                    f"filesystems.{name}: max_io does not work with elastic throughput; use general_purpose (elastic "
-                    "throughput scales without it), or throughput: bursting or provisioned"
-                ),
-            )
+            advice = "use general_purpose (elastic throughput scales without it), or throughput: bursting or provisioned"
+            yield (*path, "performance"), f"filesystems.{name}: max_io does not work with elastic throughput; {advice}"
         if filesystem["throughput"] == "provisioned" and "provisioned_mibps" not in filesystem:
             yield (*path, "throughput"), f"filesystems.{name} has provisioned throughput; say how much in provisioned_mibps"
         if "provisioned_mibps" in filesystem and filesystem["throughput"] != "provisioned":
-            yield (
-                (*path, "provisioned_mibps"),
-                (f"provisioned_mibps needs throughput: provisioned; filesystems.{name} has {filesystem['throughput']} throughput"),
-            )
+            has = filesystem["throughput"]
+            yield (*path, "provisioned_mibps"), f"provisioned_mibps needs throughput: provisioned; filesystems.{name} has {has} throughput"
         tier = filesystem.get("tier")
         if tier is not None and net is not None:
             if tier not in net["tiers"]:
@@ -116,13 +109,8 @@ def _check_users(spec: Spec) -> Iterator[Problem]:
                 continue
             clash = next((other for other, path in mounted.items() if path == at), None)
             if clash is not None:
-                yield (
-                    where,
-                    (
-                        f"filesystems.{use.name} and filesystems.{clash} both mount at {at} in {kind}.{user}; "
-                        f"give one of them another mount_path"
-                    ),
-                )
+                both = f"filesystems.{use.name} and filesystems.{clash} both mount at {at} in {kind}.{user}"
+                yield where, f"{both}; give one of them another mount_path"
             if kind == "services" and item.get("readonly_root", True) and at == "/tmp":
                 yield where, f"filesystems.{use.name} mounts at /tmp, services.{user}'s scratch space; choose another mount_path"
             if kind == "functions":
@@ -130,13 +118,8 @@ def _check_users(spec: Spec) -> Iterator[Problem]:
                     first = next(iter(mounted))
                     yield where, f"Lambda mounts one file system per function; functions.{user} already uses filesystems.{first}"
                 elif not LAMBDA_MOUNT.fullmatch(at):
-                    yield (
-                        where,
-                        (
-                            f"Lambda mounts file systems at /mnt/<directory> only; filesystems.{use.name} mounts at {at}: "
-                            f"set its mount_path to /mnt/{use.name}, or leave mount_path out"
-                        ),
-                    )
+                    fix = f"set its mount_path to /mnt/{use.name}, or leave mount_path out"
+                    yield where, f"Lambda mounts file systems at /mnt/<directory> only; filesystems.{use.name} mounts at {at}: {fix}"
             mounted[use.name] = at
 
 

@@ -83,6 +83,7 @@ PATTERN_WORDS = {
     "^[a-z]+$": "lowercase letters only (a stack name such as data)",
     "^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$": "an S3 bucket name: 3 to 63 lowercase letters, digits, dots and hyphens",
     "^(100|[1-9]?[0-9])%$": "a percentage such as 25%",
+    "^([1-9][0-9]{0,3}|[1-9][0-9]?%|100%)$": "a number of instances such as 10, or a percentage such as 25%",
     "^[A-Za-z0-9]+::[A-Za-z0-9]+::[A-Za-z0-9]+$": "a CloudFormation resource type such as AWS::SQS::Queue",
     "^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\\.)+[a-z]{2,63}$": "a domain name in lowercase, such as example.com",
     "^Z[A-Z0-9]{1,31}$": "a Route 53 hosted zone ID such as Z0123456789ABCDEFGHIJ",

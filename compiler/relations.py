@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from .sections.base import Connection, Problem, Spec, Use, UseTarget
+from .sections.base import Connection, Mount, Problem, Spec, Use, UseTarget
 
 
 def target(kind: str) -> UseTarget | None:
@@ -51,7 +51,7 @@ def port(spec: Spec, use: Use) -> int | None:
 
 
 def in_vpc(spec: Spec, item: dict[str, Any]) -> bool:
-    """Whether an item uses something inside the VPC (a database, a cache), so a function must run there too."""
+    """Whether an item uses something inside the VPC (a database, a cache, a file system), so a function must run there too."""
     return any(port(spec, use) is not None for use in uses(item))
 
 
@@ -69,6 +69,16 @@ def connections(item: dict[str, Any], ctx: Any) -> Connection:
         merged.injected.update(connection.injected)
         merged.readable += connection.readable
     return merged
+
+
+def mounts(ctx: Any, kind: str, name: str, item: dict[str, Any]) -> list[Mount]:
+    """What the item ``kind.name`` mounts through its `uses:` (file systems), each through its own access point."""
+    found = []
+    for use in uses(item):
+        meaning = target(use.kind)
+        if meaning is not None and meaning.mount is not None:
+            found.append(meaning.mount(ctx, use, kind, name))
+    return found
 
 
 def routed(spec: Spec) -> dict[str, dict[str, Any]]:

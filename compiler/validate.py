@@ -41,9 +41,14 @@ PATTERN_WORDS = {
     "^https://\\S+$": "an https:// URL",
     "^queues\\.[a-z][a-z0-9-]*$": "a queue of this spec, such as queues.jobs",
     (
-        "^(databases|caches|buckets|secrets|queues|topics|functions|services)\\.[a-z][a-z0-9-]*"
-        "(:(read|write|readwrite|send|consume|publish|invoke))?$"
+        "^(databases|caches|buckets|secrets|queues|topics|functions|services|filesystems)\\.[a-z][a-z0-9-]*"
+        "(:(read|write|readwrite|send|consume|publish|invoke|mount))?$"
     ): "<section>.<name>, optionally with :<access> (databases.main, buckets.media:read, queues.jobs:consume, services.api)",
+    "^(/[A-Za-z0-9_-][A-Za-z0-9_.-]{0,63}){1,8}$": (
+        "an absolute path such as /mnt/shared: up to 8 directories of letters, digits and _ . - (none starting with a dot)"
+    ),
+    "^(per-user|(/[A-Za-z0-9_-][A-Za-z0-9_.-]{0,63}){1,8})$": "per-user, or an absolute path such as /shared",
+    "^0?[0-7]{3}$": "octal permissions such as 0750, quoted",
     "^[a-z][a-z0-9-]*[a-z0-9]$": "lowercase letters, digits and hyphens, starting with a letter",
     "^[A-Z]{2}$": "a two-letter ISO 3166 country code in capitals, such as DE",
     "^(load_balancer|cdn|apis\\.[a-z][a-z0-9-]*)$": "load_balancer, cdn or apis.<name>",
@@ -78,6 +83,7 @@ PATTERN_WORDS = {
     "^[a-z]+$": "lowercase letters only (a stack name such as data)",
     "^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$": "an S3 bucket name: 3 to 63 lowercase letters, digits, dots and hyphens",
     "^(100|[1-9]?[0-9])%$": "a percentage such as 25%",
+    "^([1-9][0-9]{0,3}|[1-9][0-9]?%|100%)$": "a number of instances such as 10, or a percentage such as 25%",
     "^[A-Za-z0-9]+::[A-Za-z0-9]+::[A-Za-z0-9]+$": "a CloudFormation resource type such as AWS::SQS::Queue",
     "^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\\.)+[a-z]{2,63}$": "a domain name in lowercase, such as example.com",
     "^Z[A-Z0-9]{1,31}$": "a Route 53 hosted zone ID such as Z0123456789ABCDEFGHIJ",

@@ -9,7 +9,8 @@ import pytest
 
 from conftest import FIXTURES, GOLDEN, tree
 
-SYSTEMS = {"minimal": "minimal", "full": "full", "app": "app", "apis": "apis", "functions": "functions"}  # fixture stem -> its system
+# fixture stem -> its system
+SYSTEMS = {"minimal": "minimal", "full": "full", "app": "app", "apis": "apis", "functions": "functions", "filesystems": "filesystems"}
 
 
 @pytest.mark.parametrize("system", sorted(SYSTEMS.values()))

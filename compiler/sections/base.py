@@ -23,8 +23,8 @@ PRIMARY, SITES, EVERY, CDN = "primary", "sites", "every", "cdn"
 
 # A `uses:` entry: <section>.<name>[:access]; which sections and modes are valid is checked against the sections.
 USE_PATTERN = (
-    "^(databases|caches|buckets|secrets|queues|topics|functions|services)\\.[a-z][a-z0-9-]*"
-    "(:(read|write|readwrite|send|consume|publish|invoke))?$"
+    "^(databases|caches|buckets|secrets|queues|topics|functions|services|filesystems)\\.[a-z][a-z0-9-]*"
+    "(:(read|write|readwrite|send|consume|publish|invoke|mount))?$"
 )
 
 
@@ -33,8 +33,9 @@ def uses_property(owner: str, examples: list[str]) -> dict[str, Any]:
     return {
         "description": f"What the {owner} uses: `databases.<n>`, `caches.<n>`, `secrets.<n>`, "
         "`buckets.<n>[:read|:write|:readwrite]`, `queues.<n>[:send|:consume]`, `topics.<n>[:publish]`, "
-        "`functions.<n>[:invoke]`, `services.<n>` (its port, found through service discovery). Yields network access "
-        "on the right port, least-privilege IAM, and connection settings as environment variables.",
+        "`functions.<n>[:invoke]`, `services.<n>` (its port, found through service discovery), `filesystems.<n>[:mount|:read]` "
+        "(mounted at the file system's mount_path). Yields network access on the right port, least-privilege IAM, and "
+        "connection settings as environment variables.",
         "type": "array",
         "items": {"type": "string", "pattern": USE_PATTERN},
         "uniqueItems": True,
@@ -57,9 +58,9 @@ WEEKLY_WINDOW = f"^{_DAY}:{_HOUR_MINUTE}-{_DAY}:{_HOUR_MINUTE}$"
 class Use:
     """One entry of a `uses:` list: ``databases.main`` or ``buckets.media:read``."""
 
-    kind: str  # the section: databases | caches | buckets | secrets
+    kind: str  # the section: databases | caches | buckets | secrets | ...
     name: str
-    access: str  # connect | read | write | readwrite
+    access: str  # connect | read | write | readwrite | mount | ...
 
     @property
     def reads(self) -> bool:
@@ -80,12 +81,30 @@ class Connection:
 
 
 @dataclass(frozen=True)
+class Mount:
+    """What a use that mounts storage hands its user: the volume, where it appears, and the IAM that lets it in.
+
+    Each user has an access point of its own, so a mount is made for one user (its section and name). Services
+    turn it into a task volume, functions into a file system config, fleets into a line of user data.
+    """
+
+    volume: str  # a name for the volume, unique within one user: ``filesystems-shared``
+    file_system: Any  # the file system's ID
+    access_point: Any  # the user's access point ID
+    access_point_arn: Any
+    path: str  # where the code sees it
+    read_only: bool
+    statements: tuple[Any, ...] = ()  # what the user's role needs to mount it
+
+
+@dataclass(frozen=True)
 class UseTarget:
     """What `uses: [<section>.<name>[:access]]` means for a section's items.
 
     ``accesses`` lists the access modes a use may name, the default first; an empty tuple means the use
     takes no mode (it connects). ``port`` gives the TCP port the user's security group is admitted on;
-    ``connect`` the settings handed to the code; ``statements`` the IAM statements the user's role gets.
+    ``connect`` the settings handed to the code; ``statements`` the IAM statements the user's role gets;
+    ``mount`` what a use that mounts storage hands the user (section and name) it was made for.
     """
 
     default: str
@@ -93,6 +112,7 @@ class UseTarget:
     port: Callable[[Spec, str], int] | None = None
     connect: Callable[[Context, Use], Connection] | None = None
     statements: Callable[[Context, Use], list[Any]] | None = None
+    mount: Callable[[Context, Use, str, str], Mount] | None = None
 
 
 @dataclass(frozen=True)

@@ -32,7 +32,7 @@ from troposphere import GetAtt, Join, Ref, Sub, awslambda, encode_to_dict, event
 
 from .. import relations
 from ..context import Context, Fragment, camel
-from . import network, security
+from . import filesystems, network, security
 from .base import LOG_GROUP_PATTERN, Connection, Problem, Section, Spec, Use, UseTarget, env_name, uses_property
 from .logs import log_group as log_group_for
 from .logs import writes_own_logs
@@ -406,6 +406,9 @@ def _function(name: str, function: dict[str, Any], ctx: Context, out: Fragment) 
         granted += _vpc_statements(ctx, name)
     for use in relations.uses(function):
         granted += _used(ctx, use.kind, use.name, use.access)
+    mounts = relations.mounts(ctx, KIND, name, function)
+    for mounted in mounts:
+        granted += mounted.statements
     dead_letter = function.get("dead_letter")
     if dead_letter is not None:
         granted += _used(ctx, "queues", dead_letter.partition(".")[2], "send")
@@ -448,6 +451,8 @@ def _function(name: str, function: dict[str, Any], ctx: Context, out: Fragment) 
             SecurityGroupIds=[security.imported(ctx, "function", name)],
             SubnetIds=network.subnet_ids(ctx, network.app_tier(spec["network"])),
         )
+    if mounts:
+        properties["FileSystemConfigs"] = [filesystems.function_config(mounted) for mounted in mounts]
     resource = out.add(awslambda.Function(logical, **properties))
     out.export(ctx, STACK, f"{logical}Arn", GetAtt(resource, "Arn"), f"ARN of function {name}.")
     out.export(ctx, STACK, f"{logical}Name", Ref(resource), f"Name of function {name}.")

@@ -70,7 +70,7 @@ def _task_target(name: str, schedule: dict[str, Any], ctx: Context) -> tuple[lis
     service_name = schedule["run"].partition(".")[2]
     service = f"Service{camel(service_name)}"
     roles = [GetAtt(f"{service}ExecutionRole", "Arn")]
-    if task_statements(ctx.spec["services"][service_name], ctx):  # the service has a task role only then
+    if task_statements(service_name, ctx.spec["services"][service_name], ctx):  # the service has a task role only then
         roles.append(GetAtt(f"{service}TaskRole", "Arn"))
     statements = [
         Statement(

@@ -2,9 +2,9 @@
 
 The load balancer admits 80/443 from the internet, or only CloudFront when it is the cdn's origin (see
 cdn_origin); a routed service admits its
-port from the load balancer only; a database or cache admits its engine's port
-from exactly the services and functions that use it (a function gets a group of
-its own only when it uses something in the VPC). Nobody writes these rules by hand.
+port from the load balancer only; a database or cache admits its engine's port,
+and a file system NFS (2049), from exactly the services and functions that use it
+(a function gets a group of its own only when it uses something in the VPC). Nobody writes these rules by hand.
 Security groups sit in their own stack, before data and app, so both can
 import them without importing each other.
 """
@@ -29,7 +29,7 @@ def group_id(kind: str, name: str = "") -> str:
     return f"{camel(kind)}{camel(name)}SecurityGroup"
 
 
-KIND = {"databases": "database", "caches": "cache", "services": "service", "functions": "function"}
+KIND = {"databases": "database", "caches": "cache", "services": "service", "functions": "function", "filesystems": "file-system"}
 
 
 def vpc_functions(spec: dict[str, Any]) -> list[str]:
@@ -38,7 +38,7 @@ def vpc_functions(spec: dict[str, Any]) -> list[str]:
 
 
 def needed(spec: dict[str, Any]) -> bool:
-    return bool(spec.get("services") or spec.get("databases") or spec.get("caches"))
+    return bool(spec.get("services") or spec.get("databases") or spec.get("caches") or spec.get("filesystems"))
 
 
 def build(spec: dict[str, Any], ctx: Context) -> Fragment:
@@ -114,7 +114,7 @@ def build(spec: dict[str, Any], ctx: Context) -> Fragment:
                     Description=f"{protocol} from the internet",
                 )
             )
-    for kind in ("databases", "caches", "services"):
+    for kind in ("databases", "caches", "filesystems", "services"):
         for name in spec.get(kind, {}):
             group(KIND[kind], name, f"{KIND[kind]} {name}")
     in_vpc = vpc_functions(spec)

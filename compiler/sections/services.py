@@ -22,7 +22,7 @@ from troposphere import elasticloadbalancingv2 as elb
 
 from .. import relations
 from ..context import Context, Fragment, camel
-from . import access_logs, apis, cdn_origin, network, registries, security
+from . import access_logs, apis, cdn_origin, filesystems, network, registries, security
 from .base import LOG_GROUP_PATTERN, Connection, Problem, Section, Spec, Use, UseTarget, env_name, uses_property
 from .logs import log_group as log_group_for
 from .logs import writes_own_logs
@@ -425,13 +425,15 @@ def _role(title: str, purpose: str, policy: str, statements: list[Statement], ct
     )
 
 
-def task_statements(service: dict[str, Any], ctx: Context) -> list[Statement]:
-    """What the application may do: each used section's statements for its use."""
+def task_statements(name: str, service: dict[str, Any], ctx: Context) -> list[Statement]:
+    """What the application may do: each used section's statements for its use, and mounting what it mounts."""
     statements = []
     for use in relations.uses(service):
         meaning = relations.target(use.kind)
         if meaning is not None and meaning.statements is not None:
             statements += meaning.statements(ctx, use)
+    for mounted in relations.mounts(ctx, "services", name, service):
+        statements += mounted.statements
     if service["tracing"]:
         statements.append(
             Statement(
@@ -491,7 +493,7 @@ def _service(
         _role(f"{title}ExecutionRole", "ECS pulls the image, writes logs, injects secrets", "start-task", execution, ctx, name, "execution")
     )
     task_definition: dict[str, Any] = {}
-    statements = task_statements(service, ctx)
+    statements = task_statements(name, service, ctx)
     if statements:
         task_role = out.add(
             _role(f"{title}TaskRole", "what the application itself may do, from its uses", "uses", statements, ctx, name, "task")
@@ -510,9 +512,16 @@ def _service(
     }
     container["User"] = service["user"]
     container["ReadonlyRootFilesystem"] = service["readonly_root"]
+    mount_points, volumes = [], []
     if service["readonly_root"]:
-        container["MountPoints"] = [ecs.MountPoint(SourceVolume=SCRATCH_VOLUME, ContainerPath="/tmp", ReadOnly=False)]
-        task_definition["Volumes"] = [ecs.Volume(Name=SCRATCH_VOLUME)]
+        mount_points.append(ecs.MountPoint(SourceVolume=SCRATCH_VOLUME, ContainerPath="/tmp", ReadOnly=False))
+        volumes.append(ecs.Volume(Name=SCRATCH_VOLUME))
+    for mounted in relations.mounts(ctx, "services", name, service):
+        mount_points.append(filesystems.mount_point(mounted))
+        volumes.append(filesystems.task_volume(mounted))
+    if volumes:
+        container["MountPoints"] = mount_points
+        task_definition["Volumes"] = volumes
     if "command" in service:
         container["Command"] = service["command"]
     if "port" in service:

@@ -30,7 +30,7 @@ def parse_use(text: str) -> Use:
 
 
 # Sections whose items say what they use.
-USERS = ("services", "functions")
+USERS = ("services", "functions", "fleets")
 
 
 def users(spec: Spec) -> Iterator[tuple[str, str, dict[str, Any]]]:
@@ -84,6 +84,12 @@ def mounts(ctx: Any, kind: str, name: str, item: dict[str, Any]) -> list[Mount]:
 def routed(spec: Spec) -> dict[str, dict[str, Any]]:
     """Services behind the load balancer."""
     return {name: service for name, service in spec.get("services", {}).items() if "route" in service}
+
+
+def balanced(spec: Spec) -> list[tuple[str, str, dict[str, Any]]]:
+    """(section, name, item) of everything behind the load balancer: services and fleets with a route, by name."""
+    found = [(kind, name, item) for kind in ("services", "fleets") for name, item in spec.get(kind, {}).items() if "route" in item]
+    return sorted(found, key=lambda entry: (entry[1], entry[0]))
 
 
 def balancer_port(spec: Spec) -> int:

@@ -58,7 +58,7 @@ ELB_LOG_ACCOUNTS = {
 
 
 def has_load_balancer(spec: Spec) -> bool:
-    return bool(relations.routed(spec))
+    return bool(relations.balanced(spec))
 
 
 def needed(spec: Spec) -> bool:

@@ -42,7 +42,7 @@ def check(spec: Spec) -> Iterator[Problem]:
         for name in alarms[kind]:
             if name not in spec.get(kind, {}):
                 yield ("alarms", kind, name), f"alarms.{kind}.{name}: there is no {kind}.{name}"
-    if alarms["load_balancer"] and not relations.routed(spec):
+    if alarms["load_balancer"] and not relations.balanced(spec):
         yield ("alarms", "load_balancer"), "load balancer alarms need a service with a route"
     severities = {s for s in ("critical", "warning", "info") if alarms["notify"].get(s)}
     for severity in SEVERITIES:
@@ -310,7 +310,7 @@ def _dashboard(ctx: Context) -> cloudwatch.Dashboard:
                 for metric in ("BytesOutToDestination", "ErrorPortAllocation")
             ],
         )
-    if relations.routed(spec):
+    if relations.balanced(spec):
         variables["LoadBalancer"] = ctx.imported("app", "LoadBalancerFullName")
         dims = ["LoadBalancer", "${LoadBalancer}"]
         widget(

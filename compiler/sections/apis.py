@@ -154,6 +154,8 @@ def internal_balancer(spec: Spec) -> bool:
     routed = set(relations.routed(spec))
     if not routed or not routed <= api_routed(spec):
         return False
+    if any(kind == "fleets" for kind, _, _ in relations.balanced(spec)):
+        return False  # a fleet's route is reached through the load balancer itself, which must then be public
     if cdn_origin.origins(spec):
         return False
     return not any(str(t).startswith("services.") for t in (spec.get("dns") or {}).get("records", {}).values())

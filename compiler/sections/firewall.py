@@ -110,7 +110,7 @@ def _check_attach(spec: Spec, name: str, firewall: dict[str, Any], path: Path, o
     targets = firewall["attach"]
     for index, target in enumerate(targets):
         where = (*path, "attach", index)
-        if target == "load_balancer" and not relations.routed(spec):
+        if target == "load_balancer" and not relations.balanced(spec):
             yield where, f"firewall.{name} attaches to the load balancer, but there is none: no service has a route"
             continue
         if target == "cdn" and not spec.get("cdn"):

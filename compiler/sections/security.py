@@ -29,7 +29,14 @@ def group_id(kind: str, name: str = "") -> str:
     return f"{camel(kind)}{camel(name)}SecurityGroup"
 
 
-KIND = {"databases": "database", "caches": "cache", "services": "service", "functions": "function", "filesystems": "file-system"}
+KIND = {
+    "databases": "database",
+    "caches": "cache",
+    "services": "service",
+    "functions": "function",
+    "filesystems": "file-system",
+    "fleets": "fleet",
+}
 
 
 def vpc_functions(spec: dict[str, Any]) -> list[str]:
@@ -38,7 +45,7 @@ def vpc_functions(spec: dict[str, Any]) -> list[str]:
 
 
 def needed(spec: dict[str, Any]) -> bool:
-    return bool(spec.get("services") or spec.get("databases") or spec.get("caches") or spec.get("filesystems"))
+    return any(spec.get(kind) for kind in ("services", "databases", "caches", "filesystems", "fleets"))
 
 
 def build(spec: dict[str, Any], ctx: Context) -> Fragment:
@@ -62,7 +69,7 @@ def build(spec: dict[str, Any], ctx: Context) -> Fragment:
         groups[(kind, name)] = resource
         return resource
 
-    routed = relations.routed(spec)
+    routed = relations.balanced(spec)
     if routed and cdn_origin.behind_cdn(spec):
         balancer = group("load-balancer", "", "the load balancer, origin of the CloudFront distribution")
         out.at = ("cdn",)
@@ -114,7 +121,7 @@ def build(spec: dict[str, Any], ctx: Context) -> Fragment:
                     Description=f"{protocol} from the internet",
                 )
             )
-    for kind in ("databases", "caches", "filesystems", "services"):
+    for kind in ("databases", "caches", "filesystems", "services", "fleets"):
         for name in spec.get(kind, {}):
             group(KIND[kind], name, f"{KIND[kind]} {name}")
     in_vpc = vpc_functions(spec)
@@ -127,10 +134,10 @@ def build(spec: dict[str, Any], ctx: Context) -> Fragment:
         out.at = (kind, name)  # problems with these rules are told at the item whose uses made them
         user = KIND[kind]
         source = groups[(user, name)]
-        if kind == "services" and name in routed:
+        if "route" in item and kind in ("services", "fleets"):
             out.add(
                 ec2.SecurityGroupIngress(
-                    f"Service{camel(name)}IngressFromLoadBalancer",
+                    f"{camel(user)}{camel(name)}IngressFromLoadBalancer",
                     GroupId=GetAtt(source, "GroupId"),
                     IpProtocol="tcp",
                     FromPort=item["port"],

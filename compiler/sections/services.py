@@ -18,18 +18,16 @@ from awacs import sts
 from awacs import xray as xray_actions
 from awacs.aws import Allow, Condition, PolicyDocument, Principal, Statement, StringEquals
 from troposphere import GetAtt, Join, Ref, Sub, applicationautoscaling, ecs, iam, servicediscovery
-from troposphere import elasticloadbalancingv2 as elb
 
 from .. import relations
 from ..context import Context, Fragment, camel
-from . import access_logs, apis, cdn_origin, filesystems, network, registries, security
+from . import apis, filesystems, load_balancer, network, registries, security
 from .base import LOG_GROUP_PATTERN, Connection, Problem, Section, Spec, Use, UseTarget, env_name, uses_property
 from .logs import log_group as log_group_for
 from .logs import writes_own_logs
 from .secrets import key_arn, secret_arn
 
 STACK = "app"
-TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
 # Cloud Map: services find each other at <service>.<environment>.<system>.internal, A records of each running task.
 DISCOVERY_TTL = 10
 # The X-Ray daemon beside a traced service's container: AWS's image, and what AWS's examples reserve for it.
@@ -39,7 +37,6 @@ XRAY_MEMORY = 256
 XRAY_PORT = 2000
 ROOT_USERS = ("0", "root")
 SCRATCH_VOLUME = "tmp"  # writable scratch space at /tmp when the root filesystem is read-only
-CERTIFICATE_PREFIX = "certificates."
 # Fargate task sizes: CPU units -> allowed memory (MiB) range and step.
 FARGATE_MEMORY = {
     256: (512, 2048, 512),
@@ -105,22 +102,6 @@ def check(spec: Spec) -> Iterator[Problem]:
         if service["readonly_root"] and "readonly_reason" in service:
             yield (*path, "readonly_reason"), "readonly_reason explains readonly_root: false; remove it, or set readonly_root: false"
     yield from _check_service_uses(spec)
-    certificate = spec.get("load_balancer", {}).get("certificate", "")
-    primary = spec["regions"]["primary"]
-    if certificate.startswith("arn:") and certificate.split(":")[3:4] != [primary]:
-        yield (
-            ("load_balancer", "certificate"),
-            f"the load balancer's certificate must be in its region, {primary}; this one is in {certificate.split(':')[3] or 'no region'}",
-        )
-    if certificate.startswith(CERTIFICATE_PREFIX):
-        wanted = certificate[len(CERTIFICATE_PREFIX) :]
-        known = spec.get("certificates") or {}
-        if wanted not in known:
-            yield (
-                ("load_balancer", "certificate"),
-                f"the load balancer's certificate is {certificate}, which does not exist (certificates: "
-                f"{', '.join(sorted(known)) or 'none are declared'})",
-            )
 
 
 def _check_capacity(name: str, service: dict[str, Any]) -> Iterator[Problem]:
@@ -217,7 +198,7 @@ def build(services: dict[str, Any], ctx: Context) -> Fragment:
     if any("capacity" in service for service in services.values()):
         cluster.CapacityProviders = ["FARGATE", "FARGATE_SPOT"]
     out.export(ctx, STACK, "ClusterName", Ref(cluster), "Name of the ECS cluster.")
-    target_groups, listeners = _load_balancer(spec, ctx, out)
+    listeners = load_balancer.listener_titles(spec)
     namespace = None
     if discovered(spec):
         out.at = ("services",)
@@ -240,151 +221,9 @@ def build(services: dict[str, Any], ctx: Context) -> Fragment:
             log_groups[group_name] = out.add(log_group_for(f"Service{camel(name)}LogGroup", group_name, ctx, name, STACK))
     for name, service in sorted(services.items()):
         out.at = ("services", name)
-        _service(name, service, ctx, out, cluster, target_groups.get(name), listeners, log_groups, namespace)
+        target_group = load_balancer.target_group_title("services", name) if "route" in service else None
+        _service(name, service, ctx, out, cluster, target_group, listeners, log_groups, namespace)
     return out
-
-
-def _load_balancer(spec: dict[str, Any], ctx: Context, out: Fragment) -> tuple[dict[str, elb.TargetGroup], list[str]]:
-    routed = relations.routed(spec)
-    if not routed:
-        return {}, []
-    settings = spec["load_balancer"]
-    internal = apis.internal_balancer(spec)  # only HTTP APIs reach it, through their VPC link
-    balancer = out.add(
-        elb.LoadBalancer(
-            "LoadBalancer",
-            Type="application",
-            Scheme="internal" if internal else "internet-facing",
-            Subnets=network.subnet_ids(ctx, network.app_tier(spec["network"]) if internal else network.PUBLIC_TIER),
-            SecurityGroups=[security.imported(ctx, "load-balancer")],
-            LoadBalancerAttributes=[
-                elb.LoadBalancerAttributes(Key="idle_timeout.timeout_seconds", Value=str(settings["idle_timeout"])),
-                elb.LoadBalancerAttributes(
-                    Key="deletion_protection.enabled", Value=str(settings.get("deletion_protection", ctx.protected)).lower()
-                ),
-                elb.LoadBalancerAttributes(Key="routing.http.drop_invalid_header_fields.enabled", Value="true"),
-                *access_logs.load_balancer_attributes(ctx),
-            ],
-            Tags=ctx.resource_tags(ctx.name("alb")),
-        )
-    )
-    out.export(ctx, STACK, "LoadBalancerDnsName", GetAtt(balancer, "DNSName"), "DNS name of the public load balancer.")
-    out.export(
-        ctx, STACK, "LoadBalancerFullName", GetAtt(balancer, "LoadBalancerFullName"), "Full name (for metrics) of the load balancer."
-    )
-    out.export(
-        ctx,
-        STACK,
-        "LoadBalancerCanonicalHostedZoneId",
-        GetAtt(balancer, "CanonicalHostedZoneID"),
-        "Route 53 zone of the load balancer's DNS name (for alias records).",
-    )
-    groups: dict[str, elb.TargetGroup] = {}
-    for name, service in sorted(routed.items()):
-        out.at = ("services", name, "route")
-        route = service["route"]
-        attributes = [elb.TargetGroupAttribute(Key="deregistration_delay.timeout_seconds", Value=str(route["deregistration_delay"]))]
-        if route["stickiness"]:
-            attributes += [
-                elb.TargetGroupAttribute(Key="stickiness.enabled", Value="true"),
-                elb.TargetGroupAttribute(Key="stickiness.type", Value="lb_cookie"),
-                elb.TargetGroupAttribute(Key="stickiness.lb_cookie.duration_seconds", Value=str(route["stickiness"])),
-            ]
-        groups[name] = out.add(
-            elb.TargetGroup(
-                f"Service{camel(name)}TargetGroup",
-                TargetType="ip",
-                Protocol="HTTP",
-                Port=service["port"],
-                VpcId=ctx.imported(network.STACK, "VpcId"),
-                HealthCheckPath=route["health"],
-                HealthCheckIntervalSeconds=30,
-                HealthyThresholdCount=2,
-                UnhealthyThresholdCount=3,
-                Matcher=elb.Matcher(HttpCode="200-399"),
-                TargetGroupAttributes=attributes,
-                Tags=ctx.resource_tags(ctx.name(name)),
-            )
-        )
-        out.export(
-            ctx,
-            STACK,
-            f"Service{camel(name)}TargetGroupFullName",
-            GetAtt(groups[name], "TargetGroupFullName"),
-            f"Full name (for metrics) of service {name}'s target group.",
-        )
-    default = next((name for name, s in sorted(routed.items()) if s["route"]["path"] == "/"), None)
-    guarded = cdn_origin.behind_cdn(spec)
-    if guarded:  # only requests with CloudFront's secret header reach a service; the rules say which
-        default_action = elb.Action(Type="fixed-response", FixedResponseConfig=elb.FixedResponseConfig(StatusCode="403"))
-    elif default:
-        default_action = elb.Action(Type="forward", TargetGroupArn=Ref(groups[default]))
-    else:
-        default_action = elb.Action(Type="fixed-response", FixedResponseConfig=elb.FixedResponseConfig(StatusCode="404"))
-    certificate = settings.get("certificate")
-    if certificate:
-        if not guarded and not internal:  # behind the cdn or the APIs nobody may reach port 80: they come over HTTPS
-            out.add(
-                elb.Listener(
-                    "LoadBalancerHttpListener",
-                    LoadBalancerArn=Ref(balancer),
-                    Port=80,
-                    Protocol="HTTP",
-                    DefaultActions=[
-                        elb.Action(Type="redirect", RedirectConfig=elb.RedirectConfig(Protocol="HTTPS", Port="443", StatusCode="HTTP_301"))
-                    ],
-                )
-            )
-        main = out.add(
-            elb.Listener(
-                "LoadBalancerHttpsListener",
-                LoadBalancerArn=Ref(balancer),
-                Port=443,
-                Protocol="HTTPS",
-                SslPolicy=TLS_POLICY,
-                Certificates=[elb.Certificate(CertificateArn=certificate_arn(ctx, certificate))],
-                DefaultActions=[default_action],
-            )
-        )
-    else:
-        main = out.add(
-            elb.Listener(
-                "LoadBalancerHttpListener", LoadBalancerArn=Ref(balancer), Port=80, Protocol="HTTP", DefaultActions=[default_action]
-            )
-        )
-    secret = [
-        elb.Condition(
-            Field="http-header",
-            HttpHeaderConfig=elb.HttpHeaderConfig(HttpHeaderName=cdn_origin.HEADER, Values=[cdn_origin.header_value(ctx)]),
-        )
-    ]
-    for index, (name, service) in enumerate(sorted(routed.items()), start=1):
-        out.at = ("services", name, "route")
-        if name == default and not guarded:
-            continue
-        conditions = secret if guarded else []
-        if name != default:
-            conditions = [
-                elb.Condition(Field="path-pattern", PathPatternConfig=elb.PathPatternConfig(Values=[service["route"]["path"]])),
-                *conditions,
-            ]
-        out.add(
-            elb.ListenerRule(
-                f"Service{camel(name)}ListenerRule",
-                ListenerArn=Ref(main),
-                Priority=cdn_origin.LAST_PRIORITY if name == default else service["route"].get("priority", index * 10),
-                Conditions=conditions,
-                Actions=[elb.ListenerRuleAction(Type="forward", TargetGroupArn=Ref(groups[name]))],
-            )
-        )
-    return groups, [main.title]
-
-
-def certificate_arn(ctx: Context, certificate: str) -> Any:
-    """An ACM ARN as written, or the ARN of `certificates.<name>`, which the dns stack of this region exports."""
-    if certificate.startswith(CERTIFICATE_PREFIX):
-        return ctx.imported("dns", f"Certificate{camel(certificate[len(CERTIFICATE_PREFIX) :])}Arn")
-    return certificate
 
 
 def _connections(service: dict[str, Any], ctx: Context) -> tuple[dict[str, Any], dict[str, Any], list[Any]]:
@@ -457,7 +296,7 @@ def _service(
     ctx: Context,
     out: Fragment,
     cluster: ecs.Cluster,
-    target_group: elb.TargetGroup | None,
+    target_group: str | None,
     listeners: list[str],
     log_groups: dict[str, Any],
     namespace: servicediscovery.PrivateDnsNamespace | None = None,
@@ -694,7 +533,7 @@ def _autoscaling(
     out: Fragment,
     cluster: ecs.Cluster,
     resource: ecs.Service,
-    target_group: elb.TargetGroup | None,
+    target_group: str | None,
 ) -> None:
     scale = service["scale"]
     title = f"Service{camel(name)}"
@@ -742,7 +581,6 @@ def _autoscaling(
 # --- this section's piece of the spec language (assembled into schemas/ivc.schema.json by `ivc schema --write`) ---
 
 USER_PATTERN = "^[A-Za-z0-9_][A-Za-z0-9_.-]{0,31}(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,31})?$"
-CERTIFICATE_PATTERN = "^(certificates\\.[a-z][a-z0-9-]*|arn:aws[a-z-]*:acm:[a-z0-9-]+:[0-9]{12}:certificate/[0-9a-f-]+)$"
 
 PROPERTIES: dict[str, Any] = {
     "services": {
@@ -753,11 +591,6 @@ PROPERTIES: dict[str, Any] = {
         "additionalProperties": {"$ref": "#/$defs/service"},
         "default": {},
         "examples": [{"web": {"image": "ecr:web:1.0.0", "port": 8000, "route": {"path": "/"}}}],
-    },
-    "load_balancer": {
-        "$ref": "#/$defs/loadBalancer",
-        "description": "The Application Load Balancer in front of services with a route: internet-facing, or internal when "
-        "HTTP APIs are the only way into those services.",
     },
 }
 DEFS: dict[str, Any] = {
@@ -884,45 +717,7 @@ DEFS: dict[str, Any] = {
                 "maxLength": 300,
                 "examples": ["the vendor image writes its PID file under /var/run"],
             },
-            "route": {
-                "description": "Put the service behind the public load balancer.",
-                "type": "object",
-                "additionalProperties": False,
-                "properties": {
-                    "path": {
-                        "description": "Path pattern routed to the service; `/` makes it the default.",
-                        "type": "string",
-                        "pattern": "^/",
-                        "default": "/",
-                    },
-                    "health": {
-                        "description": "Health-check path the load balancer probes.",
-                        "type": "string",
-                        "pattern": "^/",
-                        "default": "/health",
-                    },
-                    "stickiness": {
-                        "description": "Seconds a client sticks to one task (load-balancer cookie); 0 turns stickiness off.",
-                        "type": "integer",
-                        "minimum": 0,
-                        "maximum": 604800,
-                        "default": 0,
-                    },
-                    "deregistration_delay": {
-                        "description": "Seconds to drain connections from a stopping task.",
-                        "type": "integer",
-                        "minimum": 0,
-                        "maximum": 3600,
-                        "default": 300,
-                    },
-                    "priority": {
-                        "description": "Listener rule priority for non-default paths.",
-                        "type": "integer",
-                        "minimum": 1,
-                        "maximum": 50000,
-                    },
-                },
-            },
+            "route": {"$ref": "#/$defs/route", "description": "Put the service behind the load balancer, on its port."},
             "health": {
                 "description": "Container health check: a shell command that exits 0 when healthy.",
                 "type": "object",
@@ -1007,46 +802,9 @@ DEFS: dict[str, Any] = {
             },
         },
     },
-    "loadBalancer": {
-        "description": "The public Application Load Balancer.",
-        "type": "object",
-        "additionalProperties": False,
-        "default": {},
-        "properties": {
-            "certificate": {
-                "description": "`certificates.<name>` of this spec, or an ACM certificate ARN in the primary region. With it, "
-                "HTTPS on 443 (TLS 1.2+) and HTTP redirects to HTTPS; without it, HTTP only.",
-                "type": "string",
-                "pattern": CERTIFICATE_PATTERN,
-                "examples": ["certificates.web", "arn:aws:acm:us-east-1:123456789012:certificate/0a1b2c3d-1111-2222-3333-444455556666"],
-            },
-            "server_name": {
-                "description": "A name the certificate covers, which HTTP APIs verify when they are the only way into the routed "
-                "services and reach the internal load balancer through their VPC link over HTTPS. Needed with a certificate ARN; "
-                "with `certificates.<name>` its first name is the default.",
-                "type": "string",
-                "minLength": 1,
-                "maxLength": 253,
-                "examples": ["origin.example.com"],
-            },
-            "idle_timeout": {
-                "description": "Seconds an idle connection stays open.",
-                "type": "integer",
-                "minimum": 1,
-                "maximum": 4000,
-                "default": 60,
-            },
-            "deletion_protection": {
-                "description": "Refuse to delete the load balancer until this is turned off. Default: on in protected "
-                "environments (prod, production, or deploy.protected), off elsewhere; `false` turns it off anywhere.",
-                "type": "boolean",
-            },
-        },
-    },
 }
 OVERLAY: dict[str, Any] = {
     "services": {"description": "Changes to services in this environment, merged over the spec's.", "type": ["object", "null"]},
-    "load_balancer": {"description": "Changes to load_balancer in this environment, merged over the spec's.", "type": ["object", "null"]},
 }
 
 SECTION = Section(

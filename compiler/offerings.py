@@ -73,3 +73,17 @@ def cache_problems(region: str, engine: str, version: str, node_type: str) -> li
     if nodes and node_type not in nodes:
         found.append(("node", f"{node_type} is not an ElastiCache node type in {region}{_hint(node_type, nodes)}"))
     return found
+
+
+def instance_problems(region: str, instance_types: list[str]) -> list[tuple[tuple[object, ...], str]]:
+    """(path under the fleet, message) for each EC2 instance type ``region`` does not offer: the first is the
+    fleet's `instance`, the others its `spot.types`."""
+    offered = _extension("aws_ec2_instance/instancetype_enum.json").get(region, {}).get("enum")
+    if not offered:
+        return []
+    found: list[tuple[tuple[object, ...], str]] = []
+    for index, instance_type in enumerate(instance_types):
+        if instance_type not in offered:
+            where: tuple[object, ...] = ("instance",) if index == 0 else ("spot", "types", index - 1)
+            found.append((where, f"{instance_type} is not an EC2 instance type in {region}{_hint(instance_type, offered)}"))
+    return found

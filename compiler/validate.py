@@ -70,6 +70,10 @@ PATTERN_WORDS = {
         "a weekly UTC window such as sun:04:00-sun:05:00"
     ),
     "^secrets\\.[a-z][a-z0-9-]*$": "secrets.<name> of a secret in the spec",
+    "^[a-z][a-z0-9-]*\\.[a-z0-9]+$": "an EC2 instance type such as m5.large",
+    "^(ssm:/[A-Za-z0-9_./-]+|ami-[0-9a-f]{8}([0-9a-f]{9})?)$": "ssm:<parameter path> or an image ID such as ami-0123456789abcdef0",
+    "^/dev/[a-z0-9]+$": "a device name such as /dev/xvda",
+    "^\\S+ \\S+ \\S+ \\S+ \\S+$": "five cron fields such as 0 20 * * 1-5 (minute hour day month weekday)",
     "^/": "a path starting with /",
     "^arn:aws[a-z-]*:acm:[a-z0-9-]+:[0-9]{12}:certificate/[0-9a-f-]+$": (
         "an ACM certificate ARN (arn:aws:acm:<region>:<account>:certificate/<id>)"

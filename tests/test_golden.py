@@ -10,7 +10,15 @@ import pytest
 from conftest import FIXTURES, GOLDEN, tree
 
 # fixture stem -> its system
-SYSTEMS = {"minimal": "minimal", "full": "full", "app": "app", "apis": "apis", "functions": "functions", "filesystems": "filesystems"}
+SYSTEMS = {
+    "minimal": "minimal",
+    "full": "full",
+    "app": "app",
+    "apis": "apis",
+    "functions": "functions",
+    "filesystems": "filesystems",
+    "fleets": "estate",
+}
 
 
 @pytest.mark.parametrize("system", sorted(SYSTEMS.values()))

@@ -12,7 +12,7 @@ from ..context import RESERVED_TAGS
 from .base import Problem, Section, Spec
 
 # Sections that place resources in the VPC.
-IN_NETWORK = ("databases", "caches", "services", "filesystems")
+IN_NETWORK = ("databases", "caches", "services", "filesystems", "fleets")
 
 
 def check(spec: Spec) -> Iterator[Problem]:
@@ -23,7 +23,7 @@ def check(spec: Spec) -> Iterator[Problem]:
     if regions.get("secondary") == regions["primary"]:
         yield ("regions", "secondary"), f"regions.secondary is the same region as regions.primary ({regions['primary']})"
     if any(spec.get(name) for name in IN_NETWORK) and "network" not in spec:
-        yield ("network",), "databases, caches, services and file systems need a network section to live in"
+        yield ("network",), "databases, caches, services, file systems and fleets need a network section to live in"
 
 
 # --- this section's piece of the spec language (assembled into schemas/ivc.schema.json by `ivc schema --write`) ---

@@ -94,7 +94,7 @@ PATTERN_WORDS = {
     "^(@|[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*)$": (
         "a name relative to dns.zone, such as www or api.eu, or @ for the zone's apex"
     ),
-    "^(cdn|(services|apis)\\.[a-z][a-z0-9-]*)$": "cdn, services.<name> (its load balancer) or apis.<name>",
+    "^(cdn|(services|fleets|apis)\\.[a-z][a-z0-9-]*)$": "cdn, services.<name> or fleets.<name> (their load balancer) or apis.<name>",
     "^(@|\\*|(\\*\\.)?[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*)$": (
         "a name relative to dns.zone: @ for the apex, www, api.eu, * or *.eu for any one label"
     ),

@@ -74,3 +74,53 @@ def test_redis_6_per_environment(env: str, node: str, failover: bool) -> None:
     cache = props(stack(env, "data"), "CacheMain")
     assert (cache["Engine"], cache["EngineVersion"], cache["CacheNodeType"]) == ("redis", "6.2", node)
     assert cache["AutomaticFailoverEnabled"] is failover and cache["MultiAZEnabled"] is failover
+
+
+@pytest.mark.parametrize(
+    ("env", "instance", "sizes", "spot"),
+    [
+        ("development", "t3.medium", ("1", "2", None), True),
+        ("staging", "t3.large", ("1", "4", None), True),
+        ("production", "m5.large", ("2", "10", "4"), False),
+    ],
+)
+def test_web_and_app_tiers_are_auto_scaling_groups_of_the_documented_instances(
+    env: str, instance: str, sizes: tuple[str, str, str | None], spot: bool
+) -> None:
+    app = stack(env, "app")
+    for fleet, subnets in (("Web", "WebSubnetIds"), ("App", "AppSubnetIds")):
+        data = props(app, f"Fleet{fleet}LaunchTemplate")["LaunchTemplateData"]
+        assert data["InstanceType"] == instance
+        group = props(app, f"Fleet{fleet}Group")
+        assert (group["MinSize"], group["MaxSize"], group.get("DesiredCapacity")) == sizes
+        assert group["VPCZoneIdentifier"]["Fn::Split"][1] == {"Fn::ImportValue": f"indivillage-{env}-network-{subnets}"}
+        assert ("MixedInstancesPolicy" in group) is spot  # Spot for development and staging only
+        cpu = props(app, f"Fleet{fleet}ScaleOnCpu")["TargetTrackingConfiguration"]
+        assert cpu["PredefinedMetricSpecification"]["PredefinedMetricType"] == "ASGAverageCPUUtilization"
+    # The web tier is behind the load balancer and also scales on request count.
+    assert props(app, "FleetWebGroup")["TargetGroupARNs"] == [{"Ref": "FleetWebTargetGroup"}]
+    assert "FleetWebScaleOnRequests" in app["Resources"]
+
+
+@pytest.mark.parametrize("env", ["development", "staging", "production"])
+def test_an_https_load_balancer_redirecting_http_with_owasp_and_rate_rules(env: str) -> None:
+    app = stack(env, "app")
+    assert props(app, "LoadBalancerHttpsListener")["Protocol"] == "HTTPS"
+    redirect = props(app, "LoadBalancerHttpListener")["DefaultActions"][0]
+    assert redirect["RedirectConfig"]["Protocol"] == "HTTPS" and redirect["RedirectConfig"]["StatusCode"] == "HTTP_301"
+    rules = {r["Name"] for r in props(app, "FirewallWeb")["Rules"]}
+    assert {"rate-limit", "common", "known-bad-inputs", "sql-injection", "ip-reputation"} <= rules
+
+
+def test_five_purpose_buckets_aes256_with_lifecycle() -> None:
+    data = stack("production", "data")
+    buckets = {k: v["Properties"] for k, v in of_type(data, "AWS::S3::Bucket").items() if k != "AccessLogsBucket"}
+    assert sorted(buckets) == ["BucketAssets", "BucketBackups", "BucketLogs", "BucketProcessed", "BucketUploads"]
+    for bucket in buckets.values():
+        [rule] = bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+        assert rule["ServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
+        assert bucket["VersioningConfiguration"]["Status"] == "Enabled"
+    rules = {r["Id"]: r for r in buckets["BucketBackups"]["LifecycleConfiguration"]["Rules"]}
+    transitions = rules["current-objects"]["Transitions"]
+    assert [(t["StorageClass"], t["TransitionInDays"]) for t in transitions] == [("STANDARD_IA", 30), ("GLACIER", 90)]
+    assert rules["noncurrent-versions"]["NoncurrentVersionExpiration"] == {"NoncurrentDays": 90}

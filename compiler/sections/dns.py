@@ -35,7 +35,8 @@ INTERVAL, FAILURES = 30, 3
 ZONE_PATTERN = "^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\\.)+[a-z]{2,63}$"
 ZONE_ID_PATTERN = "^Z[A-Z0-9]{1,31}$"
 RECORD_PATTERN = "^(@|[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*)$"
-TARGET_PATTERN = "^(cdn|(services|apis)\\.[a-z][a-z0-9-]*)$"
+TARGET_PATTERN = "^(cdn|(services|fleets|apis)\\.[a-z][a-z0-9-]*)$"
+BALANCED = ("services.", "fleets.")  # records to these alias the load balancer in front of them
 
 
 def fqdn(spec: Spec, relative: str) -> str:
@@ -101,7 +102,7 @@ def records_here(spec: Spec, ctx: Context) -> dict[str, str]:
 def balancer_name(spec: Spec) -> str | None:
     """The first record (as written) that names the load balancer, as a full name; None when no record does."""
     for relative, target in spec.get("dns", {}).get("records", {}).items():
-        if target.startswith("services."):
+        if target.startswith(BALANCED):
             return fqdn(spec, relative)
     return None
 
@@ -139,8 +140,8 @@ def check(spec: Spec) -> Iterator[Problem]:
                 yield at, f"dns record {relative} points at the cdn, but cdn.certificate ({certificate}) does not cover {name}"
         elif item not in spec.get(kind, {}):
             yield at, f"dns record {relative} points at {target}, which does not exist"
-        elif kind == "services":
-            if "route" not in spec["services"][item]:
+        elif kind in ("services", "fleets"):
+            if "route" not in spec[kind][item]:
                 yield at, f"dns record {relative} points at {target}, which has no route on the load balancer"
             elif (names := certificate_names(spec, balancer_certificate)) is not None and not covers(names, name):
                 yield (
@@ -157,7 +158,7 @@ def check(spec: Spec) -> Iterator[Problem]:
         at = ("dns", "health_checks", relative)
         if relative not in records:
             yield at, f"health check for {relative}, which is not one of dns.records"
-        elif records[relative].startswith("services.") and not balancer_certificate:
+        elif records[relative].startswith(BALANCED) and not balancer_certificate:
             yield (
                 at,
                 f"the health check of {relative} is HTTPS, but the load balancer has no certificate: set load_balancer.certificate",
@@ -188,7 +189,7 @@ def build(spec: Spec, ctx: Context) -> Fragment:
                 DNSName=GetAtt("Distribution", "DomainName"), HostedZoneId=CLOUDFRONT_ZONE, EvaluateTargetHealth=False
             )
             kinds.append("AAAA")  # the distribution is IPv6-enabled
-        elif target.startswith("services."):
+        elif target.startswith(BALANCED):
             alias = route53.AliasTarget(
                 DNSName=ctx.imported("app", "LoadBalancerDnsName"),
                 HostedZoneId=ctx.imported("app", "LoadBalancerCanonicalHostedZoneId"),
@@ -316,7 +317,7 @@ DEFS: dict[str, Any] = {
                 "examples": ["Z0123456789ABCDEFGHIJ", True],
             },
             "records": {
-                "description": "Alias records by name relative to the zone (`@` is the apex): `cdn`, `services.<n>` (the "
+                "description": "Alias records by name relative to the zone (`@` is the apex): `cdn`, `services.<n>` or `fleets.<n>` (the "
                 "load balancer in front of that service) or `apis.<n>` (a custom domain for that HTTP API, with a "
                 "certificate of `certificates:` covering the name).",
                 "type": "object",

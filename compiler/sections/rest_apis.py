@@ -5,7 +5,7 @@ Routes are written as for `apis` (`METHOD /path` -> `functions.<n>` or `services
 (one per path prefix, with `{id}` parameters and a last, greedy `{proxy+}`) and a method on each. A function route is a
 Lambda proxy integration plus a permission that lets only this API, on that route's method and path, invoke the
 function. A service route goes to the load balancer: through a VPC link (v2, to the Application Load Balancer itself:
-REST APIs have integrated privately with ALBs since November 2025, no Network Load Balancer in between) when APIs are
+REST APIs have integrated privately with ALBs since late 2025, no Network Load Balancer in between) when APIs are
 the only way into the routed services and the load balancer is internal, else over the internet to its DNS name, as
 an HTTP API does.
 

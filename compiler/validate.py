@@ -51,7 +51,7 @@ PATTERN_WORDS = {
     "^0?[0-7]{3}$": "octal permissions such as 0750, quoted",
     "^[a-z][a-z0-9-]*[a-z0-9]$": "lowercase letters, digits and hyphens, starting with a letter",
     "^[A-Z]{2}$": "a two-letter ISO 3166 country code in capitals, such as DE",
-    "^(load_balancer|cdn|apis\\.[a-z][a-z0-9-]*)$": "load_balancer, cdn or apis.<name>",
+    "^(load_balancer|cdn|apis\\.[a-z][a-z0-9-]*|rest_apis\\.[a-z][a-z0-9-]*)$": "load_balancer, cdn, apis.<name> or rest_apis.<name>",
     "^[a-z][a-z0-9]{0,15}$": "lowercase letters and digits, starting with a letter, at most 16",
     "^[a-z][a-z0-9-]{0,30}$": "lowercase letters, digits and hyphens, starting with a letter, at most 31",
     "^[A-Za-z0-9]{1,255}$": "letters and digits only, at most 255 (a logical ID such as SubnetApp1)",

@@ -18,6 +18,7 @@ SYSTEMS = {
     "functions": "functions",
     "filesystems": "filesystems",
     "fleets": "estate",
+    "rest_apis": "restapis",
 }
 
 

@@ -139,18 +139,19 @@ def _close(word: str, options: Iterable[str]) -> str | None:
 
 
 def api_routed(spec: Spec) -> set[str]:
-    """The services some API route sends requests to."""
+    """The services some API route (of an HTTP API, or of a REST API in rest_apis) sends requests to."""
     return {
         target.partition(".")[2]
-        for api in spec.get("apis", {}).values()
+        for section in ("apis", "rest_apis")
+        for api in spec.get(section, {}).values()
         for target in api["routes"].values()
         if target.startswith("services.")
     }
 
 
 def internal_balancer(spec: Spec) -> bool:
-    """Whether every way into the routed services is an HTTP API: every one is an API route's target, and no cdn
-    origin or dns record points at a service. The load balancer is then internal, reached through a VPC link."""
+    """Whether every way into the routed services is an API (HTTP or REST): every one is an API route's target, and no
+    cdn origin or dns record points at a service. The load balancer is then internal, reached through VPC links."""
     routed = set(relations.routed(spec))
     if not routed or not routed <= api_routed(spec):
         return False
@@ -276,7 +277,7 @@ def _tags(ctx: Context, name: str) -> dict[str, str]:
 def build(apis: dict[str, Any], ctx: Context) -> Fragment:
     out = Fragment()
     link = None
-    if internal_balancer(ctx.spec):
+    if internal_balancer(ctx.spec) and any(t.startswith("services.") for api in apis.values() for t in api["routes"].values()):
         out.at = ("apis",)
         # One VPC link for every API: in the services' private subnets, behind a group the load balancer admits.
         link = out.add(

@@ -11,7 +11,8 @@ prefix) with the Authorization and Cookie headers redacted.
 A load balancer's ACL is regional and lives in the app stack beside it. A CDN's ACL has CloudFront scope,
 which AWS only accepts in us-east-1: it lives in the edge stack there, beside the distribution (whatever the
 primary region is), as `Firewall<Name>`, which the CDN names as its WebACLId. AWS WAF cannot protect an API Gateway HTTP
-API (only REST APIs), so an API is protected through the CDN in front of it.
+API, so an HTTP API is protected through the CDN in front of it; a REST API (`rest_apis.<n>`) takes a regional web ACL on
+its stage, in the app stack beside it.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from troposphere import GetAtt, Ref, Sub, wafv2
 
 from .. import relations
 from ..context import Context, Fragment, camel
+from . import rest_apis
 from .base import Path, Problem, Section, Spec
 from .logs import log_group
 
@@ -116,7 +118,15 @@ def _check_attach(spec: Spec, name: str, firewall: dict[str, Any], path: Path, o
         if target == "cdn" and not spec.get("cdn"):
             yield where, f"firewall.{name} attaches to the cdn, but the spec has no cdn section"
             continue
-        if target.startswith("apis."):
+        if target.startswith("rest_apis."):
+            api = target.partition(".")[2]
+            declared = list(spec.get("rest_apis", {}))
+            if api not in declared:
+                close = _close(api, declared)
+                known = f"did you mean rest_apis.{close}?" if close else f"rest_apis: {', '.join(sorted(declared)) or 'none are declared'}"
+                yield where, f"firewall.{name} attaches to {target}, which does not exist ({known})"
+                continue
+        elif target.startswith("apis."):
             api = target.partition(".")[2]
             declared = list(spec.get("apis", {}))
             if api not in declared:
@@ -126,8 +136,8 @@ def _check_attach(spec: Spec, name: str, firewall: dict[str, Any], path: Path, o
             else:
                 yield (
                     where,
-                    f"AWS WAF cannot protect an API Gateway HTTP API such as {target} (only REST APIs); put the cdn in front "
-                    "of it and attach the firewall to cdn",
+                    f"AWS WAF cannot protect an API Gateway HTTP API such as {target} (only REST APIs, rest_apis.<n>); put the "
+                    "cdn in front of it and attach the firewall to cdn",
                 )
             continue
         if target in owners:
@@ -266,7 +276,7 @@ def build_one(name: str, firewall: dict[str, Any], ctx: Context, out: Fragment, 
         wafv2.WebACL(
             title,
             Name=ctx.name(name),
-            Description=f"{ctx.name()} firewall {name} for the {'CDN' if scope == 'CLOUDFRONT' else 'load balancer'}",
+            Description=f"{ctx.name()} firewall {name} for the {_protected(firewall)}",
             Scope=scope,
             DefaultAction=wafv2.DefaultAction(Allow=wafv2.AllowAction()),
             Rules=rules,
@@ -287,13 +297,28 @@ def build_one(name: str, firewall: dict[str, Any], ctx: Context, out: Fragment, 
         )
     )
     for index, target in enumerate(firewall["attach"]):
+        out.at = ("firewall", name, "attach", index)
         if target == "load_balancer":
-            out.at = ("firewall", name, "attach", index)
             out.add(
                 wafv2.WebACLAssociation(f"{title}LoadBalancerAssociation", ResourceArn=Ref("LoadBalancer"), WebACLArn=GetAtt(acl, "Arn"))
             )
+        elif target.startswith("rest_apis."):
+            api = target.partition(".")[2]
+            out.add(
+                wafv2.WebACLAssociation(
+                    f"{title}{rest_apis.api_id(api)}Association", ResourceArn=rest_apis.stage_arn(api), WebACLArn=GetAtt(acl, "Arn")
+                )
+            )
     out.at = ("firewall", name)
     out.export(ctx, stack, f"{title}Arn", GetAtt(acl, "Arn"), f"ARN of firewall {name}'s web ACL ({scope}).")
+
+
+def _protected(firewall: dict[str, Any]) -> str:
+    """What the web ACL's description says it protects (WAF descriptions take no parentheses or underscores)."""
+    if is_edge(firewall):
+        return "CDN"
+    names = ["load balancer" if t == "load_balancer" else "REST API " + t.partition(".")[2] for t in firewall["attach"]]
+    return " and ".join(names)
 
 
 def build_regional(firewalls: dict[str, Any], ctx: Context) -> Fragment:
@@ -361,10 +386,11 @@ DEFS: dict[str, Any] = {
             "attach": {
                 "description": "What it protects: `load_balancer` (the services' load balancer; a regional web ACL in the app "
                 "stack) or `cdn` (a CloudFront web ACL beside the distribution in the edge stack of us-east-1, whatever the "
-                "primary region). A web ACL is either CloudFront's or regional: cdn goes alone. AWS WAF cannot protect an "
-                "API Gateway HTTP API (`apis.<n>` is refused): protect it through the cdn in front of it.",
+                "primary region), or `rest_apis.<n>` (a REST API's stage; regional, in the app stack). A web ACL is either "
+                "CloudFront's or regional: cdn goes alone. AWS WAF cannot protect an API Gateway HTTP API (`apis.<n>` is "
+                "refused): protect it through the cdn in front of it.",
                 "type": "array",
-                "items": {"type": "string", "pattern": "^(load_balancer|cdn|apis\\.[a-z][a-z0-9-]*)$"},
+                "items": {"type": "string", "pattern": "^(load_balancer|cdn|apis\\.[a-z][a-z0-9-]*|rest_apis\\.[a-z][a-z0-9-]*)$"},
                 "minItems": 1,
                 "uniqueItems": True,
                 "examples": [["load_balancer"], ["cdn"]],

@@ -51,8 +51,9 @@ def port(spec: Spec, use: Use) -> int | None:
 
 
 def in_vpc(spec: Spec, item: dict[str, Any]) -> bool:
-    """Whether an item uses something inside the VPC (a database, a cache, a file system), so a function must run there too."""
-    return any(port(spec, use) is not None for use in uses(item))
+    """Whether an item runs in the VPC: a function that says `vpc: true`, or anything that uses something inside it
+    (a database, a cache, a file system)."""
+    return item.get("vpc") is True or any(port(spec, use) is not None for use in uses(item))
 
 
 def connections(item: dict[str, Any], ctx: Any) -> Connection:

@@ -290,3 +290,19 @@ def test_a_service_may_invoke_a_function(tmp_path: Path) -> None:
     assert task["Resource"] == [{"Fn::Sub": "arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:shop-dev-a"}]
     container = app["ServiceWebTaskDefinition"]["Properties"]["ContainerDefinitions"][0]
     assert {"Name": "FUNCTION_A_NAME", "Value": "shop-dev-a"} in container["Environment"]
+
+
+def test_a_function_may_ask_for_the_vpc_and_then_needs_a_network(tmp_path: Path) -> None:
+    from compiler.errors import SpecError
+    from compiler.validate import load_and_validate
+
+    body = (
+        "ivc: 1\nsystem: shop\nregions: {primary: us-east-1}\nfunctions:\n"
+        "  f: {runtime: python3.12, handler: a.b, code: s3:shop-code/f.zip, vpc: true}\nenvironments: {dev: {}}\n"
+    )
+    (tmp_path / "spec.yaml").write_text(body)
+    with pytest.raises(SpecError) as error:
+        load_and_validate(tmp_path / "spec.yaml")
+    assert [d.render().split(":", 1)[1] for d in error.value.diagnostics] == [
+        "5:73: error: functions.f runs in the VPC: add a network section"
+    ]

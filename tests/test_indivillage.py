@@ -3,6 +3,7 @@ reviewer would. specs/indivillage/README.md maps each fact to its source line.""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -124,3 +125,40 @@ def test_five_purpose_buckets_aes256_with_lifecycle() -> None:
     transitions = rules["current-objects"]["Transitions"]
     assert [(t["StorageClass"], t["TransitionInDays"]) for t in transitions] == [("STANDARD_IA", 30), ("GLACIER", 90)]
     assert rules["noncurrent-versions"]["NoncurrentVersionExpiration"] == {"NoncurrentDays": 90}
+
+
+@pytest.mark.parametrize(
+    ("env", "cost_center"), [("development", "IT-development"), ("staging", "IT-staging"), ("production", "IT-production")]
+)
+def test_every_resource_carries_the_documented_tags(env: str, cost_center: str) -> None:
+    tags = {t["Key"]: t["Value"] for t in props(stack(env, "network"), "Vpc")["Tags"]}
+    assert tags.items() >= {"Project": "IndiVillage-Website", "Owner": "DevOps", "CostCenter": cost_center, "Environment": env}.items()
+
+
+def test_lambda_processing_functions_triggered_by_uploads_with_the_documented_memory_and_timeouts() -> None:
+    app = stack("production", "app")
+    functions = {k: v["Properties"] for k, v in of_type(app, "AWS::Lambda::Function").items()}
+    sizes = {k: (f["Runtime"], f["MemorySize"], f["Timeout"]) for k, f in functions.items()}
+    assert sizes == {
+        "FunctionFileProcessor": ("python3.11", 2048, 900),  # processing: 15 minutes
+        "FunctionImageOptimizer": ("nodejs22.x", 1024, 900),
+        "FunctionNotifications": ("nodejs22.x", 1024, 30),  # API-side: 30 seconds
+    }
+    for name in ("FunctionFileProcessor", "FunctionImageOptimizer"):
+        dead_letter = {"Fn::ImportValue": "indivillage-production-data-QueueProcessingFailuresArn"}
+        assert functions[name]["DeadLetterConfig"] == {"TargetArn": dead_letter}  # bucket events are asynchronous
+        assert "VpcConfig" in functions[name]
+    rules = [r["Properties"]["EventPattern"] for r in of_type(app, "AWS::Events::Rule").values()]
+    assert any(p["detail"]["bucket"]["name"] == [{"Fn::ImportValue": "indivillage-production-data-BucketUploadsName"}] for p in rules)
+
+
+def test_standard_fifo_and_dead_letter_queues_and_filtered_topic_subscriptions() -> None:
+    data = stack("production", "data")
+    queues = {v["Properties"]["QueueName"]: v["Properties"] for v in of_type(data, "AWS::SQS::Queue").values()}
+    assert queues["indivillage-production-form-submissions.fifo"]["FifoQueue"] is True
+    assert "RedrivePolicy" in queues["indivillage-production-notifications"]
+    subscriptions = [s["Properties"] for s in of_type(data, "AWS::SNS::Subscription").values()]
+    assert {json.dumps(s["FilterPolicy"], sort_keys=True) for s in subscriptions} == {
+        json.dumps({"kind": ["email", "sms"]}),
+        json.dumps({"kind": ["file-uploaded"]}),
+    }

@@ -131,6 +131,8 @@ def check(spec: Spec) -> Iterator[Problem]:
     log_groups: dict[str, str] = {}
     for name, function in spec.get(KIND, {}).items():
         path = (KIND, name)
+        if function.get("vpc") and "network" not in spec:
+            yield (*path, "vpc"), f"functions.{name} runs in the VPC: add a network section"
         image = function["code"].startswith("ecr:")
         if image:
             for key in ("handler", "runtime"):
@@ -656,6 +658,13 @@ DEFS: dict[str, Any] = {
                 "type": "integer",
                 "minimum": 1,
                 "maximum": 10000,
+            },
+            "vpc": {
+                "description": "Run in the VPC's app tier behind a security group of its own even when nothing it uses is there, "
+                "so its traffic to AWS stays on the VPC's endpoints and NAT (a function using a database, a cache or a file "
+                "system runs there anyway).",
+                "type": "boolean",
+                "default": False,
             },
             "tracing": {
                 "description": "X-Ray active tracing. Default true: a request is followed through every function it reaches.",

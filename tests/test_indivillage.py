@@ -162,3 +162,14 @@ def test_standard_fifo_and_dead_letter_queues_and_filtered_topic_subscriptions()
         json.dumps({"kind": ["email", "sms"]}),
         json.dumps({"kind": ["file-uploaded"]}),
     }
+
+
+def test_efs_general_purpose_bursting_encrypted_retained_in_every_zone_mounted_by_the_app_tier() -> None:
+    data = stack("production", "data")
+    system = data["Resources"]["FileSystemShared"]
+    assert (system["Properties"]["PerformanceMode"], system["Properties"]["ThroughputMode"]) == ("generalPurpose", "bursting")
+    assert system["Properties"]["Encrypted"] is True and system["DeletionPolicy"] == "Retain"
+    assert len(of_type(data, "AWS::EFS::MountTarget")) == 3  # one per zone of production
+    script = json.dumps(props(stack("production", "app"), "FleetAppLaunchTemplate")["LaunchTemplateData"]["UserData"])
+    assert "efs _netdev,noresvport,tls,iam,accesspoint=" in script
+    assert "FileSystemSharedIngressFromFleetApp" in stack("production", "security")["Resources"]

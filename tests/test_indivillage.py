@@ -103,14 +103,28 @@ def test_web_and_app_tiers_are_auto_scaling_groups_of_the_documented_instances(
     assert "FleetWebScaleOnRequests" in app["Resources"]
 
 
-@pytest.mark.parametrize("env", ["development", "staging", "production"])
-def test_an_https_load_balancer_redirecting_http_with_owasp_and_rate_rules(env: str) -> None:
+@pytest.mark.parametrize(
+    ("env", "price_class"), [("development", "PriceClass_100"), ("staging", "PriceClass_200"), ("production", "PriceClass_All")]
+)
+def test_cloudfront_with_waf_in_front_of_an_https_load_balancer_that_admits_only_cloudfront(env: str, price_class: str) -> None:
+    edge = stack(env, "edge")
+    config = props(edge, "Distribution")["DistributionConfig"]
+    assert config["PriceClass"] == price_class  # 001 tfvars cdn_price_class
+    origins = {o["Id"]: o for o in config["Origins"]}
+    assert origins["load-balancer"]["CustomOriginConfig"]["OriginProtocolPolicy"] == "https-only"
+    assert "bucket-assets" in origins
+    assert config["ViewerCertificate"]["MinimumProtocolVersion"] == "TLSv1.2_2021"
+    assert config["WebACLId"] == {"Fn::GetAtt": ["FirewallWeb", "Arn"]}
+    firewall = props(edge, "FirewallWeb")
+    assert firewall["Scope"] == "CLOUDFRONT"
+    assert {"rate-limit", "common", "known-bad-inputs", "sql-injection", "ip-reputation"} <= {r["Name"] for r in firewall["Rules"]}
     app = stack(env, "app")
     assert props(app, "LoadBalancerHttpsListener")["Protocol"] == "HTTPS"
-    redirect = props(app, "LoadBalancerHttpListener")["DefaultActions"][0]
-    assert redirect["RedirectConfig"]["Protocol"] == "HTTPS" and redirect["RedirectConfig"]["StatusCode"] == "HTTP_301"
-    rules = {r["Name"] for r in props(app, "FirewallWeb")["Rules"]}
-    assert {"rate-limit", "common", "known-bad-inputs", "sql-injection", "ip-reputation"} <= rules
+    ingress = of_type(stack(env, "security"), "AWS::EC2::SecurityGroupIngress")
+    balancer = [
+        r["Properties"] for r in ingress.values() if r["Properties"]["GroupId"] == {"Fn::GetAtt": ["LoadBalancerSecurityGroup", "GroupId"]}
+    ]
+    assert [(r["FromPort"], r["SourcePrefixListId"]) for r in balancer] == [(443, {"Ref": "CloudFrontOriginPrefixList"})]
 
 
 def test_five_purpose_buckets_aes256_with_lifecycle() -> None:

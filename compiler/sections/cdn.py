@@ -64,7 +64,7 @@ def check(spec: Spec) -> Iterator[Problem]:
         kind, name = behavior["origin"].split(".", 1)
         if name not in spec.get(kind, {}):
             yield (*path, "origin"), f"cdn origin {behavior['origin']} does not exist"
-        elif kind == "services" and "route" not in spec[kind][name]:
+        elif kind in ("services", "fleets") and "route" not in spec[kind][name]:
             yield (*path, "origin"), f"cdn origin {behavior['origin']} has no route on the load balancer to reach it through"
         elif kind == "buckets" and (behavior["headers"] or behavior["cookies"]):
             yield (*path, "origin"), "a bucket origin takes no headers or cookies"
@@ -95,7 +95,7 @@ def _apart_problems(spec: Spec, behaviors: list[Any]) -> Iterator[Problem]:
     for path, behavior in behaviors:
         origin = behavior["origin"]
         kind, _, name = origin.partition(".")
-        if kind == "services" and name in spec.get(kind, {}) and dns.balancer_name(spec) is None:
+        if kind in ("services", "fleets") and name in spec.get(kind, {}) and dns.balancer_name(spec) is None:
             yield (
                 (*path, "origin"),
                 f"the cdn is built in {CLOUDFRONT_REGION} (CloudFront's region) and reaches the load balancer in {primary} by "
@@ -133,7 +133,7 @@ def environment_problems(environment: str, spec: Spec) -> Iterator[Problem]:
         return
     behaviors = [(("cdn", "default"), cdn["default"])] + [(("cdn", "paths", p), b) for p, b in cdn["paths"].items()]
     for path, behavior in behaviors:
-        if not behavior["origin"].startswith("services."):
+        if not behavior["origin"].startswith(cdn_origin.BALANCED):
             continue
         authorization = [i for i, h in enumerate(behavior["headers"]) if h.lower() == "authorization"]
         if authorization or behavior["cookies"]:
@@ -191,7 +191,7 @@ def build(cdn: dict[str, Any], ctx: Context) -> Fragment:
                     OriginAccessControlId=GetAtt(oac, "Id"),
                 )
             )
-    if any(b["origin"].startswith("services.") for _, b in behaviors):
+    if any(b["origin"].startswith(cdn_origin.BALANCED) for _, b in behaviors):
         https = "certificate" in spec["load_balancer"]
         # Over HTTPS the origin must be a name the load balancer's certificate covers: its record's, when there is one.
         # From CloudFront's region the load balancer can only be named (check() made sure a record names it).
@@ -362,10 +362,10 @@ DEFS: dict[str, Any] = {
         "required": ["origin"],
         "properties": {
             "origin": {
-                "description": "`buckets.<n>`, `services.<n>` (through the load balancer) or `apis.<n>` (an HTTP API, over "
+                "description": "`buckets.<n>`, `services.<n>` or `fleets.<n>` (through the load balancer) or `apis.<n>` (an HTTP API, over "
                 "HTTPS with TLS 1.2).",
                 "type": "string",
-                "pattern": "^(buckets|services|apis)\\.[a-z][a-z0-9-]*$",
+                "pattern": "^(buckets|services|fleets|apis)\\.[a-z][a-z0-9-]*$",
             },
             "ttl": {
                 "description": "Default seconds an object stays cached; 0 disables caching (dynamic content). Default: 86400 for "

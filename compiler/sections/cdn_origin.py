@@ -1,6 +1,6 @@
 """A load balancer behind CloudFront admits only CloudFront.
 
-When the cdn has an origin `services.<n>`, the load balancer is CloudFront's origin, and letting anyone else reach
+When the cdn has an origin `services.<n>` or `fleets.<n>`, the load balancer is CloudFront's origin, and letting anyone else reach
 it would let them bypass CloudFront and any web ACL on it. Two locks, both needed:
 
 - its security group admits only CloudFront's origin-facing managed prefix list, on the one port CloudFront uses
@@ -39,16 +39,19 @@ SUPPLIED = "supplied_at_deploy"
 LAST_PRIORITY = 50000  # the listener rule of the service at `/`: after every path rule
 
 
+BALANCED = ("services.", "fleets.")  # origins the cdn reaches through the load balancer
+
+
 def origins(spec: Spec) -> list[str]:
-    """The services the cdn reaches through the load balancer."""
+    """The services and fleets (`services.<n>`, `fleets.<n>`) the cdn reaches through the load balancer."""
     cdn = spec.get("cdn") or {}
     behaviors = [cdn["default"], *cdn.get("paths", {}).values()] if cdn else []
-    return sorted({b["origin"].split(".", 1)[1] for b in behaviors if b["origin"].startswith("services.")})
+    return sorted({b["origin"] for b in behaviors if b["origin"].startswith(BALANCED)})
 
 
 def behind_cdn(spec: Spec) -> bool:
     """Whether the load balancer is the cdn's origin, and so admits only CloudFront."""
-    return bool(origins(spec)) and bool(relations.routed(spec))
+    return bool(origins(spec)) and bool(relations.balanced(spec))
 
 
 def secret_name(ctx: Context) -> str:
@@ -85,8 +88,7 @@ def supplied_metadata() -> dict[str, Any]:
 
 def check(spec: Spec) -> Iterator[Problem]:
     """What cannot reach a load balancer that admits only CloudFront, said where it is written."""
-    served = origins(spec)
-    if not served or not relations.routed(spec):
+    if not behind_cdn(spec):
         return
     for api, settings in sorted(spec.get("apis", {}).items()):
         for key, target in settings["routes"].items():
@@ -99,18 +101,19 @@ def check(spec: Spec) -> Iterator[Problem]:
                 )
     dns = spec.get("dns") or {}
     for relative, target in dns.get("records", {}).items():
-        routed = str(target).startswith("services.") and str(target).partition(".")[2] in relations.routed(spec)
+        kind, _, name = str(target).partition(".")
+        routed = kind in ("services", "fleets") and "route" in spec.get(kind, {}).get(name, {})
         if routed and relative in dns.get("health_checks", {}):  # a record to anything else is the dns section's to check
             yield (
                 ("dns", "health_checks", relative),
                 f"Route 53's health checkers cannot reach {target}: its load balancer is the cdn's origin and admits only "
                 "CloudFront; check a record that points at the cdn instead",
             )
-    for name, service in sorted(relations.routed(spec).items()):
-        if service["route"].get("priority") == LAST_PRIORITY:
+    for kind, name, item in relations.balanced(spec):
+        if item["route"].get("priority") == LAST_PRIORITY:
             yield (
-                ("services", name, "route", "priority"),
-                f"priority {LAST_PRIORITY} is the rule that sends CloudFront's requests to the service at /; choose a lower one",
+                (kind, name, "route", "priority"),
+                f"priority {LAST_PRIORITY} is the rule that sends CloudFront's requests to what is at /; choose a lower one",
             )
 
 

@@ -187,3 +187,14 @@ def test_efs_general_purpose_bursting_encrypted_retained_in_every_zone_mounted_b
     script = json.dumps(props(stack("production", "app"), "FleetAppLaunchTemplate")["LaunchTemplateData"]["UserData"])
     assert "efs _netdev,noresvport,tls,iam,accesspoint=" in script
     assert "FileSystemSharedIngressFromFleetApp" in stack("production", "security")["Resources"]
+
+
+def test_ecr_repositories_scan_on_push_and_keep_the_latest_five_images() -> None:
+    repositories = of_type(stack("production", "data"), "AWS::ECR::Repository")
+    assert sorted(repositories) == ["RegistryApi", "RegistryWorker"]
+    for repository in repositories.values():
+        assert repository["Properties"]["ImageScanningConfiguration"] == {"ScanOnPush": True}
+        rules = json.loads(repository["Properties"]["LifecyclePolicy"]["LifecyclePolicyText"])["rules"]
+        assert {"countType": "imageCountMoreThan", "countNumber": 5} in [
+            {k: r["selection"][k] for k in ("countType", "countNumber")} for r in rules
+        ]

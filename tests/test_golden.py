@@ -19,6 +19,7 @@ SYSTEMS = {
     "filesystems": "filesystems",
     "fleets": "estate",
     "rest_apis": "restapis",
+    "ecs_on_ec2": "ships",
 }
 
 

@@ -17,6 +17,12 @@ A fleet is a few lines of spec; everything else is derived:
   scheduled actions (UTC), mixes Spot with on-demand when `spot` says so, and replaces instances in rolling
   batches whenever the launch template changes (UpdatePolicy), keeping `min` in service;
 - every instance carries the environment's patch group tag, so `patching` reaches it.
+
+A fleet with `ecs: true` is capacity for the environment's ECS cluster instead of a load balancer target: the
+default image becomes the ECS-optimized Amazon Linux 2023, user data joins the cluster (``/etc/ecs/ecs.config``),
+the role gets the ECS agent's rights on this cluster only, and the services section makes its capacity provider
+(managed scaling, managed draining, no managed termination protection: deleting the stack never waits on it). Its
+size is ECS's to set, so such a fleet takes no `route`, `port`, `scale`, `desired` or scheduled `desired`.
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from awacs import cloudwatch as cloudwatch_actions
+from awacs import ecs as ecs_actions
 from awacs import kms as kms_actions
 from awacs import secretsmanager as secrets_actions
 from awacs import ssm as ssm_actions
@@ -43,6 +50,8 @@ from .secrets import key_arn
 
 STACK = "app"
 DEFAULT_IMAGE = "ssm:/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64"
+ECS_IMAGE = "ssm:/aws/service/ecs/optimized-ami/amazon-linux-2023/recommended/image_id"
+ECS_CONFIG = "/etc/ecs/ecs.config"
 AGENT_NAMESPACE = "CWAgent"
 ENV_FOLDER = "/etc/ivc"
 SSM_CORE = "arn:${AWS::Partition}:iam::aws:policy/AmazonSSMManagedInstanceCore"
@@ -75,6 +84,7 @@ def check(spec: Spec) -> Iterator[Problem]:
         desired = fleet.get("desired")
         if desired is not None and not fleet["min"] <= desired <= fleet["max"]:
             yield (*path, "desired"), f"fleets.{name}.desired {desired} is outside min {fleet['min']} to max {fleet['max']}"
+        yield from _check_ecs(spec, name, fleet)
         if "route" in fleet and "port" not in fleet:
             yield (*path, "route"), f"fleets.{name} has a route but no port for the load balancer to reach"
         if "requests_per_instance" in fleet.get("scale", {}) and "route" not in fleet:
@@ -85,6 +95,29 @@ def check(spec: Spec) -> Iterator[Problem]:
         for index, action in enumerate(fleet["schedules"]):
             if action.get("min", fleet["min"]) > action.get("max", fleet["max"]):
                 yield (*path, "schedules", index), "this scheduled action's min is above its max"
+
+
+def _check_ecs(spec: Spec, name: str, fleet: dict[str, Any]) -> Iterator[Problem]:
+    path = ("fleets", name)
+    if not fleet.get("ecs"):
+        if "target_capacity" in fleet:
+            yield (*path, "target_capacity"), f"target_capacity is for ECS capacity; fleets.{name} has no ecs: true"
+        return
+    # ECS places tasks and sets the group's size through its capacity provider: nothing else may.
+    for key, why in (
+        ("route", "its tasks are the load balancer's targets; give the service the route"),
+        ("port", "its tasks have the ports; give the service the port"),
+        ("scale", "the capacity provider's managed scaling sizes it (target_capacity)"),
+        ("desired", "the capacity provider's managed scaling sets the desired count"),
+    ):
+        if key in fleet:
+            yield (*path, key), f"fleets.{name} is ECS capacity (ecs: true), so it takes no {key}: {why}"
+    for index, action in enumerate(fleet["schedules"]):
+        if "desired" in action:
+            yield (*path, "schedules", index, "desired"), "an ECS fleet's desired count is managed scaling's; schedule min and max only"
+    riders = [s for s, service in spec.get("services", {}).items() if service.get("capacity", {}).get("fleet") == name]
+    if not riders:
+        yield (*path, "ecs"), f"fleets.{name} is ECS capacity but no service runs on it (services.<name>.capacity.fleet: {name})"
 
 
 def _connections(name: str, fleet: dict[str, Any], ctx: Context) -> tuple[list[tuple[str, Any]], list[Any]]:
@@ -119,6 +152,8 @@ def instance_statements(name: str, fleet: dict[str, Any], ctx: Context) -> list[
             Resource=[Sub(f"arn:${{AWS::Partition}}:ssm:${{AWS::Region}}:${{AWS::AccountId}}:parameter{agent_parameter(ctx, name)}")],
         ),
     ]
+    if fleet.get("ecs"):
+        statements += ecs_agent_statements(ctx)
     for use in relations.uses(fleet):
         meaning = relations.target(use.kind)
         if meaning is not None and meaning.statements is not None:
@@ -139,6 +174,48 @@ def instance_statements(name: str, fleet: dict[str, Any], ctx: Context) -> list[
             ),
         ]
     return statements
+
+
+def ecs_agent_statements(ctx: Context) -> list[Statement]:
+    """The ECS agent's rights, on this environment's cluster and its container instances only: what
+    AmazonEC2ContainerServiceforEC2Role grants the agent, without its account-wide ECR and Logs rights (each task's
+    execution role pulls its image and writes its logs) and without CreateCluster."""
+    arn = "arn:${AWS::Partition}:ecs:${AWS::Region}:${AWS::AccountId}"
+    cluster = Sub(f"{arn}:cluster/{ctx.name()}")
+    instances = Sub(f"{arn}:container-instance/{ctx.name()}/*")
+    return [
+        Statement(
+            Sid="JoinCluster",
+            Effect=Allow,
+            Action=[
+                ecs_actions.RegisterContainerInstance,
+                ecs_actions.DeregisterContainerInstance,
+                ecs_actions.SubmitContainerStateChange,
+                ecs_actions.SubmitTaskStateChange,
+                ecs_actions.SubmitAttachmentStateChanges,
+            ],
+            Resource=[cluster],
+        ),
+        Statement(
+            Sid="ServeCluster",
+            Effect=Allow,
+            Action=[
+                ecs_actions.Poll,
+                ecs_actions.StartTelemetrySession,
+                ecs_actions.UpdateContainerInstancesState,
+                ecs_actions.PutSystemLogEvents,
+            ],
+            Resource=[instances],
+        ),
+        Statement(
+            Sid="TagOwnRegistration",
+            Effect=Allow,
+            Action=[ecs_actions.TagResource],
+            Resource=[instances],
+            Condition=Condition(StringEquals({"ecs:CreateAction": "RegisterContainerInstance"})),
+        ),
+        Statement(Sid="FindPollEndpoint", Effect=Allow, Action=[ecs_actions.DiscoverPollEndpoint], Resource=["*"]),  # no resource type
+    ]
 
 
 def agent_parameter(ctx: Context, name: str) -> str:
@@ -171,6 +248,7 @@ def _user_data(name: str, fleet: dict[str, Any], ctx: Context) -> Any:
         "#!/bin/bash\n",
         "set -euo pipefail\n",
         f"# ivc: fleets.{name} of {ctx.name()}\n",
+        *_ecs_config(fleet),
         f"install -d -m 0755 {ENV_FOLDER}\n",
         f"cat > {ENV_FOLDER}/{name}.env <<'IVC_ENV'\n",
     ]
@@ -191,6 +269,21 @@ def _user_data(name: str, fleet: dict[str, Any], ctx: Context) -> Any:
     return Base64(Join("", lines))
 
 
+def _ecs_config(fleet: dict[str, Any]) -> list[Any]:
+    """Join the cluster before the agent starts (it starts after cloud-init). The cluster is a Ref, not its name
+    written out: the launch template then depends on the cluster, so deleting the stack removes the instances
+    before the cluster, which cannot be deleted while instances are registered. Tasks get credentials from their
+    task role through the agent, and tasks in awsvpc mode are kept from the instance's metadata service."""
+    if not fleet.get("ecs"):
+        return []
+    return [
+        f"cat >> {ECS_CONFIG} <<'IVC_ECS'\n",
+        "ECS_CLUSTER=",
+        Ref("Cluster"),
+        "\nECS_ENABLE_TASK_IAM_ROLE=true\nECS_AWSVPC_BLOCK_IMDS=true\nIVC_ECS\n",
+    ]
+
+
 def _role_trust() -> PolicyDocument:
     return PolicyDocument(
         Version="2012-10-17",
@@ -200,6 +293,8 @@ def _role_trust() -> PolicyDocument:
 
 def _image(fleet: dict[str, Any]) -> str:
     image = str(fleet["image"])
+    if fleet.get("ecs") and image == DEFAULT_IMAGE:  # ECS capacity boots the ECS-optimized image unless told otherwise
+        image = ECS_IMAGE
     # EC2 resolves "resolve:ssm:<parameter>" at each launch: no template change when the parameter moves.
     return f"resolve:ssm:{image[len('ssm:') :]}" if image.startswith("ssm:") else image
 
@@ -307,7 +402,9 @@ def build(fleets: dict[str, Any], ctx: Context) -> Fragment:
         group = out.add(
             autoscaling.AutoScalingGroup(
                 f"{prefix}Group",
-                # A new launch template version replaces instances in batches of one, keeping `min` in service.
+                # A new launch template version replaces instances in batches of one, keeping `min` in service. On
+                # ECS capacity this does not fight the capacity provider: the group sets no DesiredCapacity (managed
+                # scaling owns it) and managed draining's lifecycle hook moves the tasks off each instance first.
                 UpdatePolicy=UpdatePolicy(
                     AutoScalingRollingUpdate=AutoScalingRollingUpdate(
                         MinInstancesInService=str(max(keep, 0)), MaxBatchSize="1", PauseTime="PT5M", WaitOnResourceSignals=False
@@ -521,6 +618,21 @@ DEFS: dict[str, Any] = {
                 "description": "A shell script run at boot after ivc's own steps (settings file, mounts, CloudWatch agent).",
                 "type": "string",
                 "maxLength": 12000,
+            },
+            "ecs": {
+                "description": "Make the fleet capacity for the environment's ECS cluster: services run on it with "
+                "`capacity: {fleet: <name>}`. Default image: the ECS-optimized Amazon Linux 2023. Its size is then managed "
+                "scaling's, so it takes no route, port, scale or desired.",
+                "type": "boolean",
+                "default": False,
+            },
+            "target_capacity": {
+                "description": "With `ecs`, the percent of the fleet managed scaling keeps in use by tasks; below 100 "
+                "leaves spare instances for tasks to start on at once.",
+                "type": "integer",
+                "minimum": 1,
+                "maximum": 100,
+                "examples": [90],
             },
             "uses": uses_property("fleet", ["databases.main", "buckets.uploads:readwrite", "filesystems.shared"]),
             "environment": {

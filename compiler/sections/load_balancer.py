@@ -102,10 +102,13 @@ def build(spec: Spec, ctx: Context) -> Fragment:
                 elb.TargetGroupAttribute(Key="stickiness.lb_cookie.duration_seconds", Value=str(route["stickiness"])),
             ]
         title = target_group_title(kind, name)
+        # Bridge-mode tasks listen on dynamic host ports: each is checked on the port it was registered with.
+        bridge = {"HealthCheckPort": "traffic-port"} if kind == "services" and item["network_mode"] == "bridge" else {}
         groups[(kind, name)] = out.add(
             elb.TargetGroup(
                 title,
-                TargetType="ip" if kind == "services" else "instance",  # tasks in awsvpc mode, or the fleet's instances
+                # tasks in awsvpc mode; the fleet's instances, or (bridge mode) the instance and host port of each task
+                TargetType="ip" if kind == "services" and item["network_mode"] == "awsvpc" else "instance",
                 Protocol="HTTP",
                 Port=item["port"],
                 VpcId=ctx.imported(network.STACK, "VpcId"),
@@ -116,6 +119,7 @@ def build(spec: Spec, ctx: Context) -> Fragment:
                 Matcher=elb.Matcher(HttpCode="200-399"),
                 TargetGroupAttributes=attributes,
                 Tags=ctx.resource_tags(ctx.name(name)),
+                **bridge,
             )
         )
         out.export(

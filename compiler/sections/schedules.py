@@ -42,6 +42,8 @@ def check(spec: Spec) -> Iterator[Problem]:
         if target not in known:
             listed = ", ".join(sorted(known)) or "none are declared"
             yield (*where, "run"), f"schedules.{name} runs {schedule['run']}, which does not exist ({kind}: {listed})"
+        elif kind == "services" and known[target].get("capacity", {}).get("fleet"):
+            yield (*where, "run"), f"schedules.{name} runs services.{target}, which runs on a fleet; scheduled tasks run on Fargate only"
         if kind == "functions" and "command" in schedule:
             yield (*where, "command"), "command overrides a service's container command; a function takes none"
         for key, problem in (

@@ -17,10 +17,12 @@ from troposphere import GetAtt, Ref, ec2
 
 from .. import relations
 from ..context import Context, Fragment, camel
-from . import apis, cdn_origin
+from . import apis, cdn_origin, services
 from .base import Section
 
 STACK = "security"
+# Where the ECS agent maps bridge-mode containers' dynamic host ports (the Linux ephemeral range ECS uses).
+EPHEMERAL_PORTS = (32768, 65535)
 API_LINK = "api-link"  # the group of the HTTP APIs' VPC link to an internal load balancer
 
 
@@ -124,6 +126,21 @@ def build(spec: dict[str, Any], ctx: Context) -> Fragment:
     for kind in ("databases", "caches", "filesystems", "services", "fleets"):
         for name in spec.get(kind, {}):
             group(KIND[kind], name, f"{KIND[kind]} {name}")
+    bridged = services.bridged(spec)  # their tasks share their fleet's instances, address and group
+    for fleet in sorted({f for s, f in bridged.items() if "route" in spec["services"][s]}):
+        out.at = ("fleets", fleet)
+        low, high = EPHEMERAL_PORTS
+        out.add(
+            ec2.SecurityGroupIngress(
+                f"Fleet{camel(fleet)}IngressFromLoadBalancerToTasks",
+                GroupId=GetAtt(groups[("fleet", fleet)], "GroupId"),
+                IpProtocol="tcp",
+                FromPort=low,
+                ToPort=high,
+                SourceSecurityGroupId=GetAtt(groups[("load-balancer", "")], "GroupId"),
+                Description=f"Bridge-mode tasks' host ports {low}-{high} from the load balancer only",
+            )
+        )
     in_vpc = vpc_functions(spec)
     for name in in_vpc:
         out.at = ("functions", name)
@@ -133,8 +150,8 @@ def build(spec: dict[str, Any], ctx: Context) -> Fragment:
             continue
         out.at = (kind, name)  # problems with these rules are told at the item whose uses made them
         user = KIND[kind]
-        source = groups[(user, name)]
-        if "route" in item and kind in ("services", "fleets"):
+        source = groups[("fleet", bridged[name])] if kind == "services" and name in bridged else groups[(user, name)]
+        if "route" in item and kind in ("services", "fleets") and not (kind == "services" and name in bridged):
             out.add(
                 ec2.SecurityGroupIngress(
                     f"{camel(user)}{camel(name)}IngressFromLoadBalancer",
@@ -159,7 +176,8 @@ def build(spec: dict[str, Any], ctx: Context) -> Fragment:
                     FromPort=admitted,
                     ToPort=admitted,
                     SourceSecurityGroupId=GetAtt(source, "GroupId"),
-                    Description=f"Port {admitted} from {user} {name}, which uses {use.kind}.{use.name}",
+                    Description=f"Port {admitted} from {user} {name}, which uses {use.kind}.{use.name}"
+                    + (f" (bridge mode: from fleet {bridged[name]}'s instances)" if kind == "services" and name in bridged else ""),
                 )
             )
     return out

@@ -58,7 +58,7 @@ def check(spec: Spec) -> Iterator[Problem]:
                 yield (*path, "secrets", variable), f"{variable} reads secrets.{secret}, which does not exist"
         size = service["size"]
         low, high, step = FARGATE_MEMORY[size["cpu"]]
-        if not (low <= size["memory"] <= high and (size["memory"] - low) % step == 0):
+        if on_fleet(service) is None and not (low <= size["memory"] <= high and (size["memory"] - low) % step == 0):
             yield (
                 (*path, "size", "memory"),
                 (f"Fargate with {size['cpu']} CPU units takes {low} to {high} MiB of memory in steps of {step}, not {size['memory']}"),
@@ -88,6 +88,7 @@ def check(spec: Spec) -> Iterator[Problem]:
             if "requests_per_target" in scale and "route" not in service:
                 yield (*path, "scale", "requests_per_target"), "requests_per_target needs the service to have a route"
         yield from _check_capacity(name, service)
+        yield from _check_fleet(spec, name, service)
         if not service["readonly_root"] and "readonly_reason" not in service:
             yield (
                 (*path, "readonly_root"),
@@ -109,10 +110,56 @@ def _check_capacity(name: str, service: dict[str, Any]) -> Iterator[Problem]:
     if capacity is None:
         return
     where = ("services", name, "capacity")
+    if "fleet" in capacity:
+        for key in ("on_demand", "spot", "base"):
+            if capacity.get(key):  # base defaults to 0
+                yield (*where, key), f"services.{name} runs on fleets.{capacity['fleet']}; {key} weighs Fargate capacity"
+        return
     if capacity.get("spot", 0) == 0 and capacity.get("on_demand", 0) == 0:
         yield where, f"services.{name}'s capacity weights are all zero; give spot or on_demand a weight of at least 1"
     elif capacity.get("base", 0) > 0 and capacity.get("on_demand", 0) == 0:
         yield (*where, "base"), "capacity.base places its tasks on on-demand Fargate, which needs an on_demand weight of at least 1"
+
+
+def on_fleet(service: dict[str, Any]) -> str | None:
+    """The fleet a service runs on (ECS on EC2), or None for Fargate."""
+    fleet = service.get("capacity", {}).get("fleet")
+    return None if fleet is None else str(fleet)
+
+
+def bridged(spec: Spec) -> dict[str, str]:
+    """Services in bridge mode, by name, with the fleet whose instances (and security group) they share."""
+    return {
+        name: str(on_fleet(service))
+        for name, service in spec.get("services", {}).items()
+        if service["network_mode"] == "bridge" and on_fleet(service) is not None
+    }
+
+
+def _check_fleet(spec: Spec, name: str, service: dict[str, Any]) -> Iterator[Problem]:
+    path = ("services", name)
+    fleet = on_fleet(service)
+    fleets = spec.get("fleets", {})
+    if fleet is not None and fleet not in fleets:
+        yield (*path, "capacity", "fleet"), f"fleets.{fleet} does not exist (fleets: {', '.join(sorted(fleets)) or 'none'})"
+    elif fleet is not None and not fleets[fleet].get("ecs"):
+        yield (*path, "capacity", "fleet"), f"fleets.{fleet} is not ECS capacity; give it ecs: true"
+    if fleet is not None and service["arm"]:
+        yield (*path, "arm"), f"on fleets.{fleet} the instances' type and image decide the architecture; remove arm"
+    if service["network_mode"] != "bridge":
+        return
+    if fleet is None:
+        yield (*path, "network_mode"), "bridge networking needs EC2 instances: run the service on a fleet (capacity: {fleet: <name>})"
+        return
+    if service["tracing"]:
+        yield (*path, "tracing"), "in bridge mode the X-Ray daemon is not on the task's localhost; use network_mode: awsvpc to trace"
+    used = any(use.kind == "services" and use.name == name for _, _, item in relations.users(spec) for use in relations.uses(item))
+    if used or service["discovery"]:
+        yield (
+            (*path, "network_mode"),
+            f"services.{name} is found through service discovery, whose A records need network_mode: awsvpc (bridge tasks share "
+            "their instance's address on a dynamic port)",
+        )
 
 
 def _check_service_uses(spec: Spec) -> Iterator[Problem]:
@@ -195,7 +242,8 @@ def build(services: dict[str, Any], ctx: Context) -> Fragment:
             Tags=ctx.resource_tags(ctx.name()),
         )
     )
-    if any("capacity" in service for service in services.values()):
+    providers = _fleet_capacity(ctx, out, cluster)
+    if not providers and any("capacity" in service for service in services.values()):
         cluster.CapacityProviders = ["FARGATE", "FARGATE_SPOT"]
     out.export(ctx, STACK, "ClusterName", Ref(cluster), "Name of the ECS cluster.")
     listeners = load_balancer.listener_titles(spec)
@@ -224,6 +272,66 @@ def build(services: dict[str, Any], ctx: Context) -> Fragment:
         target_group = load_balancer.target_group_title("services", name) if "route" in service else None
         _service(name, service, ctx, out, cluster, target_group, listeners, log_groups, namespace)
     return out
+
+
+def capacity_provider_title(fleet: str) -> str:
+    return f"Fleet{camel(fleet)}CapacityProvider"
+
+
+ASSOCIATION = "ClusterCapacityProviders"
+
+
+def _fleet_capacity(ctx: Context, out: Fragment, cluster: ecs.Cluster) -> list[str]:
+    """A capacity provider per ECS fleet, and the cluster's one list of capacity providers.
+
+    Without ECS fleets the cluster lists Fargate's providers itself, as it always has. With them, one
+    ClusterCapacityProviderAssociations holds every provider (Fargate's too) and the cluster lists none: two sources
+    would overwrite each other. The association, not the cluster, refers to the fleets' providers, so the stack is
+    deleted in a safe order: services, association, providers, groups (their instances drained), then the cluster
+    (which the launch templates refer to, and which cannot go while instances are registered).
+    """
+    fleets = ctx.spec.get("fleets", {})
+    titles = []
+    for name in fleet_names(ctx.spec):
+        out.at = ("fleets", name, "ecs")
+        fleet = fleets[name]
+        provider = out.add(
+            ecs.CapacityProvider(
+                capacity_provider_title(name),
+                AutoScalingGroupProvider=ecs.AutoScalingGroupProvider(
+                    AutoScalingGroupArn=Ref(f"Fleet{camel(name)}Group"),  # ECS takes the group's name here too
+                    ManagedScaling=ecs.ManagedScaling(
+                        Status="ENABLED",
+                        TargetCapacity=fleet.get("target_capacity", 100),
+                        MinimumScalingStepSize=1,
+                        MaximumScalingStepSize=10,
+                        InstanceWarmupPeriod=fleet["health_check_grace"],
+                    ),
+                    # Off: with it on, ECS protects instances running tasks and deleting the stack waits on them forever.
+                    ManagedTerminationProtection="DISABLED",
+                    ManagedDraining="ENABLED",  # tasks move off an instance before it ends (scale-in, rolling update)
+                ),
+                Tags=ctx.resource_tags(ctx.name(name)),
+            )
+        )
+        titles.append(provider.title)
+    if titles:
+        out.at = ("fleets",)
+        out.add(
+            ecs.ClusterCapacityProviderAssociations(
+                ASSOCIATION,
+                Cluster=Ref(cluster),
+                CapacityProviders=["FARGATE", "FARGATE_SPOT", *[Ref(t) for t in titles]],
+                # Every service names its capacity (a launch type or a strategy); this default is never used by ivc's.
+                DefaultCapacityProviderStrategy=[ecs.CapacityProviderStrategy(CapacityProvider="FARGATE", Weight=1)],
+            )
+        )
+    out.at = ("services",)
+    return titles
+
+
+def fleet_names(spec: Spec) -> list[str]:
+    return sorted(name for name, fleet in spec.get("fleets", {}).items() if fleet.get("ecs"))
 
 
 def _connections(service: dict[str, Any], ctx: Context) -> tuple[dict[str, Any], dict[str, Any], list[Any]]:
@@ -363,8 +471,12 @@ def _service(
         task_definition["Volumes"] = volumes
     if "command" in service:
         container["Command"] = service["command"]
+    fleet = on_fleet(service)
+    bridge = service["network_mode"] == "bridge" and fleet is not None
     if "port" in service:
-        container["PortMappings"] = [ecs.PortMapping(ContainerPort=service["port"], Protocol="tcp")]
+        # In bridge mode the instance picks a free port from its ephemeral range for each task (HostPort 0).
+        host = {"HostPort": 0} if bridge else {}
+        container["PortMappings"] = [ecs.PortMapping(ContainerPort=service["port"], Protocol="tcp", **host)]
     if "health" in service:
         health = service["health"]
         container["HealthCheck"] = ecs.HealthCheck(
@@ -380,13 +492,13 @@ def _service(
             Family=ctx.name(name),
             Cpu=str(service["size"]["cpu"]),
             Memory=str(service["size"]["memory"]),
-            NetworkMode="awsvpc",
-            RequiresCompatibilities=["FARGATE"],
+            NetworkMode="bridge" if bridge else "awsvpc",
+            RequiresCompatibilities=["FARGATE" if fleet is None else "EC2"],
             ExecutionRoleArn=GetAtt(execution_role, "Arn"),
-            RuntimePlatform=ecs.RuntimePlatform(CpuArchitecture="ARM64" if service["arm"] else "X86_64", OperatingSystemFamily="LINUX"),
             ContainerDefinitions=[ecs.ContainerDefinition(**container), *_tracing(name, service, log_group)],
             Tags=ctx.resource_tags(ctx.name(name)),
             **task_definition,
+            **_platform(service),
         )
     )
     properties: dict[str, Any] = {
@@ -397,23 +509,35 @@ def _service(
         "DeploymentConfiguration": ecs.DeploymentConfiguration(
             DeploymentCircuitBreaker=ecs.DeploymentCircuitBreaker(Enable=True, Rollback=True), MaximumPercent=200, MinimumHealthyPercent=100
         ),
-        "NetworkConfiguration": ecs.NetworkConfiguration(
-            AwsvpcConfiguration=ecs.AwsvpcConfiguration(
-                AssignPublicIp="DISABLED",
-                SecurityGroups=[security.imported(ctx, "service", name)],
-                Subnets=network.subnet_ids(ctx, network.app_tier(ctx.spec["network"])),
-            )
-        ),
         "PropagateTags": "SERVICE",
         "EnableECSManagedTags": True,
         "Tags": ctx.resource_tags(ctx.name(name)),
     }
+    if not bridge:  # a bridge task shares its instance's address and security group
+        properties["NetworkConfiguration"] = ecs.NetworkConfiguration(
+            AwsvpcConfiguration=ecs.AwsvpcConfiguration(
+                AssignPublicIp="DISABLED",
+                SecurityGroups=[security.imported(ctx, "service", name)],
+                Subnets=network.subnet_ids(ctx, _task_tier(ctx.spec, service)),
+            )
+        )
+    waits = []
     if target_group is not None:
         properties["LoadBalancers"] = [
             ecs.LoadBalancer(ContainerName=name, ContainerPort=service["port"], TargetGroupArn=Ref(target_group))
         ]
         properties["HealthCheckGracePeriodSeconds"] = 60
-        properties["DependsOn"] = listeners
+        waits += listeners
+    if fleet is not None:
+        # Spread over the zones, then fill instances before starting more. The association comes first: a strategy
+        # may only name a capacity provider of the cluster, and on deletion the service goes before its provider.
+        properties["PlacementStrategies"] = [
+            ecs.PlacementStrategy(Type="spread", Field="attribute:ecs.availability-zone"),
+            ecs.PlacementStrategy(Type="binpack", Field="memory"),
+        ]
+        waits.append(ASSOCIATION)
+    if waits:
+        properties["DependsOn"] = waits
     if namespace is not None and "port" in service:
         registry = out.add(
             servicediscovery.Service(
@@ -435,11 +559,34 @@ def _service(
         _autoscaling(name, service, ctx, out, cluster, resource, target_group)
 
 
+def _platform(service: dict[str, Any]) -> dict[str, Any]:
+    """Fargate runs the architecture the spec asks for; on a fleet the instances' type and image decide."""
+    if on_fleet(service) is not None:
+        return {}
+    architecture = "ARM64" if service["arm"] else "X86_64"
+    return {"RuntimePlatform": ecs.RuntimePlatform(CpuArchitecture=architecture, OperatingSystemFamily="LINUX")}
+
+
+def _task_tier(spec: Spec, service: dict[str, Any]) -> str:
+    """awsvpc tasks get their addresses in the app tier on Fargate, and in their fleet's tier on EC2 (their instances' zones)."""
+    fleet = on_fleet(service)
+    if fleet is None:
+        return network.app_tier(spec["network"])
+    return str(spec["fleets"][fleet].get("tier") or network.app_tier(spec["network"]))
+
+
 def _placement(service: dict[str, Any]) -> dict[str, Any]:
-    """On-demand Fargate, or a strategy over Fargate and Fargate Spot by the spec's weights (base tasks on-demand)."""
+    """On-demand Fargate, a strategy over Fargate and Fargate Spot by the spec's weights (base tasks on-demand), or
+    the fleet's capacity provider."""
     capacity = service.get("capacity")
     if capacity is None:
         return {"LaunchType": "FARGATE"}
+    if "fleet" in capacity:
+        return {
+            "CapacityProviderStrategy": [
+                ecs.CapacityProviderStrategyItem(CapacityProvider=Ref(capacity_provider_title(capacity["fleet"])), Weight=1)
+            ]
+        }
     strategy = []
     if capacity.get("on_demand", 0) > 0:
         strategy.append(ecs.CapacityProviderStrategyItem(CapacityProvider="FARGATE", Weight=capacity["on_demand"], Base=capacity["base"]))
@@ -584,8 +731,8 @@ USER_PATTERN = "^[A-Za-z0-9_][A-Za-z0-9_.-]{0,31}(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,
 
 PROPERTIES: dict[str, Any] = {
     "services": {
-        "description": "Containers on ECS Fargate. A service with `route:` sits behind the public load balancer; `uses:` derives its "
-        "network access and IAM permissions.",
+        "description": "Containers on ECS Fargate, or on a fleet's instances. A service with `route:` sits behind the public "
+        "load balancer; `uses:` derives its network access and IAM permissions.",
         "type": "object",
         "propertyNames": {"pattern": "^[a-z][a-z0-9-]{0,30}$"},
         "additionalProperties": {"$ref": "#/$defs/service"},
@@ -665,6 +812,11 @@ DEFS: dict[str, Any] = {
                 "type": "object",
                 "additionalProperties": False,
                 "properties": {
+                    "fleet": {
+                        "description": "Run on this fleet's instances (ECS on EC2; the fleet has `ecs: true`) instead of Fargate.",
+                        "type": "string",
+                        "examples": ["ecs"],
+                    },
                     "on_demand": {"description": "Weight of on-demand Fargate.", "type": "integer", "minimum": 0, "maximum": 1000},
                     "spot": {"description": "Weight of Fargate Spot.", "type": "integer", "minimum": 0, "maximum": 1000},
                     "base": {
@@ -675,7 +827,14 @@ DEFS: dict[str, Any] = {
                         "default": 0,
                     },
                 },
-                "examples": [{"spot": 3, "on_demand": 1, "base": 1}, {"spot": 1}],
+                "examples": [{"spot": 3, "on_demand": 1, "base": 1}, {"spot": 1}, {"fleet": "ecs"}],
+            },
+            "network_mode": {
+                "description": "awsvpc: each task has its own address and security group (Fargate, or a fleet). bridge (on a "
+                "fleet only): tasks share the instance's address on a port the instance picks, so more tasks fit an instance; "
+                "the load balancer reaches them through the fleet's security group.",
+                "enum": ["awsvpc", "bridge"],
+                "default": "awsvpc",
             },
             "discovery": {
                 "description": "Register in the environment's Cloud Map namespace (<service>.<environment>.<system>.internal) "

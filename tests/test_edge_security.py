@@ -237,7 +237,7 @@ dns:
 """
     )
     assert errors(tmp_path, body, head=HEAD.replace("route: {path: /}", "route: {path: /, priority: 50000}")) == [
-        "6:60: error: priority 50000 is the rule that sends CloudFront's requests to the service at /; choose a lower one",
+        "6:60: error: priority 50000 is the rule that sends CloudFront's requests to what is at /; choose a lower one",
         "14:38: error: apis.public routes 'GET /{proxy+}' to services.web, but the load balancer is the cdn's origin and admits "
         "only CloudFront; route the cdn to apis.public instead (an `apis.public` origin), or remove this route",
         "18:27: error: Route 53's health checkers cannot reach services.web: its load balancer is the cdn's origin and admits "

@@ -198,3 +198,19 @@ def test_ecr_repositories_scan_on_push_and_keep_the_latest_five_images() -> None
         assert {"countType": "imageCountMoreThan", "countNumber": 5} in [
             {k: r["selection"][k] for k in ("countType", "countNumber")} for r in rules
         ]
+
+
+def test_ecs_services_run_on_the_ec2_launch_type_through_a_fleet_capacity_provider() -> None:
+    app = stack("production", "app")
+    [provider] = of_type(app, "AWS::ECS::CapacityProvider").values()
+    scaling = provider["Properties"]["AutoScalingGroupProvider"]
+    assert scaling["ManagedScaling"]["Status"] == "ENABLED" and scaling["ManagedTerminationProtection"] == "DISABLED"
+    assert props(app, "FleetContainersLaunchTemplate")["LaunchTemplateData"]["InstanceType"] == "m5.large"
+    for name in ("Api", "Worker"):
+        definition = props(app, f"Service{name}TaskDefinition")
+        assert definition["RequiresCompatibilities"] == ["EC2"]
+        service = props(app, f"Service{name}")
+        assert service["CapacityProviderStrategy"][0]["CapacityProvider"] == {"Ref": "FleetContainersCapacityProvider"}
+    # The API scales on CPU and request count, the worker on its queue's depth.
+    assert {"ServiceApiScaleOnCpu", "ServiceApiScaleOnRequests"} <= set(app["Resources"])
+    assert any(k.startswith("ServiceWorker") and "Backlog" in k for k in app["Resources"])

@@ -104,11 +104,12 @@ def check(spec: Spec) -> Iterator[Problem]:
         for index, text in enumerate(item.get("uses", [])):
             use = parse_use(text)
             where = (kind, name, "uses", index)
-            if use.name not in spec.get(use.kind, {}):
-                known = ", ".join(sorted(spec.get(use.kind, {}))) or "none are declared"
+            meaning = target(use.kind)
+            names = meaning.names(spec) if meaning is not None and meaning.names is not None else list(spec.get(use.kind, {}))
+            if use.name not in names:
+                known = ", ".join(sorted(names)) or "none are declared"
                 yield where, f"{kind}.{name} uses {use.kind}.{use.name}, which does not exist ({use.kind}: {known})"
                 continue
-            meaning = target(use.kind)
             if meaning is None or ":" not in text:
                 continue
             if not meaning.accesses:

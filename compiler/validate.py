@@ -41,7 +41,7 @@ PATTERN_WORDS = {
     "^https://\\S+$": "an https:// URL",
     "^queues\\.[a-z][a-z0-9-]*$": "a queue of this spec, such as queues.jobs",
     (
-        "^(databases|caches|buckets|secrets|queues|topics|functions|services|filesystems)\\.[a-z][a-z0-9-]*"
+        "^(databases|caches|buckets|secrets|queues|topics|functions|services|filesystems|parameters)\\.[a-z][a-z0-9-]*"
         "(:(read|write|readwrite|send|consume|publish|invoke|mount))?$"
     ): "<section>.<name>, optionally with :<access> (databases.main, buckets.media:read, queues.jobs:consume, services.api)",
     "^(/[A-Za-z0-9_-][A-Za-z0-9_.-]{0,63}){1,8}$": (
@@ -73,6 +73,8 @@ PATTERN_WORDS = {
     "^[a-z][a-z0-9-]*\\.[a-z0-9]+$": "an EC2 instance type such as m5.large",
     "^(ssm:/[A-Za-z0-9_./-]+|ami-[0-9a-f]{8}([0-9a-f]{9})?)$": "ssm:<parameter path> or an image ID such as ami-0123456789abcdef0",
     "^/dev/[a-z0-9]+$": "a device name such as /dev/xvda",
+    "^/[A-Za-z0-9_.{}/-]*$": "a path such as /{environment} or /{system}/{environment}",
+    "^[a-zA-Z0-9_.-]{1,100}$": "letters, digits and _ . -, at most 100",
     "^\\S+ \\S+ \\S+ \\S+ \\S+$": "five cron fields such as 0 20 * * 1-5 (minute hour day month weekday)",
     "^/": "a path starting with /",
     "^arn:aws[a-z-]*:acm:[a-z0-9-]+:[0-9]{12}:certificate/[0-9a-f-]+$": (

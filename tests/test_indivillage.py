@@ -214,3 +214,11 @@ def test_ecs_services_run_on_the_ec2_launch_type_through_a_fleet_capacity_provid
     # The API scales on CPU and request count, the worker on its queue's depth.
     assert {"ServiceApiScaleOnCpu", "ServiceApiScaleOnRequests"} <= set(app["Resources"])
     assert any(k.startswith("ServiceWorker") and "Backlog" in k for k in app["Resources"])
+
+
+@pytest.mark.parametrize("env", ["development", "staging", "production"])
+def test_a_parameter_store_hierarchy_per_environment(env: str) -> None:
+    found = of_type(stack(env, "operations"), "AWS::SSM::Parameter").values()
+    names = {p["Properties"]["Name"]: p["Properties"]["Value"] for p in found}
+    assert names[f"/{env}/app/environment"] == env
+    assert json.dumps(props(stack(env, "app"), "FleetAppRole")["Policies"]).count(f"parameter/{env}/app/*") == 1

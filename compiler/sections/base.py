@@ -23,7 +23,7 @@ PRIMARY, SITES, EVERY, CDN = "primary", "sites", "every", "cdn"
 
 # A `uses:` entry: <section>.<name>[:access]; which sections and modes are valid is checked against the sections.
 USE_PATTERN = (
-    "^(databases|caches|buckets|secrets|queues|topics|functions|services|filesystems)\\.[a-z][a-z0-9-]*"
+    "^(databases|caches|buckets|secrets|queues|topics|functions|services|filesystems|parameters)\\.[a-z][a-z0-9-]*"
     "(:(read|write|readwrite|send|consume|publish|invoke|mount))?$"
 )
 
@@ -34,8 +34,8 @@ def uses_property(owner: str, examples: list[str]) -> dict[str, Any]:
         "description": f"What the {owner} uses: `databases.<n>`, `caches.<n>`, `secrets.<n>`, "
         "`buckets.<n>[:read|:write|:readwrite]`, `queues.<n>[:send|:consume]`, `topics.<n>[:publish]`, "
         "`functions.<n>[:invoke]`, `services.<n>` (its port, found through service discovery), `filesystems.<n>[:mount|:read]` "
-        "(mounted at the file system's mount_path). Yields network access on the right port, least-privilege IAM, and "
-        "connection settings as environment variables.",
+        "(mounted at the file system's mount_path), `parameters.<group>` (reads that Parameter Store group). Yields network "
+        "access on the right port, least-privilege IAM, and connection settings as environment variables.",
         "type": "array",
         "items": {"type": "string", "pattern": USE_PATTERN},
         "uniqueItems": True,
@@ -113,6 +113,8 @@ class UseTarget:
     connect: Callable[[Context, Use], Connection] | None = None
     statements: Callable[[Context, Use], list[Any]] | None = None
     mount: Callable[[Context, Use, str, str], Mount] | None = None
+    # The names a use may give, when they are not the section's own keys (parameters: its groups).
+    names: Callable[[Spec], list[str]] | None = None
 
 
 @dataclass(frozen=True)

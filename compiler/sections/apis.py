@@ -59,7 +59,7 @@ def parse_route(key: str) -> tuple[str, str] | str:
     if not space or not path or " " in path or not method:
         return f"route '{key}' must be a method and a path, such as 'GET /items/{{id}}'"
     if method not in METHODS:
-        close = method.upper() if method.upper() in METHODS else _close(method, METHODS)
+        close = method.upper() if method.upper() in METHODS else close_match(method, METHODS)
         advice = f"; did you mean {close}?" if close else ""
         return f"route '{key}': {method} is not one of {', '.join(METHODS)}{advice}"
     if not path.startswith("/"):
@@ -92,7 +92,7 @@ def _shape(method: str, path: str) -> str:
     return method + " " + re.sub(r"\{[A-Za-z0-9_]+(\+?)\}", r"{\1}", path)
 
 
-def _slug(method: str, path: str) -> str:
+def slug(method: str, path: str) -> str:
     """A route's part of logical IDs: ``GET /items/{id}`` -> ``GetItemsIdParam``, ``ANY /{proxy+}`` -> ``AnyProxyAll``."""
     parts = [method.capitalize()]
     for segment in path.strip("/").split("/") if path != "/" else ["root"]:
@@ -130,7 +130,7 @@ def _served_by(spec: Spec, path: str) -> str | None:
     return default
 
 
-def _close(word: str, options: Iterable[str]) -> str | None:
+def close_match(word: str, options: Iterable[str]) -> str | None:
     found = difflib.get_close_matches(word, list(options), n=1, cutoff=0.75)
     return found[0] if found else None
 
@@ -205,7 +205,7 @@ def check(spec: Spec) -> Iterator[Problem]:
                 )
                 continue
             shapes[shape] = key
-            yield from _check_target(spec, name, key, target, route_path, where)
+            yield from route_target_problems(spec, f"apis.{name}", key, target, route_path, where)
         yield from _check_cors(api, path)
         group = api.get("log_group")  # default names differ by the API's name
         if group in groups:
@@ -215,18 +215,26 @@ def check(spec: Spec) -> Iterator[Problem]:
     yield from _check_internal(spec)
 
 
-def _check_target(spec: Spec, api: str, key: str, target: str, route_path: str, where: Path) -> Iterator[Problem]:
+def route_target_problems(
+    spec: Spec, owner: str, key: str, target: str, route_path: str, where: Path, cdn_refusal: str | None = None
+) -> Iterator[Problem]:
+    """What is wrong with ``owner``'s route ``key`` to ``target`` (HTTP and REST APIs alike): a target that does not
+    exist, a service the load balancer does not route to, or one it sends ``route_path`` elsewhere from. With
+    ``cdn_refusal``, a load balancer that is the cdn's origin is refused too, in those words."""
     kind, _, item = target.partition(".")
     declared = spec.get(kind, {})
     if item not in declared:
-        close = _close(item, list(declared))
+        close = close_match(item, list(declared))
         known = f"did you mean {kind}.{close}?" if close else f"{kind}: {', '.join(sorted(declared)) or 'none are declared'}"
-        yield where, f"apis.{api} routes '{key}' to {target}, which does not exist ({known})"
+        yield where, f"{owner} routes '{key}' to {target}, which does not exist ({known})"
         return
     if kind != "services":
         return
     if "route" not in declared[item]:
-        yield where, f"apis.{api} routes '{key}' to {target}, which has no route on the load balancer to reach it through"
+        yield where, f"{owner} routes '{key}' to {target}, which has no route on the load balancer to reach it through"
+        return
+    if cdn_refusal and cdn_origin.origins(spec):
+        yield where, f"{owner} routes '{key}' to {target}, {cdn_refusal}"
         return
     served = _served_by(spec, _sample(route_path))
     if served != item:
@@ -234,7 +242,7 @@ def _check_target(spec: Spec, api: str, key: str, target: str, route_path: str, 
         other = f"services.{served}" if served else "no service (a 404)"
         yield (
             where,
-            f"apis.{api} routes '{key}' to {target}, but the load balancer sends {route_path} to {other}; {target} serves {pattern}",
+            f"{owner} routes '{key}' to {target}, but the load balancer sends {route_path} to {other}; {target} serves {pattern}",
         )
 
 
@@ -332,8 +340,8 @@ def _api(name: str, api: dict[str, Any], ctx: Context, out: Fragment, link: Any 
     )
     integrations: dict[str, Any] = {}
     for key, target in sorted(api["routes"].items()):
-        method, path = _parsed(key)
-        slug = _slug(method, path)
+        method, path = parsed_route(key)
+        route_slug = slug(method, path)
         out.at = ("apis", name, "routes", key)
         kind, _, item = target.partition(".")
         if kind == "functions":
@@ -352,7 +360,7 @@ def _api(name: str, api: dict[str, Any], ctx: Context, out: Fragment, link: Any 
             integration = integrations[item]
             out.add(
                 awslambda.Permission(
-                    f"{title}Route{slug}Permission",
+                    f"{title}Route{route_slug}Permission",
                     Action="lambda:InvokeFunction",
                     FunctionName=Ref(function_id(item)),
                     Principal="apigateway.amazonaws.com",
@@ -360,11 +368,11 @@ def _api(name: str, api: dict[str, Any], ctx: Context, out: Fragment, link: Any 
                 )
             )
         elif link is not None:
-            integration = out.add(_private_integration(f"{title}Route{slug}Integration", resource, item, method, ctx, link))
+            integration = out.add(_private_integration(f"{title}Route{route_slug}Integration", resource, item, method, ctx, link))
         else:
             integration = out.add(
                 apigatewayv2.Integration(
-                    f"{title}Route{slug}Integration",
+                    f"{title}Route{route_slug}Integration",
                     ApiId=Ref(resource),
                     Description=f"services.{item} through the load balancer",
                     IntegrationType="HTTP_PROXY",
@@ -376,7 +384,7 @@ def _api(name: str, api: dict[str, Any], ctx: Context, out: Fragment, link: Any 
             )
         out.add(
             apigatewayv2.Route(
-                f"{title}Route{slug}",
+                f"{title}Route{route_slug}",
                 ApiId=Ref(resource),
                 RouteKey=key,
                 AuthorizationType="NONE",
@@ -411,7 +419,7 @@ def _private_integration(title: str, api: Any, item: str, method: str, ctx: Cont
     )
 
 
-def _parsed(key: str) -> tuple[str, str]:
+def parsed_route(key: str) -> tuple[str, str]:
     parsed = parse_route(key)
     assert not isinstance(parsed, str), parsed  # the checks refused it before building
     return parsed
@@ -453,8 +461,28 @@ def _cors(api: dict[str, Any]) -> apigatewayv2.Cors:
 
 def _route_methods(api: dict[str, Any]) -> list[str]:
     """The methods the API's routes answer (ANY: every one), in METHODS order."""
-    used = {_parsed(key)[0] for key in api["routes"]}
+    used = {parsed_route(key)[0] for key in api["routes"]}
     return [m for m in METHODS[:-1] if "ANY" in used or m in used]
+
+
+def throttling_schema(description: str) -> dict[str, Any]:
+    """The schema of a stage's throttling (HTTP and REST APIs alike), with ``description``."""
+    return {
+        "description": description,
+        "type": "object",
+        "additionalProperties": False,
+        "default": {"rate": 100, "burst": 200},
+        "properties": {
+            "rate": {"description": "Steady requests per second.", "type": "integer", "minimum": 1, "maximum": 10000, "default": 100},
+            "burst": {
+                "description": "Requests served at once above the rate before throttling (429).",
+                "type": "integer",
+                "minimum": 1,
+                "maximum": 5000,
+                "default": 200,
+            },
+        },
+    }
 
 
 # --- this section's piece of the spec language (assembled into schemas/ivc.schema.json by `ivc schema --write`) ---
@@ -538,31 +566,12 @@ DEFS: dict[str, Any] = {
                     },
                 },
             },
-            "throttling": {
-                "description": "Requests per second for every route of the stage. The defaults are deliberately below API "
+            "throttling": throttling_schema(
+                "Requests per second for every route of the stage. The defaults are deliberately below API "
                 "Gateway's account-wide 10,000 per second (burst 5,000), which every API of the account and region "
                 "shares: one API, or one client looping, cannot starve the others or exhaust Lambda's concurrency. "
-                "Raise them for a busy API.",
-                "type": "object",
-                "additionalProperties": False,
-                "default": {"rate": 100, "burst": 200},
-                "properties": {
-                    "rate": {
-                        "description": "Steady requests per second.",
-                        "type": "integer",
-                        "minimum": 1,
-                        "maximum": 10000,
-                        "default": 100,
-                    },
-                    "burst": {
-                        "description": "Requests served at once above the rate before throttling (429).",
-                        "type": "integer",
-                        "minimum": 1,
-                        "maximum": 5000,
-                        "default": 200,
-                    },
-                },
-            },
+                "Raise them for a busy API."
+            ),
             "log_group": {
                 "description": "Name of the access log group (one JSON line per request: requestId, ip, requestTime, httpMethod, "
                 "routeKey, status, protocol, responseLength, integrationError, latency), encrypted with the environment key, "

@@ -53,6 +53,7 @@ DEFAULT_IMAGE = "ssm:/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-defa
 ECS_IMAGE = "ssm:/aws/service/ecs/optimized-ami/amazon-linux-2023/recommended/image_id"
 ECS_CONFIG = "/etc/ecs/ecs.config"
 AGENT_NAMESPACE = "CWAgent"
+SCHEDULED_SIZES = {"min": "MinSize", "max": "MaxSize", "desired": "DesiredCapacity"}  # schedules[] key -> ScheduledAction
 ENV_FOLDER = "/etc/ivc"
 SSM_CORE = "arn:${AWS::Partition}:iam::aws:policy/AmazonSSMManagedInstanceCore"
 
@@ -457,14 +458,13 @@ def _scaling(name: str, fleet: dict[str, Any], ctx: Context, out: Fragment, grou
         )
     for index, action in enumerate(fleet["schedules"]):
         out.at = ("fleets", name, "schedules", index)
-        sizes = {key: str(action[key]) for key in ("min", "max", "desired") if key in action}
         out.add(
             autoscaling.ScheduledAction(
                 f"{prefix}Schedule{index + 1}",
                 AutoScalingGroupName=Ref(group),
                 Recurrence=action["cron"],
                 TimeZone="Etc/UTC",
-                **{{"min": "MinSize", "max": "MaxSize", "desired": "DesiredCapacity"}[k]: v for k, v in sizes.items()},
+                **{field: str(action[key]) for key, field in SCHEDULED_SIZES.items() if key in action},
             )
         )
     out.at = ("fleets", name)

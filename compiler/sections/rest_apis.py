@@ -40,7 +40,7 @@ from troposphere import AWSObject, GetAtt, Join, Ref, Sub, apigateway, apigatewa
 
 from .. import relations
 from ..context import Context, Fragment, camel
-from . import apis, cdn_origin, network, security
+from . import apis, network, security
 from .base import LOG_GROUP_PATTERN, Path, Problem, Section, Spec
 from .logs import log_group
 
@@ -67,12 +67,6 @@ ACCESS_LOG_FIELDS = (
 ACCESS_LOG_FORMAT = json.dumps(dict(ACCESS_LOG_FIELDS), separators=(",", ":"))
 JSON_SCHEMA_DRAFT = "http://json-schema.org/draft-04/schema#"  # the draft API Gateway's models speak
 _REQUIRED = re.compile(r"^[A-Za-z0-9._-]+$")  # a query string or header name a route may require
-
-
-def _parsed(key: str) -> tuple[str, str]:
-    parsed = apis.parse_route(key)
-    assert not isinstance(parsed, str), parsed  # the checks refused it before building
-    return parsed
 
 
 def _segments(path: str) -> list[str]:
@@ -111,7 +105,7 @@ def check(spec: Spec) -> Iterator[Problem]:
                 yield where, route
                 continue
             parsed[key] = route
-            yield from _check_target(spec, name, key, target, route[1], where)
+            yield from apis.route_target_problems(spec, f"rest_apis.{name}", key, target, route[1], where, CDN_REFUSAL)
         yield from _check_tree(name, parsed, path)
         yield from _check_requirements(name, api, parsed, path)
         yield from _check_keys(name, api, path)
@@ -131,34 +125,10 @@ def check(spec: Spec) -> Iterator[Problem]:
             )
 
 
-def _check_target(spec: Spec, api: str, key: str, target: str, route_path: str, where: Path) -> Iterator[Problem]:
-    kind, _, item = target.partition(".")
-    declared = spec.get(kind, {})
-    if item not in declared:
-        close = apis._close(item, list(declared))
-        known = f"did you mean {kind}.{close}?" if close else f"{kind}: {', '.join(sorted(declared)) or 'none are declared'}"
-        yield where, f"rest_apis.{api} routes '{key}' to {target}, which does not exist ({known})"
-        return
-    if kind != "services":
-        return
-    if "route" not in declared[item]:
-        yield where, f"rest_apis.{api} routes '{key}' to {target}, which has no route on the load balancer to reach it through"
-        return
-    if cdn_origin.origins(spec):
-        yield (
-            where,
-            f"rest_apis.{api} routes '{key}' to {target}, but the load balancer is the cdn's origin and admits only CloudFront "
-            "(with its secret header); route to a function, or give the cdn a path to the service instead of this route",
-        )
-        return
-    served = apis._served_by(spec, apis._sample(route_path))
-    if served != item:
-        pattern = declared[item]["route"]["path"]
-        other = f"services.{served}" if served else "no service (a 404)"
-        yield (
-            where,
-            f"rest_apis.{api} routes '{key}' to {target}, but the load balancer sends {route_path} to {other}; {target} serves {pattern}",
-        )
+CDN_REFUSAL = (
+    "but the load balancer is the cdn's origin and admits only CloudFront (with its secret header); route to a function, "
+    "or give the cdn a path to the service instead of this route"
+)
 
 
 def _check_tree(api: str, parsed: dict[str, tuple[str, str]], path: Path) -> Iterator[Problem]:
@@ -193,7 +163,7 @@ def _check_requirements(api: str, settings: dict[str, Any], parsed: dict[str, tu
     for key, required in settings.get("require", {}).items():
         where = (*path, "require", key)
         if key not in settings["routes"]:
-            close = apis._close(key, list(settings["routes"]))
+            close = apis.close_match(key, list(settings["routes"]))
             advice = f"; did you mean '{close}'?" if close else ""
             yield where, f"rest_apis.{api} require names '{key}', which is not one of its routes{advice}"
             continue
@@ -323,7 +293,7 @@ def _api(name: str, api: dict[str, Any], ctx: Context, out: Fragment, link: Any)
     compiled: list[AWSObject] = []  # what a deployment serves: its hash names the deployment
     tree: dict[str, Any] = {"/": GetAtt(resource, "RootResourceId")}
     for key, target in sorted(api["routes"].items()):
-        method, path = _parsed(key)
+        method, path = apis.parsed_route(key)
         out.at = ("rest_apis", name, "routes", key)
         segments = _segments(path)
         for index in range(len(segments)):
@@ -332,7 +302,7 @@ def _api(name: str, api: dict[str, Any], ctx: Context, out: Fragment, link: Any)
                 parent = "/" + "/".join(segments[:index])
                 node = out.add(
                     apigateway.Resource(
-                        f"{title}Resource{apis._slug('', prefix)}",
+                        f"{title}Resource{apis.slug('', prefix)}",
                         RestApiId=Ref(resource),
                         ParentId=tree[parent] if parent == "/" else Ref(tree[parent]),
                         PathPart=segments[index],
@@ -353,7 +323,7 @@ def _api(name: str, api: dict[str, Any], ctx: Context, out: Fragment, link: Any)
             out.at = ("rest_apis", name, "require", key, "body")
             model = out.add(
                 apigateway.Model(
-                    f"{title}Model{apis._slug(method, path)}",
+                    f"{title}Model{apis.slug(method, path)}",
                     RestApiId=Ref(resource),
                     ContentType="application/json",
                     Description=f"The JSON body {key} requires",
@@ -368,7 +338,7 @@ def _api(name: str, api: dict[str, Any], ctx: Context, out: Fragment, link: Any)
         compiled.append(
             out.add(
                 apigateway.Method(
-                    f"{title}{apis._slug(method, path)}",
+                    f"{title}{apis.slug(method, path)}",
                     RestApiId=Ref(resource),
                     ResourceId=tree[path] if path == "/" else Ref(tree[path]),
                     HttpMethod=method,
@@ -382,7 +352,7 @@ def _api(name: str, api: dict[str, Any], ctx: Context, out: Fragment, link: Any)
         if kind == "functions":
             out.add(
                 awslambda.Permission(
-                    f"{title}Permission{apis._slug(method, path)}",
+                    f"{title}Permission{apis.slug(method, path)}",
                     Action="lambda:InvokeFunction",
                     FunctionName=Ref(apis.function_id(item)),
                     Principal="apigateway.amazonaws.com",
@@ -634,30 +604,11 @@ DEFS: dict[str, Any] = {
                 "default": {},
                 "examples": [{"POST /uploads": {"headers": ["content-type"], "body": {"required": ["name"]}}}],
             },
-            "throttling": {
-                "description": "Requests per second for every method of the stage, whoever calls. The defaults are deliberately "
+            "throttling": apis.throttling_schema(
+                "Requests per second for every method of the stage, whoever calls. The defaults are deliberately "
                 "below API Gateway's account-wide 10,000 per second (burst 5,000), which every API of the account and region "
-                "shares. Raise them for a busy API.",
-                "type": "object",
-                "additionalProperties": False,
-                "default": {"rate": 100, "burst": 200},
-                "properties": {
-                    "rate": {
-                        "description": "Steady requests per second.",
-                        "type": "integer",
-                        "minimum": 1,
-                        "maximum": 10000,
-                        "default": 100,
-                    },
-                    "burst": {
-                        "description": "Requests served at once above the rate before throttling (429).",
-                        "type": "integer",
-                        "minimum": 1,
-                        "maximum": 5000,
-                        "default": 200,
-                    },
-                },
-            },
+                "shares. Raise them for a busy API."
+            ),
             "tracing": {
                 "description": "AWS X-Ray tracing on the stage (API Gateway's default sampling: the first request each second and "
                 "5% of the rest); traces continue into functions that trace.",

@@ -40,8 +40,9 @@ PATTERN_WORDS = {
     "^[^@\\s]+@[^@\\s]+$": "an e-mail address",
     "^https://\\S+$": "an https:// URL",
     "^queues\\.[a-z][a-z0-9-]*$": "a queue of this spec, such as queues.jobs",
+    "^(queues|functions|topics)\\.[a-z][a-z0-9-]*$": "queues.<name>, functions.<name> or topics.<name>",
     (
-        "^(databases|caches|buckets|secrets|queues|topics|functions|services|filesystems|parameters)\\.[a-z][a-z0-9-]*"
+        "^(databases|caches|buckets|secrets|queues|topics|buses|functions|services|filesystems|parameters)\\.[a-z][a-z0-9-]*"
         "(:(read|write|readwrite|send|consume|publish|invoke|mount))?$"
     ): "<section>.<name>, optionally with :<access> (databases.main, buckets.media:read, queues.jobs:consume, services.api)",
     "^(/[A-Za-z0-9_-][A-Za-z0-9_.-]{0,63}){1,8}$": (

@@ -23,7 +23,7 @@ PRIMARY, SITES, EVERY, CDN = "primary", "sites", "every", "cdn"
 
 # A `uses:` entry: <section>.<name>[:access]; which sections and modes are valid is checked against the sections.
 USE_PATTERN = (
-    "^(databases|caches|buckets|secrets|queues|topics|functions|services|filesystems|parameters)\\.[a-z][a-z0-9-]*"
+    "^(databases|caches|buckets|secrets|queues|topics|buses|functions|services|filesystems|parameters)\\.[a-z][a-z0-9-]*"
     "(:(read|write|readwrite|send|consume|publish|invoke|mount))?$"
 )
 
@@ -32,7 +32,7 @@ def uses_property(owner: str, examples: list[str]) -> dict[str, Any]:
     """The schema of a `uses:` list, the same for every kind of thing that runs code."""
     return {
         "description": f"What the {owner} uses: `databases.<n>`, `caches.<n>`, `secrets.<n>`, "
-        "`buckets.<n>[:read|:write|:readwrite]`, `queues.<n>[:send|:consume]`, `topics.<n>[:publish]`, "
+        "`buckets.<n>[:read|:write|:readwrite]`, `queues.<n>[:send|:consume]`, `topics.<n>[:publish]`, `buses.<n>[:publish]`, "
         "`functions.<n>[:invoke]`, `services.<n>` (its port, found through service discovery), `filesystems.<n>[:mount|:read]` "
         "(mounted at the file system's mount_path), `parameters.<group>` (reads that Parameter Store group). Yields network "
         "access on the right port, least-privilege IAM, and connection settings as environment variables.",

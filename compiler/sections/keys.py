@@ -40,7 +40,7 @@ def needed(spec: Spec) -> bool:
     buckets_with_kms = any(b["encryption"] == "kms" for b in spec.get("buckets", {}).values())
     users = (
         *("databases", "caches", "secrets", "services", "alarms", "queues", "topics", "functions", "apis", "firewall"),
-        *("registries", "patching", "filesystems", "fleets"),
+        *("registries", "patching", "filesystems", "fleets", "buses"),
     )
     flow_logs = bool(spec.get("network") and spec["network"]["flow_logs"]["enabled"])
     return buckets_with_kms or flow_logs or any(spec.get(section) for section in users)
@@ -96,6 +96,7 @@ def build(spec: Spec, ctx: Context) -> Fragment:
                 Condition=Condition(ArnLike({"kms:EncryptionContext:aws:logs:arn": log_groups})),
             ),
             *_topic_delivery(spec),
+            *_event_buses(spec),
             Statement(
                 Sid="AlarmsPublishToEncryptedTopics",
                 Effect=Allow,
@@ -134,6 +135,23 @@ def _topic_delivery(spec: Spec) -> list[Statement]:
             Effect=Allow,
             Principal=Principal("Service", "sns.amazonaws.com"),
             Action=[kms_actions.Decrypt, kms_actions.GenerateDataKey],
+            Resource=["*"],
+            Condition=Condition(StringEquals({"aws:SourceAccount": Ref("AWS::AccountId")})),
+        )
+    ]
+
+
+def _event_buses(spec: Spec) -> list[Statement]:
+    """EventBridge encrypts a bus's events, rules and archive with the key as itself, and encrypts what its rules deliver
+    to encrypted queues and topics; DescribeKey checks the key when a bus is made (EventBridge's documented three)."""
+    if not spec.get("buses"):
+        return []
+    return [
+        Statement(
+            Sid="EventBridgeUsesKeyForThisAccount",
+            Effect=Allow,
+            Principal=Principal("Service", "events.amazonaws.com"),
+            Action=[kms_actions.DescribeKey, kms_actions.GenerateDataKey, kms_actions.Decrypt],
             Resource=["*"],
             Condition=Condition(StringEquals({"aws:SourceAccount": Ref("AWS::AccountId")})),
         )

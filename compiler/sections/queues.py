@@ -18,6 +18,7 @@ from troposphere import GetAtt, Ref, sqs
 
 from ..context import Context, Fragment, camel
 from .base import Connection, Problem, Section, Spec, Use, UseTarget, env_name
+from .buses import delivery_arns
 from .secrets import key_arn
 
 STACK = "data"
@@ -128,6 +129,18 @@ def build(queues: dict[str, Any], ctx: Context) -> Fragment:
                     Action=[sqs_actions.SendMessage],
                     Resource=[GetAtt(resource, "Arn")],
                     Condition=Condition(ArnEquals({"aws:SourceArn": [Ref(f"Topic{camel(t)}") for t in topics]})),
+                )
+            )
+        rules = delivery_arns(ctx, f"queues.{name}")
+        if rules:
+            statements.append(
+                Statement(
+                    Sid="BusRulesDeliver",
+                    Effect=Allow,
+                    Principal=Principal("Service", "events.amazonaws.com"),
+                    Action=[sqs_actions.SendMessage],
+                    Resource=[GetAtt(resource, "Arn")],
+                    Condition=Condition(ArnEquals({"aws:SourceArn": rules})),
                 )
             )
         out.add(

@@ -12,11 +12,12 @@ from typing import Any
 
 from awacs import kms as kms_actions
 from awacs import sns as sns_actions
-from awacs.aws import Allow, Bool, Condition, Deny, PolicyDocument, Principal, Statement, StringEquals
+from awacs.aws import Allow, ArnEquals, Bool, Condition, Deny, PolicyDocument, Principal, Statement, StringEquals
 from troposphere import GetAtt, Ref, sns
 
 from ..context import Context, Fragment, camel
 from .base import Connection, Problem, Section, Spec, Use, UseTarget, env_name
+from .buses import delivery_arns
 from .secrets import key_arn
 
 STACK = "data"
@@ -76,6 +77,7 @@ def build(topics: dict[str, Any], ctx: Context) -> Fragment:
                             Condition=Condition(Bool({"aws:SecureTransport": "false"})),
                         ),
                         *_alarm_delivery(ctx.spec, name, resource),
+                        *_bus_delivery(ctx, name, resource),
                     ],
                 ),
             )
@@ -113,6 +115,23 @@ def _alarm_delivery(spec: Spec, name: str, resource: sns.Topic) -> list[Statemen
             Action=[sns_actions.Publish],
             Resource=[Ref(resource)],
             Condition=Condition(StringEquals({"aws:SourceAccount": Ref("AWS::AccountId")})),
+        )
+    ]
+
+
+def _bus_delivery(ctx: Context, name: str, resource: sns.Topic) -> list[Statement]:
+    """Rules of event buses that deliver to this topic publish as EventBridge, each admitted by its own ARN."""
+    rules = delivery_arns(ctx, f"topics.{name}")
+    if not rules:
+        return []
+    return [
+        Statement(
+            Sid="BusRulesPublish",
+            Effect=Allow,
+            Principal=Principal("Service", "events.amazonaws.com"),
+            Action=[sns_actions.Publish],
+            Resource=[Ref(resource)],
+            Condition=Condition(ArnEquals({"aws:SourceArn": rules})),
         )
     ]
 

@@ -98,8 +98,8 @@ def pattern_problems(pattern: Any, where: Path) -> Iterator[Problem]:
     for field, value in pattern.items():
         at = (*where, field)
         if field == "$or":
-            if not isinstance(value, list) or len(value) < 2 or not all(isinstance(item, dict) for item in value):
-                yield at, "$or takes a list of two or more patterns (objects of fields)"
+            if not isinstance(value, list) or not value or not all(isinstance(item, dict) for item in value):
+                yield at, "$or takes a list of patterns (objects of fields), any of which may match"
                 continue
             for index, item in enumerate(value):
                 yield from pattern_problems(item, (*at, index))
@@ -111,7 +111,7 @@ def pattern_problems(pattern: Any, where: Path) -> Iterator[Problem]:
             for index, item in enumerate(value):
                 yield from _value_problems(field, item, (*at, index))
         else:
-            yield at, f"'{field}' must be a list of values to match (EventBridge matches arrays): write [{value!r}]"
+            yield at, f"'{field}' must be a list of values to match (EventBridge matches arrays): write [{value}]"
 
 
 def _value_problems(field: str, value: Any, at: Path) -> Iterator[Problem]:

@@ -40,6 +40,8 @@ PATTERN_WORDS = {
     "^[^@\\s]+@[^@\\s]+$": "an e-mail address",
     "^https://\\S+$": "an https:// URL",
     "^queues\\.[a-z][a-z0-9-]*$": "a queue of this spec, such as queues.jobs",
+    "^functions\\.[a-z][a-z0-9-]*$": "a function of this spec, such as functions.rotate-credentials",
+    "^[A-Za-z0-9/_+=.@{}-]{1,512}$": "a secret name: letters, digits and / _ + = . @ -, with {system} and {environment}",
     "^(queues|functions|topics)\\.[a-z][a-z0-9-]*$": "queues.<name>, functions.<name> or topics.<name>",
     (
         "^(databases|caches|buckets|secrets|queues|topics|buses|functions|services|filesystems|parameters)\\.[a-z][a-z0-9-]*"

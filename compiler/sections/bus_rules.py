@@ -42,7 +42,7 @@ def build(spec: Spec, ctx: Context) -> Fragment:
         for rule, routed in sorted(settings["rules"].items()):
             out.at = ("buses", bus, "rules", rule)
             targets = []
-            for index, target in enumerate(routed["to"]):
+            for target in routed["to"]:
                 kind, _, name = target.partition(".")
                 properties: dict[str, Any] = {
                     "Id": f"{kind[:-1]}-{name}",

@@ -292,8 +292,7 @@ _RULE: dict[str, Any] = {
             "default": DEFAULT_ATTEMPTS,
         },
         "max_age": {
-            "description": "Seconds EventBridge keeps trying an event before it goes to the dead-letter queue (60 to 86400, "
-            "its default).",
+            "description": "Seconds EventBridge keeps trying an event before it goes to the dead-letter queue (60 to 86400, its default).",
             "type": "integer",
             "minimum": 60,
             "maximum": 86400,
@@ -311,9 +310,7 @@ PROPERTIES: dict[str, Any] = {
         "propertyNames": {"pattern": "^[a-z][a-z0-9-]{0,30}$"},
         "additionalProperties": {"$ref": "#/$defs/bus"},
         "default": {},
-        "examples": [
-            {"system": {"archive": 30, "rules": {"uploads": {"pattern": {"source": ["app"]}, "to": ["queues.file-processing"]}}}}
-        ],
+        "examples": [{"system": {"archive": 30, "rules": {"uploads": {"pattern": {"source": ["app"]}, "to": ["queues.file-processing"]}}}}],
     }
 }
 DEFS: dict[str, Any] = {

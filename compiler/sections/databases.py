@@ -1,12 +1,25 @@
-"""Databases: RDS PostgreSQL instances, private, encrypted, monitored, with RDS-managed master passwords."""
+"""Databases: RDS PostgreSQL instances, private, encrypted, monitored, with read replicas and a credentials secret.
+
+The master password is RDS-managed (ManageMasterUserPassword: a secret RDS names, rotates every 7 days and no template
+holds) unless the spec names the secret (`secret.name`, such as /{environment}/database/credentials). A named secret
+is a Secrets Manager secret whose password Secrets Manager generates; the instance takes it by dynamic reference
+(resolved by CloudFormation at deploy time, never written in a template), a target attachment adds the host and port,
+and `rotation_days` rotates it with a function of the spec (`rotation_function`), never the AWS::SecretsManager
+transform, which StackSets with service-managed permissions refuse (see docs/databases.md).
+"""
 
 from __future__ import annotations
 
 import datetime
+import difflib
+import json
 from collections.abc import Iterator
 from typing import Any
 
-from troposphere import GetAtt, Join, Ref, iam, rds
+from awacs import kms as kms_actions
+from awacs import secretsmanager as secrets_actions
+from awacs.aws import Allow, Condition, Statement, StringEquals
+from troposphere import GetAtt, Join, Ref, Sub, iam, rds, secretsmanager
 
 from .. import offerings
 from ..context import Context, Fragment, camel
@@ -35,6 +48,22 @@ def identifier(ctx: Context, name: str) -> str:
     return ctx.name(name)
 
 
+def replica_identifier(ctx: Context, name: str, number: int) -> str:
+    return ctx.name(name, f"replica-{number}")
+
+
+def secret_name(spec: Spec, environment: str, name: str) -> str | None:
+    """The name the spec gives the database's credentials secret, its placeholders filled in; None: RDS-managed."""
+    secret = spec["databases"][name].get("secret")
+    if secret is None:
+        return None
+    return str(secret["name"]).format(system=spec["system"], environment=environment)
+
+
+# Characters RDS refuses in a master password (/ @ " and space), and ones that break connection strings and shells.
+EXCLUDED_PASSWORD_CHARACTERS = "\"@/\\' `"
+
+
 def default_db_name(ctx: Context) -> str:
     return ctx.system.replace("-", "")
 
@@ -47,6 +76,67 @@ def check(spec: Spec) -> Iterator[Problem]:
         yield from _support_problems(name, database, datetime.datetime.now(datetime.UTC).date())
         if database["storage"]["max"] < database["storage"]["size"]:
             yield ("databases", name, "storage", "max"), f"databases.{name}.storage.max is below storage.size; autoscaling could never grow"
+        if "replica_instance" in database:
+            for field, message in offerings.database_problems(
+                region, database["engine"], database["version"], database["replica_instance"]
+            ):
+                if field == "instance":
+                    yield ("databases", name, "replica_instance"), message
+            if not database["replicas"]:
+                yield (
+                    ("databases", name, "replica_instance"),
+                    f"replica_instance sizes read replicas; databases.{name} has none (replicas: 0)",
+                )
+        yield from _secret_problems(spec, name, database)
+
+
+def _secret_problems(spec: Spec, name: str, database: dict[str, Any]) -> Iterator[Problem]:
+    secret = database.get("secret")
+    if secret is None:
+        return
+    where = ("databases", name, "secret")
+    try:
+        str(secret["name"]).format(system="s", environment="e")
+    except (KeyError, IndexError, ValueError):
+        yield (*where, "name"), "a secret name may use {system} and {environment}, and no other {...}"
+    others = [other for other, db in spec["databases"].items() if other != name and (db.get("secret") or {}).get("name") == secret["name"]]
+    if others:
+        yield (*where, "name"), f"databases.{others[0]} names its secret {secret['name']} too; each database needs a secret of its own"
+    rotator = secret.get("rotation_function")
+    if "rotation_days" in secret and rotator is None:
+        yield (
+            (*where, "rotation_days"),
+            "rotation needs a rotation function: set rotation_function to functions.<n>, a function of this spec running AWS's "
+            "PostgreSQL single-user rotation code (ivc does not use the AWS::SecretsManager transform, which StackSets with "
+            "service-managed permissions refuse)",
+        )
+    if rotator is None:
+        return
+    if "rotation_days" not in secret:
+        yield (*where, "rotation_function"), "rotation_function rotates every rotation_days days: set rotation_days too"
+    function_name = rotator.partition(".")[2]
+    function = spec.get("functions", {}).get(function_name)
+    if function is None:
+        declared = sorted(spec.get("functions", {}))
+        close = difflib.get_close_matches(function_name, declared, n=1, cutoff=0.75)
+        known = f"did you mean functions.{close[0]}?" if close else f"functions: {', '.join(declared) or 'none are declared'}"
+        yield (*where, "rotation_function"), f"{rotator} does not exist ({known})"
+        return
+    if f"databases.{name}" not in function.get("uses", []):
+        yield (
+            (*where, "rotation_function"),
+            f"{rotator} rotates the password in the database, so it must reach it: add databases.{name} to its uses",
+        )
+    net = spec.get("network") or {}
+    if net:
+        tier = network.app_tier(net)
+        routed = tier not in net["isolated"] and net["nat"] != "none"
+        if not routed and "secretsmanager" not in net["endpoints"]:
+            yield (
+                (*where, "rotation_function"),
+                f"{rotator} runs in the {tier} tier, which reaches neither the internet nor a secretsmanager endpoint: "
+                "rotation calls Secrets Manager; add secretsmanager to network.endpoints",
+            )
 
 
 def _support_problems(name: str, database: dict[str, Any], today: datetime.date) -> Iterator[Problem]:
@@ -69,15 +159,23 @@ def port(spec: Spec, name: str) -> int:
 
 
 def connect(ctx: Context, use: Use) -> Connection:
-    """Host, port and database name as settings; user name and password injected from the RDS-managed secret."""
+    """Host, port and database name as settings (and the read replicas' hosts, comma-separated, as libpq takes several
+    hosts); user name and password injected from the credentials secret, RDS-managed or named."""
     prefix = f"Database{camel(use.name)}"
     secret = ctx.imported(STACK, f"{prefix}SecretArn")
+    database = ctx.spec["databases"][use.name]
+    variables = {
+        env_name("database", use.name, "host"): ctx.imported(STACK, f"{prefix}Address"),
+        env_name("database", use.name, "port"): ctx.imported(STACK, f"{prefix}Port"),
+        env_name("database", use.name, "name"): database.get("name", default_db_name(ctx)),
+    }
+    if database["replicas"]:
+        variables[env_name("database", use.name, "read", "hosts")] = ctx.imported(STACK, f"{prefix}ReadAddresses")
+    named = secret_name(ctx.spec, ctx.environment, use.name)
+    if named is not None:
+        variables[env_name("database", use.name, "secret", "name")] = named
     return Connection(
-        variables={
-            env_name("database", use.name, "host"): ctx.imported(STACK, f"{prefix}Address"),
-            env_name("database", use.name, "port"): ctx.imported(STACK, f"{prefix}Port"),
-            env_name("database", use.name, "name"): ctx.spec["databases"][use.name].get("name", default_db_name(ctx)),
-        },
+        variables=variables,
         injected={
             env_name("database", use.name, "user"): Join("", [secret, ":username::"]),
             env_name("database", use.name, "password"): Join("", [secret, ":password::"]),
@@ -115,6 +213,33 @@ def build(databases: dict[str, Any], ctx: Context) -> Fragment:
             out.add(log_group(f"{title}Log{camel(kind)}", f"/aws/rds/instance/{identifier(ctx, name)}/{kind}", ctx, name, STACK))
             for kind in db["logs"]
         ]
+        named = secret_name(ctx.spec, ctx.environment, name)
+        credentials: dict[str, Any]
+        if named is None:
+            credentials = {"ManageMasterUserPassword": True, "MasterUserSecret": rds.MasterUserSecret(KmsKeyId=key_arn(ctx, True))}
+        else:
+            out.at = ("databases", name, "secret")
+            secret = out.add(
+                secretsmanager.Secret(
+                    f"{title}Secret",
+                    Name=named,
+                    Description=f"{ctx.name(name)}: master user name and password (host and port added by ivc)",
+                    KmsKeyId=key_arn(ctx),
+                    GenerateSecretString=secretsmanager.GenerateSecretString(
+                        SecretStringTemplate=json.dumps({"username": db["username"]}),
+                        GenerateStringKey="password",
+                        PasswordLength=32,
+                        ExcludeCharacters=EXCLUDED_PASSWORD_CHARACTERS,
+                    ),
+                    Tags=ctx.resource_tags(ctx.name(name, "credentials")),
+                    # The password of the instance and of its snapshots: kept as long as they may be.
+                    DeletionPolicy="Retain",
+                    UpdateReplacePolicy="Retain",
+                )
+            )
+            out.at = ("databases", name)
+            # Resolved by CloudFormation at deploy time: the template holds the reference, never the value.
+            credentials = {"MasterUserPassword": Sub("{{resolve:secretsmanager:${" + secret.title + "}:SecretString:password}}")}
         properties: dict[str, Any] = {
             "DBInstanceIdentifier": identifier(ctx, name),
             "Engine": db["engine"],
@@ -122,8 +247,7 @@ def build(databases: dict[str, Any], ctx: Context) -> Fragment:
             "DBInstanceClass": db["instance"],
             "DBName": db.get("name", default_db_name(ctx)),
             "MasterUsername": db["username"],
-            "ManageMasterUserPassword": True,
-            "MasterUserSecret": rds.MasterUserSecret(KmsKeyId=key_arn(ctx, True)),
+            **credentials,
             "StorageType": "gp3",
             "AllocatedStorage": str(db["storage"]["size"]),
             "MaxAllocatedStorage": db["storage"]["max"],
@@ -172,17 +296,122 @@ def build(databases: dict[str, Any], ctx: Context) -> Fragment:
                 title, DependsOn=[g.title for g in log_groups], DeletionPolicy="Snapshot", UpdateReplacePolicy="Snapshot", **properties
             )
         )
+        replicas = [_replica(name, number, db, instance, properties, ctx, out) for number in range(1, db["replicas"] + 1)]
+        out.at = ("databases", name)
         out.export(ctx, STACK, f"{title}Address", GetAtt(instance, "Endpoint.Address"), f"Host name of database {name}.")
         out.export(ctx, STACK, f"{title}Port", GetAtt(instance, "Endpoint.Port"), f"Port of database {name}.")
         out.export(ctx, STACK, f"{title}Id", Ref(instance), f"Instance identifier of database {name}.")
-        out.export(
-            ctx,
-            STACK,
-            f"{title}SecretArn",
-            GetAtt(instance, "MasterUserSecret.SecretArn"),
-            f"Secret holding database {name}'s master user name and password (managed and rotated by RDS).",
+        if replicas:
+            addresses = Join(",", [GetAtt(replica, "Endpoint.Address") for replica in replicas])
+            out.export(ctx, STACK, f"{title}ReadAddresses", addresses, f"Host names of database {name}'s read replicas, comma-separated.")
+        if named is None:
+            out.export(
+                ctx,
+                STACK,
+                f"{title}SecretArn",
+                GetAtt(instance, "MasterUserSecret.SecretArn"),
+                f"Secret holding database {name}'s master user name and password (managed and rotated by RDS).",
+            )
+            continue
+        out.at = ("databases", name, "secret")
+        attachment = out.add(
+            secretsmanager.SecretTargetAttachment(
+                f"{title}SecretAttachment", SecretId=Ref(secret), TargetId=Ref(instance), TargetType="AWS::RDS::DBInstance"
+            )
         )
+        # Ref of the attachment is the secret's ARN, once the host and port are in it.
+        out.export(ctx, STACK, f"{title}SecretArn", Ref(attachment), f"Secret {named}: database {name}'s master user name and password.")
     return out
+
+
+def _replica(
+    name: str, number: int, db: dict[str, Any], source: rds.DBInstance, primary: dict[str, Any], ctx: Context, out: Fragment
+) -> rds.DBInstance:
+    """A read replica in the source's region: its class (or `replica_instance`), subnets, security group, parameters,
+    monitoring and Performance Insights; encryption and its key, the engine version and the credentials come from the
+    source. RDS takes no final snapshot of a replica (DeleteDBInstance requires SkipFinalSnapshot for one), and it holds
+    nothing its source does not, which is snapshotted: so a replica is deleted, and replaced, without one."""
+    out.at = ("databases", name, "replicas")
+    title = f"Database{camel(name)}Replica{number}"
+    replica_id = replica_identifier(ctx, name, number)
+    log_groups = [
+        out.add(log_group(f"{title}Log{camel(kind)}", f"/aws/rds/instance/{replica_id}/{kind}", ctx, name, STACK)) for kind in db["logs"]
+    ]
+    inherited = (
+        "DBSubnetGroupName",
+        "DBParameterGroupName",
+        "VPCSecurityGroups",
+        "PubliclyAccessible",
+        "AutoMinorVersionUpgrade",
+        "CopyTagsToSnapshot",
+        "DeletionProtection",
+        "EnableIAMDatabaseAuthentication",
+        "EnableCloudwatchLogsExports",
+        "EnablePerformanceInsights",
+        "PerformanceInsightsRetentionPeriod",
+        "PerformanceInsightsKMSKeyId",
+        "MonitoringInterval",
+        "MonitoringRoleArn",
+        "MaxAllocatedStorage",
+        "PreferredMaintenanceWindow",
+        "AllocatedStorage",  # as much as the source starts with; autoscaling to the same ceiling. gp3: RDS's default
+    )
+    return out.add(
+        rds.DBInstance(
+            title,
+            DependsOn=[g.title for g in log_groups],
+            DeletionPolicy="Delete",
+            UpdateReplacePolicy="Delete",
+            DBInstanceIdentifier=replica_id,
+            SourceDBInstanceIdentifier=Ref(source),
+            Engine=db["engine"],  # the source's (troposphere asks for it; RDS takes the source's anyway)
+            DBInstanceClass=db.get("replica_instance", db["instance"]),
+            Tags=ctx.resource_tags(replica_id),
+            **{key: primary[key] for key in inherited if key in primary},
+        )
+    )
+
+
+# --- rotation of a named secret by a function of the spec ---
+
+
+def rotated_by(spec: Spec, function: str) -> list[str]:
+    """The databases whose named secret ``functions.<function>`` rotates."""
+    return sorted(
+        name
+        for name, db in spec.get("databases", {}).items()
+        if (db.get("secret") or {}).get("rotation_function") == f"functions.{function}" and "rotation_days" in db["secret"]
+    )
+
+
+def rotation_statements(ctx: Context, function: str) -> list[Statement]:
+    """What a rotation function needs for the secrets it rotates (AWS's single-user rotation): read the secret, put the new
+    version and move its stages, on exactly those secrets; a random password (an action on no resource); the key."""
+    secrets = [ctx.imported(STACK, f"Database{camel(name)}SecretArn") for name in rotated_by(ctx.spec, function)]
+    if not secrets:
+        return []
+    return [
+        Statement(
+            Sid="RotateDatabaseSecrets",
+            Effect=Allow,
+            Action=[
+                secrets_actions.DescribeSecret,
+                secrets_actions.GetSecretValue,
+                secrets_actions.PutSecretValue,
+                secrets_actions.UpdateSecretVersionStage,
+            ],
+            Resource=secrets,
+        ),
+        # GetRandomPassword acts on no resource: "*" is the only resource IAM takes for it.
+        Statement(Sid="GenerateRotatedPasswords", Effect=Allow, Action=[secrets_actions.GetRandomPassword], Resource=["*"]),
+        Statement(
+            Sid="KeyForRotatedSecrets",
+            Effect=Allow,
+            Action=[kms_actions.Decrypt, kms_actions.GenerateDataKey],
+            Resource=[key_arn(ctx)],
+            Condition=Condition(StringEquals({"kms:ViaService": Sub("secretsmanager.${AWS::Region}.amazonaws.com")})),
+        ),
+    ]
 
 
 # --- this section's piece of the spec language (assembled into schemas/ivc.schema.json by `ivc schema --write`) ---
@@ -225,7 +454,8 @@ DEFS: dict[str, Any] = {
                 "pattern": "^[a-zA-Z][a-zA-Z0-9_]{0,62}$",
             },
             "username": {
-                "description": "Master user name; its password is generated and rotated by RDS in Secrets Manager.",
+                "description": "Master user name; its password is generated in Secrets Manager and rotated by RDS (or by the "
+                "spec's rotation function, with `secret`).",
                 "type": "string",
                 "pattern": "^[a-zA-Z][a-zA-Z0-9_]{0,15}$",
                 "default": "dbadmin",
@@ -247,6 +477,51 @@ DEFS: dict[str, Any] = {
                 },
             },
             "multi_az": {"description": "A standby in another zone with automatic failover.", "type": "boolean", "default": False},
+            "replicas": {
+                "description": "Read replicas in the same region, for read scaling: same class (or replica_instance), subnets, "
+                "security group, parameters, monitoring and Performance Insights; encrypted with the source's key. Users get "
+                "their hosts as DATABASE_<N>_READ_HOSTS, comma-separated (libpq takes several hosts).",
+                "type": "integer",
+                "minimum": 0,
+                "maximum": 15,
+                "default": 0,
+            },
+            "replica_instance": {
+                "description": "Instance class of the read replicas. Default: the source's.",
+                "type": "string",
+                "pattern": "^db\\.[a-z0-9]+\\.[a-z0-9]+$",
+                "examples": ["db.r6g.large"],
+            },
+            "secret": {
+                "description": "Name the master credentials' secret instead of letting RDS manage it: a Secrets Manager secret "
+                "whose password Secrets Manager generates (JSON username, password, and host, port, engine added once the "
+                "instance exists), encrypted with the environment key, retained, read by users through `uses:`. "
+                "Rotation needs a rotation function of the spec (see docs/databases.md).",
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["name"],
+                "properties": {
+                    "name": {
+                        "description": "The secret's name; {system} and {environment} are filled in.",
+                        "type": "string",
+                        "pattern": "^[A-Za-z0-9/_+=.@{}-]{1,512}$",
+                        "examples": ["/{environment}/database/credentials"],
+                    },
+                    "rotation_days": {
+                        "description": "Rotate the password every this many days (Secrets Manager takes 1 to 1000).",
+                        "type": "integer",
+                        "minimum": 1,
+                        "maximum": 1000,
+                    },
+                    "rotation_function": {
+                        "description": "The function of this spec that rotates it: AWS's PostgreSQL single-user rotation code "
+                        "(aws-samples/aws-secrets-manager-rotation-lambdas), using this database. ivc lets Secrets Manager "
+                        "invoke it for this secret only and gives its role exactly what rotating this secret takes.",
+                        "type": "string",
+                        "pattern": "^functions\\.[a-z][a-z0-9-]*$",
+                    },
+                },
+            },
             "backups": {
                 "description": "Automated backups.",
                 "type": "object",

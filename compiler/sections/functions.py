@@ -32,7 +32,7 @@ from troposphere import GetAtt, Join, Ref, Sub, awslambda, encode_to_dict, event
 
 from .. import relations
 from ..context import Context, Fragment, camel
-from . import filesystems, network, security
+from . import databases, filesystems, network, security
 from .base import LOG_GROUP_PATTERN, Connection, Problem, Section, Spec, Use, UseTarget, env_name, uses_property
 from .logs import log_group as log_group_for
 from .logs import writes_own_logs
@@ -411,6 +411,7 @@ def _function(name: str, function: dict[str, Any], ctx: Context, out: Fragment) 
     mounts = relations.mounts(ctx, KIND, name, function)
     for mounted in mounts:
         granted += mounted.statements
+    granted += databases.rotation_statements(ctx, name)
     dead_letter = function.get("dead_letter")
     if dead_letter is not None:
         granted += _used(ctx, "queues", dead_letter.partition(".")[2], "send")

@@ -79,6 +79,7 @@ def test_replicas_follow_their_source_and_inherit_its_encryption(output: Path) -
     for same in ("DBSubnetGroupName", "VPCSecurityGroups", "DBParameterGroupName", "MonitoringRoleArn", "PerformanceInsightsKMSKeyId"):
         assert settings[same] == source[same], same
     assert settings["DeletionProtection"] is True and settings["PubliclyAccessible"] is False
+    assert settings["MultiAZ"] is source["MultiAZ"] is False  # a standby of the replica only when the source has one
     # RDS takes no final snapshot of a read replica; the source's Snapshot policy keeps the data.
     assert replica["DeletionPolicy"] == replica["UpdateReplacePolicy"] == "Delete"
     assert data["Resources"]["DatabaseMain"]["DeletionPolicy"] == "Snapshot"

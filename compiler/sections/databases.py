@@ -327,8 +327,8 @@ def build(databases: dict[str, Any], ctx: Context) -> Fragment:
 def _replica(
     name: str, number: int, db: dict[str, Any], source: rds.DBInstance, primary: dict[str, Any], ctx: Context, out: Fragment
 ) -> rds.DBInstance:
-    """A read replica in the source's region: its class (or `replica_instance`), subnets, security group, parameters,
-    monitoring and Performance Insights; encryption and its key, the engine version and the credentials come from the
+    """A read replica in the source's region: its class (or `replica_instance`), Multi-AZ, subnets, security group,
+    parameters, monitoring and Performance Insights; encryption and its key, the engine version and the credentials come from the
     source. RDS takes no final snapshot of a replica (DeleteDBInstance requires SkipFinalSnapshot for one), and it holds
     nothing its source does not, which is snapshotted: so a replica is deleted, and replaced, without one."""
     out.at = ("databases", name, "replicas")
@@ -356,20 +356,23 @@ def _replica(
         "PreferredMaintenanceWindow",
         "AllocatedStorage",  # as much as the source starts with; autoscaling to the same ceiling. gp3: RDS's default
     )
-    return out.add(
-        rds.DBInstance(
-            title,
-            DependsOn=[g.title for g in log_groups],
-            DeletionPolicy="Delete",
-            UpdateReplacePolicy="Delete",
-            DBInstanceIdentifier=replica_id,
-            SourceDBInstanceIdentifier=Ref(source),
-            Engine=db["engine"],  # the source's (troposphere asks for it; RDS takes the source's anyway)
-            DBInstanceClass=db.get("replica_instance", db["instance"]),
-            Tags=ctx.resource_tags(replica_id),
-            **{key: primary[key] for key in inherited if key in primary},
-        )
+    replica = rds.DBInstance(
+        title,
+        DependsOn=[g.title for g in log_groups],
+        DeletionPolicy="Delete",
+        UpdateReplacePolicy="Delete",
+        DBInstanceIdentifier=replica_id,
+        SourceDBInstanceIdentifier=Ref(source),
+        Engine=db["engine"],  # the source's (troposphere asks for it; RDS takes the source's anyway)
+        DBInstanceClass=db.get("replica_instance", db["instance"]),
+        # A standby of the replica in another zone when the source has one: the read path as available as the write path.
+        MultiAZ=db["multi_az"],
+        Tags=ctx.resource_tags(replica_id),
+        **{key: primary[key] for key in inherited if key in primary},
     )
+    # troposphere still refuses MultiAZ beside SourceDBInstanceIdentifier; RDS takes it (CreateDBInstanceReadReplica's
+    # MultiAZ: "You can create a read replica as a Multi-AZ DB instance"). cfn-lint checks the resource instead.
+    return out.add(replica.no_validation())
 
 
 # --- rotation of a named secret by a function of the spec ---

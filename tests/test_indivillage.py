@@ -229,7 +229,9 @@ def test_the_rest_api_with_keys_validation_and_x_ray_reaches_the_app_tier_only_t
     app = stack(env, "app")
     assert props(app, "LoadBalancer")["Scheme"] == "internet-facing"
     assert props(app, "InternalLoadBalancer")["Scheme"] == "internal"  # the app tier's, in the app subnets
-    assert props(app, "InternalLoadBalancer")["Subnets"] == {"Fn::Split": [",", {"Fn::ImportValue": f"indivillage-{env}-network-AppSubnetIds"}]}
+    assert props(app, "InternalLoadBalancer")["Subnets"] == {
+        "Fn::Split": [",", {"Fn::ImportValue": f"indivillage-{env}-network-AppSubnetIds"}]
+    }
     method = props(app, "RestApiAppAnyProxyAll")
     assert method["ApiKeyRequired"] is True
     assert method["Integration"]["ConnectionType"] == "VPC_LINK"

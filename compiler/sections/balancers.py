@@ -90,8 +90,25 @@ def only_apis(spec: Spec) -> bool:
     return not routed & reached_from_outside(spec)
 
 
+# The last spec asked about and its answer: callers ask once per item, and a spec is not changed once validated, so
+# one answer per spec object keeps that linear (it holds the spec, so its id cannot be reused meanwhile).
+_last: tuple[Spec, list[Balancer], dict[tuple[str, str], Balancer]] | None = None
+
+
 def balancers(spec: Spec) -> list[Balancer]:
     """The environment's load balancers, the public (or only) one first; none without a route."""
+    return _answer(spec)[0]
+
+
+def _answer(spec: Spec) -> tuple[list[Balancer], dict[tuple[str, str], Balancer]]:
+    global _last
+    if _last is None or _last[0] is not spec:
+        found = _balancers(spec)
+        _last = (spec, found, {(kind, name): b for b in found for kind, name, _ in b.targets})
+    return _last[1], _last[2]
+
+
+def _balancers(spec: Spec) -> list[Balancer]:
     routed = relations.balanced(spec)
     if not routed:
         return []
@@ -120,7 +137,7 @@ def reached_from_cdn(spec: Spec) -> list[str]:
 
 def balancer_of(spec: Spec, kind: str, name: str) -> Balancer | None:
     """The load balancer `kind.name` sits behind, if it has a route."""
-    return next((b for b in balancers(spec) if b.holds(kind, name)), None)
+    return _answer(spec)[1].get((kind, name))
 
 
 def public(spec: Spec) -> Balancer | None:

@@ -110,7 +110,7 @@ def _field_encryption_problems(spec: Spec, cdn: dict[str, Any], behaviors: list[
     for index, name in enumerate(encryption.get("paths", [])):
         if name not in by_name:
             options = list(by_name)
-            yield (*at, "paths", index), f"{name} is not a cdn behavior (default or one of cdn.paths: {', '.join(options)}){cdn_edge.close(name, options)}"
+            yield (*at, "paths", index), f"{name} is not a cdn behavior (behaviors: {', '.join(options)}){cdn_edge.close(name, options)}"
     listed = "paths" in encryption
     for index, name in enumerate(encryption["paths"] if listed else encrypted_behaviors(cdn)):
         if name not in by_name:

@@ -99,10 +99,16 @@ def test_the_public_key_profile_and_configuration_encrypt_the_fields_of_form_pos
     assert key["Properties"]["PublicKeyConfig"]["EncodedKey"] == PEM
     assert key["Properties"]["PublicKeyConfig"]["Name"] == f"shield-prod-fle-{fingerprint}"
     profile = props(edge, "FieldEncryptionProfile")["FieldLevelEncryptionProfileConfig"]
-    assert profile["EncryptionEntities"] == [{"FieldPatterns": ["card-number", "cvc"], "ProviderId": "shield", "PublicKeyId": {"Ref": key_id}}]
+    assert profile["EncryptionEntities"] == [
+        {"FieldPatterns": ["card-number", "cvc"], "ProviderId": "shield", "PublicKeyId": {"Ref": key_id}}
+    ]
     config = props(edge, "FieldEncryptionConfig")
     assert config["ContentTypeProfileConfig"]["ContentTypeProfiles"] == [
-        {"ContentType": "application/x-www-form-urlencoded", "Format": "URLEncoded", "ProfileId": {"Fn::GetAtt": ["FieldEncryptionProfile", "Id"]}}
+        {
+            "ContentType": "application/x-www-form-urlencoded",
+            "Format": "URLEncoded",
+            "ProfileId": {"Fn::GetAtt": ["FieldEncryptionProfile", "Id"]},
+        }
     ]
     # Other bodies (JSON) and query strings go on as they would without it.
     assert config["ContentTypeProfileConfig"]["ForwardWhenContentTypeIsUnknown"] is True
@@ -127,7 +133,10 @@ def test_edge_functions_are_published_and_run_on_their_behaviors_events(apart: P
     functions = of_type(edge, "AWS::CloudFront::Function")
     assert sorted(functions) == ["EdgeFunctionIndexRewrite", "EdgeFunctionSecurityHeaders"]
     written = props(edge, "EdgeFunctionSecurityHeaders")
-    assert written["AutoPublish"] is True and written["FunctionConfig"] == {"Comment": "HSTS on every answer", "Runtime": "cloudfront-js-2.0"}
+    assert written["AutoPublish"] is True and written["FunctionConfig"] == {
+        "Comment": "HSTS on every answer",
+        "Runtime": "cloudfront-js-2.0",
+    }
     assert written["Name"] == "shield-prod-cdn-security-headers"
     assert "strict-transport-security" in written["FunctionCode"]
     assert props(edge, "EdgeFunctionIndexRewrite")["FunctionCode"] == cdn_edge.BUILT_IN["index-rewrite"][1]
@@ -161,7 +170,13 @@ def _run(name: str, event: dict[str, Any]) -> Any:
 @pytest.mark.skipif(shutil.which("node") is None, reason="needs node to run the built-in functions")
 @pytest.mark.parametrize(
     ("uri", "expected"),
-    [("/docs/", "/docs/index.html"), ("/docs", "/docs/index.html"), ("/", "/index.html"), ("/app.js", "/app.js"), ("/a.b/c", "/a.b/c/index.html")],
+    [
+        ("/docs/", "/docs/index.html"),
+        ("/docs", "/docs/index.html"),
+        ("/", "/index.html"),
+        ("/app.js", "/app.js"),
+        ("/a.b/c", "/a.b/c/index.html"),
+    ],
 )
 def test_index_rewrite_serves_a_folders_index(uri: str, expected: str) -> None:
     assert _run("index-rewrite", {"request": {"uri": uri, "headers": {}, "querystring": {}}})["uri"] == expected
@@ -206,9 +221,18 @@ def test_a_public_key_that_is_not_rsa_2048_is_refused(key: str, expected: str) -
 @pytest.mark.parametrize(
     ("change", "expected"),
     [
-        (("primary: eu-north-1}", "primary: ap-northeast-3}"), "39:18: error: AWS names no Origin Shield region for origins in ap-northeast-3"),
-        (('"/api/*": {origin: apis.public, origin_shield: false}', '"/api/*": {origin: services.web, origin_shield: false}'), "one origin has one shield"),
-        (("function handler(event) {\n            var response", "function handle(event) {\n            var response"), "defines `function handler(event)`"),
+        (
+            ("primary: eu-north-1}", "primary: ap-northeast-3}"),
+            "39:18: error: AWS names no Origin Shield region for origins in ap-northeast-3",
+        ),
+        (
+            ('"/api/*": {origin: apis.public, origin_shield: false}', '"/api/*": {origin: services.web, origin_shield: false}'),
+            "one origin has one shield",
+        ),
+        (
+            ("function handler(event) {\n            var response", "function handle(event) {\n            var response"),
+            "defines `function handler(event)`",
+        ),
         (("origin_shield: true", "origin_shield: eu-north-1"), "not in eu-north-1"),
         (("fields: [card-number, cvc]", "fields: [card-number, cvc, card*]"), "field pattern card* overlaps card-number"),
         (("edge_functions:\n    security-headers:", "edge_functions:\n    index-rewrite:"), "index-rewrite is a built-in function"),
@@ -225,7 +249,9 @@ def test_mistakes_are_refused_at_their_line(tmp_path: Path, change: tuple[str, s
 def test_function_code_over_10_kb_is_refused_at_its_line(tmp_path: Path) -> None:
     big = "            // " + "x" * 10_300 + "\n"
     spec = tmp_path / "spec.yaml"
-    spec.write_text(FIXTURE.read_text().replace("            var response = event.response;\n", "            var response = event.response;\n" + big))
+    spec.write_text(
+        FIXTURE.read_text().replace("            var response = event.response;\n", "            var response = event.response;\n" + big)
+    )
     result = ivc("validate", spec)
     assert result.exit_code == 1
     assert "a CloudFront function holds at most 10,240 (10 KB)" in result.stderr, result.stderr

@@ -140,7 +140,9 @@ def test_a_scheduled_task_of_a_fleet_service_runs_through_the_fleets_capacity_pr
     assert "Data" in json.dumps(network["Subnets"])
     # Created after the provider is the cluster's, deleted before it.
     assert schedule["DependsOn"] == ["ClusterCapacityProviders"]
-    assert json.loads(schedule["Properties"]["Target"]["Input"]) == {"containerOverrides": [{"command": ["python", "cleanup.py"], "name": "worker"}]}
+    assert json.loads(schedule["Properties"]["Target"]["Input"]) == {
+        "containerOverrides": [{"command": ["python", "cleanup.py"], "name": "worker"}]
+    }
 
 
 def test_a_bridge_mode_scheduled_task_has_no_network_configuration_and_the_same_narrow_role(fleet_app: dict[str, Any]) -> None:

@@ -13,6 +13,10 @@ asks) while still forwarding headers such as Authorization, which CloudFront
 only forwards through a cache policy. The buckets the CDN serves get their
 bucket policy here: TLS only, and reads only by this distribution. An API origin
 caches nothing unless its behavior writes a ttl: API answers are per request.
+
+Origin Shield, field-level encryption and CloudFront Functions are checked and described in cdn_edge; their
+resources and the behaviors' settings are made here. Field-level encryption also puts the distribution in us-east-1
+(see regions.cdn_apart): CloudFormation makes its profiles and configurations there only.
 """
 
 from __future__ import annotations
@@ -115,7 +119,7 @@ def _field_encryption_problems(spec: Spec, cdn: dict[str, Any], behaviors: list[
     for index, name in enumerate(encryption["paths"] if listed else encrypted_behaviors(cdn)):
         if name not in by_name:
             continue
-        path, behavior = by_name[name]
+        behavior = by_name[name][1]
         where = (*at, "paths", index) if listed else at
         origin = behavior["origin"]
         if origin.startswith("buckets."):
@@ -427,7 +431,9 @@ def _field_encryption(cdn: dict[str, Any], ctx: Context, out: Fragment) -> Any:
             ContentTypeProfileConfig=cloudfront.ContentTypeProfileConfig(
                 ForwardWhenContentTypeIsUnknown=True,
                 ContentTypeProfiles=[
-                    cloudfront.ContentTypeProfile(ContentType=cdn_edge.FLE_CONTENT_TYPE, Format="URLEncoded", ProfileId=GetAtt(profile, "Id"))
+                    cloudfront.ContentTypeProfile(
+                        ContentType=cdn_edge.FLE_CONTENT_TYPE, Format="URLEncoded", ProfileId=GetAtt(profile, "Id")
+                    )
                 ],
             ),
             QueryArgProfileConfig=cloudfront.QueryArgProfileConfig(ForwardWhenQueryArgProfileIsUnknown=True, QueryArgProfiles=[]),

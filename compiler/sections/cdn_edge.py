@@ -136,7 +136,7 @@ def _rsa_modulus_bits(der: bytes) -> int:
     tag, oid_start, oid_end = _der(der, algorithm_start)
     if tag != 0x06 or der[oid_start:oid_end] != _RSA_OID:
         raise LookupError("not an RSA key")
-    tag, bits_start, bits_end = _der(der, algorithm_end)
+    tag, bits_start, _ = _der(der, algorithm_end)
     if tag != 0x03 or der[bits_start] != 0:
         raise ValueError("no key bits")
     tag, key_start, _ = _der(der, bits_start + 1)
@@ -151,13 +151,19 @@ def _rsa_modulus_bits(der: bytes) -> int:
 def public_key_problem(text: str) -> str | None:
     """Why ``text`` is not one PEM block of an RSA 2048 public key, or None."""
     if "PRIVATE KEY" in text:
-        return "this is a private key: it must never be in the spec (nor in a template); write its public key, as `openssl rsa -pubout` prints it"
+        return (
+            "this is a private key: it must never be in the spec (nor in a template); write its public key, as "
+            "`openssl rsa -pubout` prints it"
+        )
     match = _PEM.match(text.strip() + "\n")
     if not match:
         return "expected one PEM block, from -----BEGIN PUBLIC KEY----- to -----END PUBLIC KEY-----"
     label = match.group(1)
     if label == "RSA PUBLIC KEY":
-        return "this is a PKCS#1 key (BEGIN RSA PUBLIC KEY); CloudFront takes BEGIN PUBLIC KEY: `openssl rsa -RSAPublicKey_in -pubout` converts it"
+        return (
+            "this is a PKCS#1 key (BEGIN RSA PUBLIC KEY); CloudFront takes BEGIN PUBLIC KEY: "
+            "`openssl rsa -RSAPublicKey_in -pubout` converts it"
+        )
     if label != "PUBLIC KEY":
         return f"expected a PUBLIC KEY block, not {label}"
     try:

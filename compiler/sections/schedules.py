@@ -4,9 +4,9 @@ A scheduled task is the service's own task definition (same image release, roles
 once where the service runs, optionally with another command: the nightly report or migration next to the web
 service it belongs to. A Fargate service's task runs in the app tier with the service's security group; an ECS on
 EC2 service's (`capacity: {fleet: <n>}`) on the fleet's instances through the fleet's capacity provider, with the
-service's group in its fleet's tier in awsvpc mode, or on the instance's network in bridge mode. Each schedule has a role that may start exactly that
-task (and pass exactly its roles) or invoke exactly that function. For a function, `on: [{schedule: ...}]`
-says the same from the function's side.
+service's group in its fleet's tier in awsvpc mode, or on the instance's network in bridge mode. Each schedule
+has a role that may start exactly that task (and pass exactly its roles) or invoke exactly that function. For a
+function, `on: [{schedule: ...}]` says the same from the function's side.
 """
 
 from __future__ import annotations
@@ -122,7 +122,9 @@ def _placement(service_name: str, ctx: Context) -> dict[str, Any]:
         return {"LaunchType": "FARGATE", "NetworkConfiguration": awsvpc}
     placement: dict[str, Any] = {
         # The provider's name, in this stack: Ref of an AWS::ECS::CapacityProvider is its name, which RunTask takes.
-        "CapacityProviderStrategy": [scheduler.CapacityProviderStrategyItem(CapacityProvider=Ref(capacity_provider_title(fleet)), Weight=1)],
+        "CapacityProviderStrategy": [
+            scheduler.CapacityProviderStrategyItem(CapacityProvider=Ref(capacity_provider_title(fleet)), Weight=1)
+        ],
         "PlacementStrategy": [
             scheduler.PlacementStrategy(Type="spread", Field="attribute:ecs.availability-zone"),
             scheduler.PlacementStrategy(Type="binpack", Field="memory"),

@@ -38,6 +38,7 @@ PATTERN_WORDS = {
     "^(functions|services)\\.[a-z][a-z0-9-]*$": "functions.<name> or services.<name>",
     "^/[A-Za-z0-9_./#-]{1,511}$": "a log group name starting with /, such as /ecs/prod (letters, digits and _ . / # -)",
     "^[A-Za-z0-9-]+$": "a header name: letters, digits and hyphens",
+    "^[A-Za-z0-9_.\\[\\]-]{1,127}\\*?$": "a form field name (letters, digits and _ . [ ] -), optionally ending in *",
     "^[^@\\s]+@[^@\\s]+$": "an e-mail address",
     "^https://\\S+$": "an https:// URL",
     "^queues\\.[a-z][a-z0-9-]*$": "a queue of this spec, such as queues.jobs",

@@ -517,7 +517,7 @@ def _service(
             AwsvpcConfiguration=ecs.AwsvpcConfiguration(
                 AssignPublicIp="DISABLED",
                 SecurityGroups=[security.imported(ctx, "service", name)],
-                Subnets=network.subnet_ids(ctx, _task_tier(ctx.spec, service)),
+                Subnets=network.subnet_ids(ctx, task_tier(ctx.spec, service)),
             )
         )
     waits = []
@@ -566,7 +566,7 @@ def _platform(service: dict[str, Any]) -> dict[str, Any]:
     return {"RuntimePlatform": ecs.RuntimePlatform(CpuArchitecture=architecture, OperatingSystemFamily="LINUX")}
 
 
-def _task_tier(spec: Spec, service: dict[str, Any]) -> str:
+def task_tier(spec: Spec, service: dict[str, Any]) -> str:
     """awsvpc tasks get their addresses in the app tier on Fargate, and in their fleet's tier on EC2 (their instances' zones)."""
     fleet = on_fleet(service)
     if fleet is None:

@@ -48,7 +48,8 @@ ZONES_PER_REGION: dict[str, int] = {
 }
 
 # CloudFront takes viewer certificates and CloudFront-scope web ACLs from this region only. A distribution that
-# needs one that ivc makes (a certificate of `certificates:`, a web ACL of `firewall:`) is therefore built here,
+# needs one that ivc makes (a certificate of `certificates:`, a web ACL of `firewall:`) is therefore built here, as is
+# one with field-level encryption (CloudFormation has its profiles and configurations in us-east-1 only),
 # with them and the records that alias it; when the primary region is another one, this region joins the
 # environment with the role "edge" (keys and edge stacks only). Any other distribution stays with the primary
 # region's stacks: CloudFront is global, and an ACM ARN in us-east-1 can be named from anywhere.
@@ -63,7 +64,8 @@ def cdn_apart(spec: dict[str, Any]) -> bool:
         return False
     own_certificate = str(cdn.get("certificate", "")).startswith("certificates.")
     web_acl = any("cdn" in firewall.get("attach", []) for firewall in (spec.get("firewall") or {}).values())
-    return own_certificate or web_acl
+    # CloudFormation makes field-level encryption profiles and configurations in us-east-1 only.
+    return own_certificate or web_acl or bool(cdn.get("field_encryption"))
 
 
 def cdn_region(spec: dict[str, Any]) -> str:

@@ -93,11 +93,6 @@ def balanced(spec: Spec) -> list[tuple[str, str, dict[str, Any]]]:
     return sorted(found, key=lambda entry: (entry[1], entry[0]))
 
 
-def balancer_port(spec: Spec) -> int:
-    """The one port the load balancer serves its routes on: HTTPS with a certificate, else HTTP."""
-    return 443 if spec.get("load_balancer", {}).get("certificate") else 80
-
-
 def check(spec: Spec) -> Iterator[Problem]:
     """Every `uses:` names something the spec declares, in an access mode that thing has."""
     for kind, name, item in users(spec):

@@ -34,9 +34,11 @@ PATTERN_WORDS = {
         "^(s3:[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]/.+|ecr:[a-z0-9][a-z0-9._/-]*:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})$"
     ): "s3:<bucket>/<key> or ecr:<repository>:<tag>",
     "^(buckets|services|fleets|apis)\\.[a-z][a-z0-9-]*$": "buckets.<name>, services.<name>, fleets.<name> or apis.<name>",
+    "^(functions|services|fleets)\\.[a-z][a-z0-9-]*$": "functions.<name>, services.<name> or fleets.<name>",
     "^(functions|services)\\.[a-z][a-z0-9-]*$": "functions.<name> or services.<name>",
     "^/[A-Za-z0-9_./#-]{1,511}$": "a log group name starting with /, such as /ecs/prod (letters, digits and _ . / # -)",
     "^[A-Za-z0-9-]+$": "a header name: letters, digits and hyphens",
+    "^[A-Za-z0-9_.\\[\\]-]{1,127}\\*?$": "a form field name (letters, digits and _ . [ ] -), optionally ending in *",
     "^[^@\\s]+@[^@\\s]+$": "an e-mail address",
     "^https://\\S+$": "an https:// URL",
     "^queues\\.[a-z][a-z0-9-]*$": "a queue of this spec, such as queues.jobs",

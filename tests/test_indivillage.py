@@ -222,3 +222,31 @@ def test_a_parameter_store_hierarchy_per_environment(env: str) -> None:
     names = {p["Properties"]["Name"]: p["Properties"]["Value"] for p in found}
     assert names[f"/{env}/app/environment"] == env
     assert json.dumps(props(stack(env, "app"), "FleetAppRole")["Policies"]).count(f"parameter/{env}/app/*") == 1
+
+
+@pytest.mark.parametrize("env", ["development", "staging", "production"])
+def test_the_rest_api_with_keys_validation_and_x_ray_reaches_the_app_tier_only_through_its_vpc_link(env: str) -> None:
+    app = stack(env, "app")
+    assert props(app, "LoadBalancer")["Scheme"] == "internet-facing"
+    assert props(app, "InternalLoadBalancer")["Scheme"] == "internal"  # the app tier's, in the app subnets
+    assert props(app, "InternalLoadBalancer")["Subnets"] == {
+        "Fn::Split": [",", {"Fn::ImportValue": f"indivillage-{env}-network-AppSubnetIds"}]
+    }
+    method = props(app, "RestApiAppAnyProxyAll")
+    assert method["ApiKeyRequired"] is True
+    assert method["Integration"]["ConnectionType"] == "VPC_LINK"
+    assert method["Integration"]["IntegrationTarget"] == {"Ref": "InternalLoadBalancer"}
+    validator = props(app, "RestApiAppValidator")
+    assert (validator["ValidateRequestBody"], validator["ValidateRequestParameters"]) == (True, True)
+    assert props(app, "RestApiAppStage")["TracingEnabled"] is True
+    assert sorted(of_type(app, "AWS::ApiGateway::ApiKey")) == ["RestApiAppKeyPartners", "RestApiAppKeyWeb"]
+    # Partner systems reach it through AWS WAF (001's diagram); the app fleet admits the internal load balancer only.
+    association = next(iter(of_type(stack(env, "app"), "AWS::WAFv2::WebACLAssociation").values()))["Properties"]
+    assert "RestApiAppStage" in json.dumps(association["ResourceArn"])
+    security = stack(env, "security")
+    sources = [
+        r["Properties"].get("SourceSecurityGroupId")
+        for r in of_type(security, "AWS::EC2::SecurityGroupIngress").values()
+        if r["Properties"]["GroupId"] == {"Fn::GetAtt": ["FleetAppSecurityGroup", "GroupId"]}
+    ]
+    assert sources == [{"Fn::GetAtt": ["InternalLoadBalancerSecurityGroup", "GroupId"]}]

@@ -91,3 +91,73 @@ def test_bad_schedules_are_refused_at_their_line(tmp_path: Path, change: tuple[s
     result = ivc("validate", spec)
     assert result.exit_code == 1
     assert expected in result.stderr and result.stderr.startswith(f"{spec}:"), result.stderr
+
+
+FLEET_SPEC = """\
+ivc: 1
+system: ships
+regions: {primary: us-east-1}
+network: {cidr: 10.9.0.0/22, tiers: [public, app, data], nat: single, subnet_prefix: 26, flow_logs: {enabled: false}}
+queues:
+  jobs: {}
+fleets:
+  ecs: {instance: m5.large, ecs: true, tier: data, min: 1, max: 4}
+services:
+  worker: {image: shop/worker:1.0.0, capacity: {fleet: ecs}, uses: [queues.jobs:consume]}
+  bridged: {image: shop/worker:1.0.0, capacity: {fleet: ecs}, network_mode: bridge}
+schedules:
+  nightly-cleanup: {run: services.worker, expression: "cron(0 2 * * ? *)", command: [python, cleanup.py]}
+  hourly-sweep: {run: services.bridged, expression: rate(1 hour)}
+environments:
+  dev: {}
+"""
+
+
+@pytest.fixture(scope="module")
+def fleet_app(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """Scheduled tasks of services on an ECS fleet, compiled and linted (warnings failing it)."""
+    folder = tmp_path_factory.mktemp("fleet-schedules")
+    (folder / "spec.yaml").write_text(FLEET_SPEC)
+    result = ivc("compile", folder / "spec.yaml", "--out", folder / "out", "--strict")
+    assert result.exit_code == 0, result.output
+    return read_json(folder / "out" / "ships" / "dev" / "us-east-1" / "app.json")["Resources"]  # type: ignore[no-any-return]
+
+
+def test_a_scheduled_task_of_a_fleet_service_runs_through_the_fleets_capacity_provider(fleet_app: dict[str, Any]) -> None:
+    schedule = fleet_app["ScheduleNightlyCleanup"]
+    ecs = schedule["Properties"]["Target"]["EcsParameters"]
+    assert "LaunchType" not in ecs  # a launch type would bypass the provider's managed scaling
+    assert ecs["CapacityProviderStrategy"] == [{"CapacityProvider": {"Ref": "FleetEcsCapacityProvider"}, "Weight": 1}]
+    assert ecs["PlacementStrategy"] == [
+        {"Field": "attribute:ecs.availability-zone", "Type": "spread"},
+        {"Field": "memory", "Type": "binpack"},
+    ]
+    assert ecs["TaskDefinitionArn"] == {"Ref": "ServiceWorkerTaskDefinition"}
+    # awsvpc: the service's own group, in its fleet's tier (where the instances and their network interfaces are).
+    network = ecs["NetworkConfiguration"]["AwsvpcConfiguration"]
+    assert network["SecurityGroups"] == [{"Fn::ImportValue": "ships-dev-security-ServiceWorkerSecurityGroup"}]
+    assert network["Subnets"] == fleet_app["ServiceWorker"]["Properties"]["NetworkConfiguration"]["AwsvpcConfiguration"]["Subnets"]
+    assert "Data" in json.dumps(network["Subnets"])
+    # Created after the provider is the cluster's, deleted before it.
+    assert schedule["DependsOn"] == ["ClusterCapacityProviders"]
+    assert json.loads(schedule["Properties"]["Target"]["Input"]) == {
+        "containerOverrides": [{"command": ["python", "cleanup.py"], "name": "worker"}]
+    }
+
+
+def test_a_bridge_mode_scheduled_task_has_no_network_configuration_and_the_same_narrow_role(fleet_app: dict[str, Any]) -> None:
+    ecs = fleet_app["ScheduleHourlySweep"]["Properties"]["Target"]["EcsParameters"]
+    assert "NetworkConfiguration" not in ecs  # the task shares its instance's network
+    assert ecs["CapacityProviderStrategy"] == [{"CapacityProvider": {"Ref": "FleetEcsCapacityProvider"}, "Weight": 1}]
+    statements = fleet_app["ScheduleHourlySweepRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+    assert statements[0]["Action"] == ["ecs:RunTask"] and statements[0]["Resource"] == [{"Ref": "ServiceBridgedTaskDefinition"}]
+    assert statements[0]["Condition"] == {"StringEquals": {"ecs:cluster": {"Fn::GetAtt": ["Cluster", "Arn"]}}}
+    assert statements[1]["Action"] == ["iam:PassRole"]
+    assert statements[1]["Resource"] == [{"Fn::GetAtt": ["ServiceBridgedExecutionRole", "Arn"]}]
+    assert len(statements) == 2
+
+
+def test_a_fargate_scheduled_task_is_unchanged(app: dict[str, Any]) -> None:
+    ecs = app["ScheduleHourlyBeat"]["Properties"]["Target"]["EcsParameters"]
+    assert ecs["LaunchType"] == "FARGATE" and "CapacityProviderStrategy" not in ecs and "PlacementStrategy" not in ecs
+    assert "DependsOn" not in app["ScheduleHourlyBeat"]

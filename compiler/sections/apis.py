@@ -22,7 +22,7 @@ from troposphere import GetAtt, Join, Ref, Sub, apigatewayv2, awslambda
 
 from .. import relations
 from ..context import Context, Fragment, camel
-from . import cdn_origin, dns, network, security
+from . import balancers, load_balancer, network, security
 from .base import LOG_GROUP_PATTERN, Path, Problem, Section, Spec
 from .logs import log_group
 
@@ -114,19 +114,21 @@ def _balancer_sends(pattern: str, path: str) -> bool:
     return fnmatch.fnmatchcase(path, pattern.replace("[", "[[]"))
 
 
-def _served_by(spec: Spec, path: str) -> str | None:
-    """The routed service the load balancer sends ``path`` to: rules by priority, then the default (`/`)."""
+def _served_by(spec: Spec, path: str, balancer: balancers.Balancer) -> str | None:
+    """What ``balancer`` sends ``path`` to (`services.<n>` or `fleets.<n>`): rules by priority, then the default (`/`)."""
     rules = []
     default = None
-    for index, (name, service) in enumerate(sorted(relations.routed(spec).items()), start=1):
-        route = service["route"]
+    for index, (kind, name, item) in enumerate(relations.balanced(spec), start=1):  # priorities count every route
+        if not balancer.holds(kind, name):
+            continue
+        route = item["route"]
         if route["path"] == "/":
-            default = default or name
+            default = default or f"{kind}.{name}"
         else:
-            rules.append((route.get("priority", index * 10), name, route["path"]))
-    for _, name, pattern in sorted(rules):
+            rules.append((route.get("priority", index * 10), f"{kind}.{name}", route["path"]))
+    for _, target, pattern in sorted(rules):
         if _balancer_sends(pattern, path):
-            return name
+            return target
     return default
 
 
@@ -138,38 +140,16 @@ def close_match(word: str, options: Iterable[str]) -> str | None:
 # --- the load balancer behind the APIs -----------------------------------------------------------------
 
 
-def api_routed(spec: Spec) -> set[str]:
-    """The services some API route (of an HTTP API, or of a REST API in rest_apis) sends requests to."""
-    return {
-        target.partition(".")[2]
-        for section in ("apis", "rest_apis")
-        for api in spec.get(section, {}).values()
-        for target in api["routes"].values()
-        if target.startswith("services.")
-    }
-
-
 def internal_balancer(spec: Spec) -> bool:
-    """Whether every way into the routed services is an API (HTTP or REST): every one is an API route's target, and no
-    cdn origin or dns record points at a service. The load balancer is then internal, reached through VPC links."""
-    routed = set(relations.routed(spec))
-    if not routed or not routed <= api_routed(spec):
-        return False
-    if any(kind == "fleets" for kind, _, _ in relations.balanced(spec)):
-        return False  # a fleet's route is reached through the load balancer itself, which must then be public
-    if cdn_origin.origins(spec):
-        return False
-    return not any(str(t).startswith("services.") for t in (spec.get("dns") or {}).get("records", {}).values())
+    """Whether the one load balancer is internal: APIs (HTTP or REST) are the only way into everything routed."""
+    found = balancers.balancers(spec)
+    return len(found) == 1 and found[0].internal
 
 
-def server_name(spec: Spec) -> str | None:
-    """The name the APIs verify on the internal load balancer's certificate: load_balancer.server_name, else the
-    first name (not a wildcard) of its `certificates.<n>`; None when neither says it."""
-    settings = spec.get("load_balancer", {})
-    if "server_name" in settings:
-        return str(settings["server_name"])
-    names = dns.certificate_names(spec, settings.get("certificate", "")) or []
-    return next((n for n in names if not n.startswith("*.")), None)
+def server_name(spec: Spec, balancer: balancers.Balancer | None = None) -> str | None:
+    """The name the APIs verify on an internal load balancer's certificate (the only one's, by default)."""
+    balancer = balancer or balancers.balancers(spec)[0]
+    return load_balancer.server_name(spec, balancer)
 
 
 def _check_internal(spec: Spec) -> Iterator[Problem]:
@@ -228,21 +208,23 @@ def route_target_problems(
         known = f"did you mean {kind}.{close}?" if close else f"{kind}: {', '.join(sorted(declared)) or 'none are declared'}"
         yield where, f"{owner} routes '{key}' to {target}, which does not exist ({known})"
         return
-    if kind != "services":
+    if kind not in ("services", "fleets"):
         return
     if "route" not in declared[item]:
         yield where, f"{owner} routes '{key}' to {target}, which has no route on the load balancer to reach it through"
         return
-    if cdn_refusal and cdn_origin.origins(spec):
+    balancer = balancers.balancer_of(spec, kind, item)
+    assert balancer is not None
+    if cdn_refusal and balancer.guarded:
         yield where, f"{owner} routes '{key}' to {target}, {cdn_refusal}"
         return
-    served = _served_by(spec, _sample(route_path))
-    if served != item:
+    served = _served_by(spec, _sample(route_path), balancer)
+    if served != target:
         pattern = declared[item]["route"]["path"]
-        other = f"services.{served}" if served else "no service (a 404)"
+        other = served or "nothing (a 404)"
         yield (
             where,
-            f"{owner} routes '{key}' to {target}, but the load balancer sends {route_path} to {other}; {target} serves {pattern}",
+            f"{owner} routes '{key}' to {target}, but {balancer.words} sends {route_path} to {other}; {target} serves {pattern}",
         )
 
 
@@ -285,7 +267,7 @@ def _tags(ctx: Context, name: str) -> dict[str, str]:
 def build(apis: dict[str, Any], ctx: Context) -> Fragment:
     out = Fragment()
     link = None
-    if internal_balancer(ctx.spec) and any(t.startswith("services.") for api in apis.values() for t in api["routes"].values()):
+    if any(behind_internal(ctx.spec, t) for api in apis.values() for t in api["routes"].values()):
         out.at = ("apis",)
         # One VPC link for every API: in the services' private subnets, behind a group the load balancer admits.
         link = out.add(
@@ -367,14 +349,14 @@ def _api(name: str, api: dict[str, Any], ctx: Context, out: Fragment, link: Any 
                     SourceArn=source_arn(resource.title, method, path),
                 )
             )
-        elif link is not None:
-            integration = out.add(_private_integration(f"{title}Route{route_slug}Integration", resource, item, method, ctx, link))
+        elif behind_internal(ctx.spec, target):
+            integration = out.add(_private_integration(f"{title}Route{route_slug}Integration", resource, target, method, ctx, link))
         else:
             integration = out.add(
                 apigatewayv2.Integration(
                     f"{title}Route{route_slug}Integration",
                     ApiId=Ref(resource),
-                    Description=f"services.{item} through the load balancer",
+                    Description=f"{target} through the load balancer",
                     IntegrationType="HTTP_PROXY",
                     IntegrationMethod=method,
                     IntegrationUri=_balancer_uri(ctx, path),
@@ -396,21 +378,30 @@ def _api(name: str, api: dict[str, Any], ctx: Context, out: Fragment, link: Any 
     out.export(ctx, STACK, f"{title}Id", Ref(resource), f"ID of HTTP API {name}.")
 
 
-def _private_integration(title: str, api: Any, item: str, method: str, ctx: Context, link: Any) -> apigatewayv2.Integration:
-    """services.<n> through the VPC link to the internal load balancer's listener, over HTTPS when it has a certificate."""
-    https = relations.balancer_port(ctx.spec) == 443
+def behind_internal(spec: Spec, target: str) -> bool:
+    """Whether an API route's target sits behind an internal load balancer, reached through a VPC link."""
+    kind, _, name = str(target).partition(".")
+    balancer = balancers.balancer_of(spec, kind, name) if kind in ("services", "fleets") else None
+    return balancer is not None and balancer.internal
+
+
+def _private_integration(title: str, api: Any, target: str, method: str, ctx: Context, link: Any) -> apigatewayv2.Integration:
+    """A service or fleet through the VPC link to its internal load balancer's listener, over HTTPS with a certificate."""
+    kind, _, name = target.partition(".")
+    balancer = balancers.balancer_of(ctx.spec, kind, name)
+    assert balancer is not None
     properties: dict[str, Any] = {}
-    if https:  # a TLS configuration is what makes a private integration speak HTTPS; the name is checked on the certificate
-        properties["TlsConfig"] = apigatewayv2.TlsConfig(ServerNameToVerify=server_name(ctx.spec))
+    if balancer.port == 443:  # a TLS configuration is what makes a private integration speak HTTPS; the name is checked
+        properties["TlsConfig"] = apigatewayv2.TlsConfig(ServerNameToVerify=server_name(ctx.spec, balancer))
     return apigatewayv2.Integration(
         title,
         ApiId=Ref(api),
-        Description=f"services.{item} through the VPC link to the internal load balancer",
+        Description=f"{target} through the VPC link to the internal load balancer",
         IntegrationType="HTTP_PROXY",
         IntegrationMethod=method,
         ConnectionType="VPC_LINK",
         ConnectionId=Ref(link),
-        IntegrationUri=Ref("LoadBalancerHttpsListener" if https else "LoadBalancerHttpListener"),
+        IntegrationUri=Ref(balancer.listener),
         # The request's own path, as the load balancer's path rules expect it.
         RequestParameters={"overwrite:path": "$request.path"},
         PayloadFormatVersion="1.0",
@@ -516,7 +507,7 @@ DEFS: dict[str, Any] = {
                 "additionalProperties": {
                     "description": "`functions.<n>` or `services.<n>`.",
                     "type": "string",
-                    "pattern": "^(functions|services)\\.[a-z][a-z0-9-]*$",
+                    "pattern": "^(functions|services|fleets)\\.[a-z][a-z0-9-]*$",
                 },
                 "examples": [{"GET /items/{id}": "functions.api", "ANY /app/{proxy+}": "services.web"}],
             },

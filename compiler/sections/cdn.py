@@ -13,6 +13,10 @@ asks) while still forwarding headers such as Authorization, which CloudFront
 only forwards through a cache policy. The buckets the CDN serves get their
 bucket policy here: TLS only, and reads only by this distribution. An API origin
 caches nothing unless its behavior writes a ttl: API answers are per request.
+
+Origin Shield, field-level encryption and CloudFront Functions are checked and described in cdn_edge; their
+resources and the behaviors' settings are made here. Field-level encryption also puts the distribution in us-east-1
+(see regions.cdn_apart): CloudFormation makes its profiles and configurations there only.
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ from troposphere import GetAtt, Join, Ref, Select, Split, Sub, cloudfront, s3
 
 from ..context import Context, Fragment, camel, is_protected
 from ..regions import CLOUDFRONT_REGION, cdn_apart
-from . import access_logs, cdn_origin, certificates, dns
+from . import access_logs, cdn_edge, cdn_origin, certificates, dns
 from .base import CDN, Problem, Section, Spec
 from .buckets import regional_domain_name, tls_only
 
@@ -87,6 +91,58 @@ def check(spec: Spec) -> Iterator[Problem]:
     if cdn["aliases"] and "certificate" not in cdn:
         yield ("cdn", "aliases"), "cdn.aliases need cdn.certificate, an ACM certificate in us-east-1 covering them"
     yield from _certificate_problems(spec, cdn)  # one web ACL per distribution is the firewall section's check
+    yield from cdn_edge.shield_problems(spec, behaviors, _origin_id)
+    yield from cdn_edge.function_problems(cdn, behaviors)
+    if "field_encryption" in cdn:
+        yield from _field_encryption_problems(spec, cdn, behaviors)
+
+
+def _field_encryption_problems(spec: Spec, cdn: dict[str, Any], behaviors: list[Any]) -> Iterator[Problem]:
+    """The key is an RSA 2048 public key, the fields do not overlap, and every behavior it is on can carry it.
+
+    CloudFront encrypts fields only on a behavior that allows POST and PUT, with viewers on HTTPS (ivc always redirects
+    them there), and whose origin it reaches over HTTPS: an API, or the load balancer when it has a certificate.
+    """
+    at = ("cdn", "field_encryption")
+    encryption = cdn["field_encryption"]
+    problem = cdn_edge.public_key_problem(encryption["public_key"])
+    if problem:
+        yield (*at, "public_key"), problem
+    for index, message in cdn_edge.field_problems(encryption["fields"]):
+        yield (*at, "fields", index), message
+    by_name = {"default" if path == ("cdn", "default") else path[-1]: (path, b) for path, b in behaviors}
+    for index, name in enumerate(encryption.get("paths", [])):
+        if name not in by_name:
+            options = list(by_name)
+            yield (*at, "paths", index), f"{name} is not a cdn behavior (behaviors: {', '.join(options)}){cdn_edge.close(name, options)}"
+    listed = "paths" in encryption
+    for index, name in enumerate(encryption["paths"] if listed else encrypted_behaviors(cdn)):
+        if name not in by_name:
+            continue
+        behavior = by_name[name][1]
+        where = (*at, "paths", index) if listed else at
+        origin = behavior["origin"]
+        if origin.startswith("buckets."):
+            yield where, f"the {name} behavior serves {origin}, which allows GET, HEAD and OPTIONS only; field-level encryption needs POST"
+        elif origin.startswith(cdn_origin.BALANCED) and "certificate" not in spec.get("load_balancer", {}):
+            yield (
+                where,
+                f"the {name} behavior reaches the load balancer over HTTP, and field-level encryption needs HTTPS to the origin: "
+                "give the load balancer a certificate" + ("" if listed else ", or list the behaviors it is on in paths"),
+            )
+    if "paths" not in encryption and all(b["origin"].startswith("buckets.") for _, b in behaviors):
+        yield at, "every cdn behavior serves a bucket, which allows GET, HEAD and OPTIONS only; field-level encryption needs POST"
+
+
+def encrypted_behaviors(cdn: dict[str, Any]) -> list[str]:
+    """The behaviors ("default" or a path) field-level encryption is on: those listed, else every one that takes POST."""
+    encryption = cdn.get("field_encryption")
+    if not encryption:
+        return []
+    if "paths" in encryption:
+        return list(encryption["paths"])
+    named = [("default", cdn["default"]), *cdn["paths"].items()]
+    return [name for name, behavior in named if not behavior["origin"].startswith("buckets.")]
 
 
 def _apart_problems(spec: Spec, behaviors: list[Any]) -> Iterator[Problem]:
@@ -230,6 +286,18 @@ def build(cdn: dict[str, Any], ctx: Context) -> Fragment:
                 ),
             )
         )
+    # Origin Shield, per origin: the behaviors that share one agree (check() made sure).
+    shields: dict[str, str | None] = {}
+    for _, behavior in behaviors:
+        region = cdn_edge.shield_region(cdn_edge.shield_setting(cdn, behavior), ctx.primary_region)
+        shields.setdefault(_origin_id(behavior["origin"]), region)
+    for origin in origins:
+        region = shields.get(origin.Id)
+        if region:
+            origin.OriginShield = cloudfront.OriginShield(Enabled=True, OriginShieldRegion=region)
+    functions = _edge_functions(cdn, [b for _, b in behaviors], ctx, out)
+    encryption = _field_encryption(cdn, ctx, out)
+    encrypted = encrypted_behaviors(cdn)
     cache_behaviors = []
     default_behavior = None
     for path, behavior in behaviors:
@@ -243,6 +311,13 @@ def build(cdn: dict[str, Any], ctx: Context) -> Fragment:
             "AllowedMethods": READ_METHODS if behavior["origin"].startswith("buckets.") else ALL_METHODS,
             "CachedMethods": ["GET", "HEAD"],
         }
+        if encryption is not None and path in encrypted:
+            fields["FieldLevelEncryptionId"] = GetAtt(encryption, "Id")
+        if behavior.get("edge_functions"):
+            fields["FunctionAssociations"] = [
+                cloudfront.FunctionAssociation(EventType=event, FunctionARN=GetAtt(functions[name], "FunctionARN"))
+                for event, name in sorted(behavior["edge_functions"].items())
+            ]
         if path == "default":
             default_behavior = cloudfront.DefaultCacheBehavior(**fields)
         else:
@@ -290,6 +365,82 @@ def build(cdn: dict[str, Any], ctx: Context) -> Fragment:
     out.export(ctx, STACK, "DistributionId", Ref(distribution), "ID of the CloudFront distribution.")
     out.export(ctx, STACK, "DistributionDomainName", GetAtt(distribution, "DomainName"), "Domain name of the CloudFront distribution.")
     return out
+
+
+def _edge_functions(cdn: dict[str, Any], behaviors: list[dict[str, Any]], ctx: Context, out: Fragment) -> dict[str, Any]:
+    """One CloudFront Function per function a behavior runs, published to LIVE as it is created or changed."""
+    made = {}
+    for name in cdn_edge.used_functions(behaviors):
+        built_in = name in cdn_edge.BUILT_IN
+        out.at = ("cdn",) if built_in else ("cdn", "edge_functions", name)
+        comment = cdn_edge.BUILT_IN[name][0] if built_in else cdn["edge_functions"][name].get("comment", f"{name}, written in the spec")
+        made[name] = out.add(
+            cloudfront.Function(
+                f"EdgeFunction{camel(name)}",
+                Name=ctx.name("cdn", name),
+                AutoPublish=True,
+                FunctionCode=cdn_edge.function_code(cdn, name),
+                FunctionConfig=cloudfront.FunctionConfig(Comment=comment, Runtime=cdn_edge.RUNTIME),
+            )
+        )
+    out.at = ()
+    return made
+
+
+def _field_encryption(cdn: dict[str, Any], ctx: Context, out: Fragment) -> Any:
+    """The public key, the profile that encrypts the spec's fields with it, and the configuration behaviors name."""
+    encryption = cdn.get("field_encryption")
+    if not encryption:
+        return None
+    out.at = ("cdn", "field_encryption")
+    # The key's fingerprint is in its logical ID and names: CloudFront never changes a key, so a new key is a new resource
+    # (the profile moves to it, then the old one is deleted).
+    fingerprint = cdn_edge.public_key_fingerprint(encryption["public_key"])
+    key = out.add(
+        cloudfront.PublicKey(
+            f"FieldEncryptionPublicKey{fingerprint.upper()}",
+            PublicKeyConfig=cloudfront.PublicKeyConfig(
+                Name=ctx.name("fle", fingerprint),
+                CallerReference=ctx.name("fle", fingerprint),
+                Comment=f"{ctx.name('cdn')}: field-level encryption (RSA 2048, sha256 {fingerprint})",
+                EncodedKey=cdn_edge.public_key_pem(encryption["public_key"]),
+            ),
+        )
+    )
+    profile = out.add(
+        cloudfront.FieldLevelEncryptionProfile(
+            "FieldEncryptionProfile",
+            FieldLevelEncryptionProfileConfig=cloudfront.FieldLevelEncryptionProfileConfig(
+                Name=ctx.name("fle"),
+                CallerReference=ctx.name("fle"),
+                Comment=f"{ctx.name('cdn')}: fields encrypted at the edge",
+                EncryptionEntities=[
+                    cloudfront.EncryptionEntity(
+                        PublicKeyId=Ref(key), ProviderId=encryption.get("provider", ctx.system), FieldPatterns=list(encryption["fields"])
+                    )
+                ],
+            ),
+        )
+    )
+    config = out.add(
+        cloudfront.FieldLevelEncryptionConfig(
+            "FieldEncryptionConfig",
+            CallerReference=ctx.name("fle"),
+            Comment=f"{ctx.name('cdn')}: form posts' fields encrypted with {ctx.name('fle')}",
+            # Other bodies (JSON) and query strings go on unencrypted, as they would without field-level encryption.
+            ContentTypeProfileConfig=cloudfront.ContentTypeProfileConfig(
+                ForwardWhenContentTypeIsUnknown=True,
+                ContentTypeProfiles=[
+                    cloudfront.ContentTypeProfile(
+                        ContentType=cdn_edge.FLE_CONTENT_TYPE, Format="URLEncoded", ProfileId=GetAtt(profile, "Id")
+                    )
+                ],
+            ),
+            QueryArgProfileConfig=cloudfront.QueryArgProfileConfig(ForwardWhenQueryArgProfileIsUnknown=True, QueryArgProfiles=[]),
+        )
+    )
+    out.at = ()
+    return config
 
 
 def served_buckets(cdn: dict[str, Any]) -> list[str]:
@@ -351,6 +502,8 @@ def _cache_policy(path: str, behavior: dict[str, Any], ctx: Context) -> cloudfro
 
 # The same pattern as load_balancer.certificate: a certificate of this spec, or an ARN (its region checked above).
 CERTIFICATE_PATTERN = "^(certificates\\.[a-z][a-z0-9-]*|arn:aws[a-z-]*:acm:[a-z0-9-]+:[0-9]{12}:certificate/[0-9a-f-]+)$"
+NAME_PATTERN = "^[a-z][a-z0-9-]{0,30}$"
+FIELD_PATTERN = "^[A-Za-z0-9_.\\[\\]-]{1,127}\\*?$"
 PROPERTIES: dict[str, Any] = {
     "cdn": {"$ref": "#/$defs/cdn", "description": "A CloudFront distribution in front of buckets, the load balancer and HTTP APIs."}
 }
@@ -382,6 +535,73 @@ DEFS: dict[str, Any] = {
             },
             "query_strings": {"description": "Forward query strings to the origin.", "type": "boolean", "default": False},
             "cookies": {"description": "Forward cookies to the origin.", "type": "boolean", "default": False},
+            "origin_shield": {
+                "description": "Origin Shield for this behavior's origin, instead of cdn.origin_shield: true, false or a region. "
+                "Behaviors that reach the same origin (services and fleets share the load balancer) must agree.",
+                "type": ["boolean", "string"],
+                "examples": [True, "us-east-2"],
+            },
+            "edge_functions": {
+                "description": "CloudFront Functions this behavior runs: a function of cdn.edge_functions or a built-in "
+                "(index-rewrite: /docs/ and /docs get /docs/index.html, for buckets; www-redirect: www.<name> is redirected "
+                "to <name>), on viewer-request and/or viewer-response.",
+                "type": "object",
+                "additionalProperties": False,
+                "properties": {
+                    event: {"description": f"The function run on {event}.", "type": "string", "pattern": NAME_PATTERN}
+                    for event in cdn_edge.EVENTS
+                },
+                "examples": [{"viewer-request": "index-rewrite"}],
+            },
+        },
+    },
+    "cdnFieldEncryption": {
+        "description": "Field-level encryption: CloudFront encrypts these fields of form posts (application/x-www-form-urlencoded, "
+        "the one content type it reads) at the edge with the public key; only the holder of the private key can read them.",
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["public_key", "fields"],
+        "properties": {
+            "public_key": {
+                "description": "The RSA 2048 public key, one PEM block (-----BEGIN PUBLIC KEY-----, as `openssl rsa -pubout` "
+                "prints it), as a block scalar. Not a secret; the private key never goes in the spec.",
+                "type": "string",
+            },
+            "fields": {
+                "description": "Form field names to encrypt, or leading characters and * (case-sensitive, not overlapping).",
+                "type": "array",
+                "items": {"type": "string", "pattern": FIELD_PATTERN},
+                "minItems": 1,
+                "maxItems": cdn_edge.FLE_MAX_FIELDS,
+                "uniqueItems": True,
+                "examples": [["card-number", "ssn"]],
+            },
+            "provider": {
+                "description": "The provider ID the application names with the private key to decrypt. Default: the system.",
+                "type": "string",
+                "pattern": "^[a-z][a-z0-9-]*[a-z0-9]$",
+            },
+            "paths": {
+                "description": "The behaviors it is on: default or path patterns of cdn.paths. Default: every behavior that "
+                "accepts POST (all but bucket origins); each must reach its origin over HTTPS.",
+                "type": "array",
+                "items": {"type": "string"},
+                "uniqueItems": True,
+                "examples": [["/api/*"]],
+            },
+        },
+    },
+    "cdnEdgeFunction": {
+        "description": "A CloudFront Function (cloudfront-js-2.0), published as it changes.",
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["code"],
+        "properties": {
+            "code": {
+                "description": "The JavaScript, as a block scalar: it defines function handler(event). At most 10 KB.",
+                "type": "string",
+            },
+            "comment": {"description": "What it does (shown in the console).", "type": "string", "maxLength": 128},
         },
     },
     "cdn": {
@@ -415,6 +635,24 @@ DEFS: dict[str, Any] = {
                 "description": "Behaviors by path pattern, matched in the order written.",
                 "type": "object",
                 "additionalProperties": {"$ref": "#/$defs/cdnBehavior"},
+                "default": {},
+            },
+            "origin_shield": {
+                "description": "Origin Shield, a caching layer in one region in front of every origin: true (the region AWS "
+                "names for the primary region's origins), false (the default), or one of the regions CloudFront offers it in. "
+                "A behavior may say otherwise for its origin.",
+                "type": ["boolean", "string"],
+                "examples": [True, "eu-central-1"],
+            },
+            "field_encryption": {
+                "$ref": "#/$defs/cdnFieldEncryption",
+                "description": "Fields of form posts CloudFront encrypts at the edge (the distribution is then built in us-east-1).",
+            },
+            "edge_functions": {
+                "description": "CloudFront Functions by name, run by the behaviors that name them in edge_functions.",
+                "type": "object",
+                "propertyNames": {"pattern": NAME_PATTERN},
+                "additionalProperties": {"$ref": "#/$defs/cdnEdgeFunction"},
                 "default": {},
             },
         },

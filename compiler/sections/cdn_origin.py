@@ -23,6 +23,7 @@ from troposphere import Join, Parameter, Ref, secretsmanager
 from .. import relations
 from ..context import Context, Fragment
 from ..regions import CLOUDFRONT_REGION, cdn_apart
+from . import balancers
 from .base import Problem, Section, Spec
 from .keys import STACK as KEYS_STACK
 from .keys import key_alias
@@ -93,7 +94,8 @@ def check(spec: Spec) -> Iterator[Problem]:
     for api, settings in sorted(spec.get("apis", {}).items()):
         for key, target in settings["routes"].items():
             kind, _, name = target.partition(".")
-            if kind == "services" and name in relations.routed(spec):
+            balancer = balancers.balancer_of(spec, kind, name) if kind in ("services", "fleets") else None
+            if balancer is not None and balancer.guarded:
                 yield (
                     ("apis", api, "routes", key),
                     f"apis.{api} routes '{key}' to {target}, but the load balancer is the cdn's origin and admits only "

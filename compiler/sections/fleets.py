@@ -449,7 +449,11 @@ def _scaling(name: str, fleet: dict[str, Any], ctx: Context, out: Fragment, grou
                     PredefinedMetricSpecification=autoscaling.PredefinedMetricSpecification(
                         PredefinedMetricType="ALBRequestCountPerTarget",
                         ResourceLabel=Join(
-                            "/", [GetAtt("LoadBalancer", "LoadBalancerFullName"), GetAtt(target_group, "TargetGroupFullName")]
+                            "/",
+                            [
+                                GetAtt(load_balancer.balancer_title(ctx.spec, "fleets", name), "LoadBalancerFullName"),
+                                GetAtt(target_group, "TargetGroupFullName"),
+                            ],
                         ),
                     ),
                     TargetValue=float(scale["requests_per_instance"]),

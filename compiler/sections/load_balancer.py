@@ -1,11 +1,13 @@
-"""The load balancer: one Application Load Balancer in front of everything with a `route:`, services and fleets.
+"""The load balancers: Application Load Balancers in front of everything with a `route:`, services and fleets.
 
 A routed service gets a target group of task IPs, a routed fleet one of its instances; the route's path is a
-listener rule to it, and the route at `/` is the default. With a certificate the load balancer serves HTTPS on 443
-(TLS 1.2 and 1.3) and redirects HTTP; it is internet-facing in the public tier, or internal in the app tier when
-HTTP APIs are the only way in (see apis.internal_balancer). Behind a CDN it forwards only requests carrying
-CloudFront's secret header (see cdn_origin). Its access logs go to the environment's log bucket (see access_logs).
-Services and fleets find their target groups here by logical ID (``target_group_title``): one stack, `app`.
+listener rule to it, and the route at `/` is the default. With a certificate a load balancer serves HTTPS on 443
+(TLS 1.2 and 1.3) and the public one redirects HTTP. Which load balancers there are is decided in `balancers`: one,
+internet-facing in the public tier, or internal in the app tier when APIs are the only way in; or two, when routes
+marked `internal: true` sit next to routes the internet reaches (the second, internal one, reached only through the
+APIs' VPC link). Behind a CDN the public one forwards only requests carrying CloudFront's secret header (see
+cdn_origin). Access logs go to the environment's log bucket (see access_logs). Services and fleets find their target
+groups here by logical ID (``target_group_title``): one stack, `app`.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from troposphere import elasticloadbalancingv2 as elb
 
 from .. import relations
 from ..context import Context, Fragment, camel
-from . import access_logs, apis, cdn_origin, network, security
+from . import access_logs, balancers, cdn_origin, dns, network, security
 from .base import Problem, Section, Spec
 
 STACK = "app"
@@ -32,17 +34,80 @@ def target_group_title(kind: str, name: str) -> str:
     return f"{camel(KINDS[kind])}{camel(name)}TargetGroup"
 
 
-def listener_titles(spec: Spec) -> list[str]:
-    """The listener the routes hang on: what a target's users must wait for."""
-    return ["LoadBalancerHttpsListener" if spec["load_balancer"].get("certificate") else "LoadBalancerHttpListener"]
+def listener_titles(spec: Spec, kind: str, name: str) -> list[str]:
+    """The listener ``kind.name``'s route hangs on: what its users must wait for."""
+    balancer = balancers.balancer_of(spec, kind, name)
+    return [balancer.listener] if balancer else []
+
+
+def balancer_title(spec: Spec, kind: str, name: str) -> str:
+    """The logical ID of the load balancer ``kind.name`` sits behind."""
+    balancer = balancers.balancer_of(spec, kind, name)
+    assert balancer is not None, (kind, name)
+    return balancer.title
 
 
 def check(spec: Spec) -> Iterator[Problem]:
-    certificate = spec.get("load_balancer", {}).get("certificate", "")
+    yield from _check_certificate(spec, ("load_balancer", "certificate"), spec.get("load_balancer", {}).get("certificate", ""))
+    internal = spec.get("load_balancer", {}).get("internal")
+    if internal is not None:
+        yield from _check_certificate(spec, ("load_balancer", "internal", "certificate"), internal.get("certificate", ""))
+    yield from _check_internal_routes(spec)
+
+
+def _check_internal_routes(spec: Spec) -> Iterator[Problem]:
+    """Routes marked internal: reached by an API, by nothing from outside; load_balancer.internal only when it is made."""
+    marked = balancers.marked_internal(spec)
+    outside = balancers.reached_from_outside(spec)
+    reached = balancers.api_routed(spec)
+    for target in sorted(marked):
+        kind, _, name = target.partition(".")
+        where = (kind, name, "route", "internal")
+        senders = [f"dns.records.{r}" for r, t in sorted((spec.get("dns") or {}).get("records", {}).items()) if t == target]
+        senders += ["the cdn"] if target in balancers.reached_from_cdn(spec) else []
+        if target in outside:
+            yield (
+                where,
+                f"{target} is internal (reached only through the APIs' VPC link), but {' and '.join(senders)} would send the "
+                "internet to it; drop `internal: true` or what points at it",
+            )
+        elif target not in reached:
+            yield (
+                where,
+                f"{target} is internal (reached only through the APIs' VPC link), and no route of apis or rest_apis sends "
+                "requests to it, so nothing could reach it; route an API to it or drop `internal: true`",
+            )
+    found = balancers.balancers(spec)
+    settings = spec.get("load_balancer") or {}
+    if "internal" in settings and not any(b.title == balancers.INTERNAL for b in found):
+        yield (
+            ("load_balancer", "internal"),
+            "load_balancer.internal configures a second, internal load balancer, made only when some routes are "
+            "`internal: true` and others are reached from the internet; there is none here, so remove it",
+        )
+    second = next((b for b in found if b.title == balancers.INTERNAL), None)
+    if second and second.certificate and server_name(spec, second) is None:
+        yield (
+            ("load_balancer", "internal", "certificate"),
+            "the APIs reach the internal load balancer over HTTPS and verify a name its certificate covers; name it in "
+            "load_balancer.internal.server_name, or use certificates.<name> of this spec",
+        )
+
+
+def server_name(spec: Spec, balancer: balancers.Balancer) -> str | None:
+    """The name APIs verify on an internal load balancer's certificate: its `server_name`, else the first name (not a
+    wildcard) of its `certificates.<n>`; None when neither says it."""
+    if balancer.server_name:
+        return balancer.server_name
+    names = dns.certificate_names(spec, balancer.certificate or "") or []
+    return next((n for n in names if not n.startswith("*.")), None)
+
+
+def _check_certificate(spec: Spec, where: tuple[str, ...], certificate: str) -> Iterator[Problem]:
     primary = spec["regions"]["primary"]
     if certificate.startswith("arn:") and certificate.split(":")[3:4] != [primary]:
         yield (
-            ("load_balancer", "certificate"),
+            where,
             f"the load balancer's certificate must be in its region, {primary}; this one is in {certificate.split(':')[3] or 'no region'}",
         )
     if certificate.startswith(CERTIFICATE_PREFIX):
@@ -50,7 +115,7 @@ def check(spec: Spec) -> Iterator[Problem]:
         known = spec.get("certificates") or {}
         if wanted not in known:
             yield (
-                ("load_balancer", "certificate"),
+                where,
                 f"the load balancer's certificate is {certificate}, which does not exist (certificates: "
                 f"{', '.join(sorted(known)) or 'none are declared'})",
             )
@@ -58,16 +123,23 @@ def check(spec: Spec) -> Iterator[Problem]:
 
 def build(spec: Spec, ctx: Context) -> Fragment:
     out = Fragment()
-    routed = relations.balanced(spec)
+    for balancer in balancers.balancers(spec):
+        _balancer(balancer, spec, ctx, out)
+    return out
+
+
+def _balancer(balancer: balancers.Balancer, spec: Spec, ctx: Context, out: Fragment) -> None:
     settings = spec["load_balancer"]
-    internal = apis.internal_balancer(spec)  # only HTTP APIs reach it, through their VPC link
-    balancer = out.add(
+    title = balancer.title
+    second = title == balancers.INTERNAL  # the app tier's, next to a public one
+    out.at = ("load_balancer", "internal") if second else ()
+    resource = out.add(
         elb.LoadBalancer(
-            "LoadBalancer",
+            title,
             Type="application",
-            Scheme="internal" if internal else "internet-facing",
-            Subnets=network.subnet_ids(ctx, network.app_tier(spec["network"]) if internal else network.PUBLIC_TIER),
-            SecurityGroups=[security.imported(ctx, "load-balancer")],
+            Scheme="internal" if balancer.internal else "internet-facing",
+            Subnets=network.subnet_ids(ctx, network.app_tier(spec["network"]) if balancer.internal else network.PUBLIC_TIER),
+            SecurityGroups=[security.imported(ctx, balancer.group)],
             LoadBalancerAttributes=[
                 elb.LoadBalancerAttributes(Key="idle_timeout.timeout_seconds", Value=str(settings["idle_timeout"])),
                 elb.LoadBalancerAttributes(
@@ -76,22 +148,31 @@ def build(spec: Spec, ctx: Context) -> Fragment:
                 elb.LoadBalancerAttributes(Key="routing.http.drop_invalid_header_fields.enabled", Value="true"),
                 *access_logs.load_balancer_attributes(ctx),
             ],
-            Tags=ctx.resource_tags(ctx.name("alb")),
+            Tags=ctx.resource_tags(ctx.name("internal-alb" if second else "alb")),
         )
     )
-    out.export(ctx, STACK, "LoadBalancerDnsName", GetAtt(balancer, "DNSName"), "DNS name of the public load balancer.")
-    out.export(
-        ctx, STACK, "LoadBalancerFullName", GetAtt(balancer, "LoadBalancerFullName"), "Full name (for metrics) of the load balancer."
-    )
-    out.export(
-        ctx,
-        STACK,
-        "LoadBalancerCanonicalHostedZoneId",
-        GetAtt(balancer, "CanonicalHostedZoneID"),
-        "Route 53 zone of the load balancer's DNS name (for alias records).",
-    )
+    if second:
+        out.export(
+            ctx,
+            STACK,
+            f"{title}FullName",
+            GetAtt(resource, "LoadBalancerFullName"),
+            "Full name (for metrics) of the internal load balancer.",
+        )
+    else:
+        out.export(ctx, STACK, "LoadBalancerDnsName", GetAtt(resource, "DNSName"), "DNS name of the public load balancer.")
+        out.export(
+            ctx, STACK, "LoadBalancerFullName", GetAtt(resource, "LoadBalancerFullName"), "Full name (for metrics) of the load balancer."
+        )
+        out.export(
+            ctx,
+            STACK,
+            "LoadBalancerCanonicalHostedZoneId",
+            GetAtt(resource, "CanonicalHostedZoneID"),
+            "Route 53 zone of the load balancer's DNS name (for alias records).",
+        )
     groups: dict[tuple[str, str], elb.TargetGroup] = {}
-    for kind, name, item in routed:
+    for kind, name, item in balancer.targets:
         out.at = (kind, name, "route")
         route = item["route"]
         attributes = [elb.TargetGroupAttribute(Key="deregistration_delay.timeout_seconds", Value=str(route["deregistration_delay"]))]
@@ -101,12 +182,12 @@ def build(spec: Spec, ctx: Context) -> Fragment:
                 elb.TargetGroupAttribute(Key="stickiness.type", Value="lb_cookie"),
                 elb.TargetGroupAttribute(Key="stickiness.lb_cookie.duration_seconds", Value=str(route["stickiness"])),
             ]
-        title = target_group_title(kind, name)
+        group_title = target_group_title(kind, name)
         # Bridge-mode tasks listen on dynamic host ports: each is checked on the port it was registered with.
         bridge = {"HealthCheckPort": "traffic-port"} if kind == "services" and item["network_mode"] == "bridge" else {}
         groups[(kind, name)] = out.add(
             elb.TargetGroup(
-                title,
+                group_title,
                 # tasks in awsvpc mode; the fleet's instances, or (bridge mode) the instance and host port of each task
                 TargetType="ip" if kind == "services" and item["network_mode"] == "awsvpc" else "instance",
                 Protocol="HTTP",
@@ -125,25 +206,25 @@ def build(spec: Spec, ctx: Context) -> Fragment:
         out.export(
             ctx,
             STACK,
-            f"{title}FullName",
+            f"{group_title}FullName",
             GetAtt(groups[(kind, name)], "TargetGroupFullName"),
             f"Full name (for metrics) of {KINDS[kind]} {name}'s target group.",
         )
-    default = next(((kind, name) for kind, name, item in routed if item["route"]["path"] == "/"), None)
-    guarded = cdn_origin.behind_cdn(spec)
+    out.at = ("load_balancer", "internal") if second else ()
+    default = next(((kind, name) for kind, name, item in balancer.targets if item["route"]["path"] == "/"), None)
+    guarded = balancer.guarded
     if guarded:  # only requests with CloudFront's secret header reach a service; the rules say which
         default_action = elb.Action(Type="fixed-response", FixedResponseConfig=elb.FixedResponseConfig(StatusCode="403"))
     elif default:
         default_action = elb.Action(Type="forward", TargetGroupArn=Ref(groups[default]))
     else:
         default_action = elb.Action(Type="fixed-response", FixedResponseConfig=elb.FixedResponseConfig(StatusCode="404"))
-    certificate = settings.get("certificate")
-    if certificate:
-        if not guarded and not internal:  # behind the cdn or the APIs nobody may reach port 80: they come over HTTPS
+    if balancer.certificate:
+        if not guarded and not balancer.internal:  # behind the cdn or the APIs nobody may reach port 80: they come over HTTPS
             out.add(
                 elb.Listener(
-                    "LoadBalancerHttpListener",
-                    LoadBalancerArn=Ref(balancer),
+                    f"{title}HttpListener",
+                    LoadBalancerArn=Ref(resource),
                     Port=80,
                     Protocol="HTTP",
                     DefaultActions=[
@@ -153,20 +234,18 @@ def build(spec: Spec, ctx: Context) -> Fragment:
             )
         main = out.add(
             elb.Listener(
-                "LoadBalancerHttpsListener",
-                LoadBalancerArn=Ref(balancer),
+                balancer.listener,
+                LoadBalancerArn=Ref(resource),
                 Port=443,
                 Protocol="HTTPS",
                 SslPolicy=TLS_POLICY,
-                Certificates=[elb.Certificate(CertificateArn=certificate_arn(ctx, certificate))],
+                Certificates=[elb.Certificate(CertificateArn=certificate_arn(ctx, balancer.certificate))],
                 DefaultActions=[default_action],
             )
         )
     else:
         main = out.add(
-            elb.Listener(
-                "LoadBalancerHttpListener", LoadBalancerArn=Ref(balancer), Port=80, Protocol="HTTP", DefaultActions=[default_action]
-            )
+            elb.Listener(balancer.listener, LoadBalancerArn=Ref(resource), Port=80, Protocol="HTTP", DefaultActions=[default_action])
         )
     secret = [
         elb.Condition(
@@ -174,7 +253,9 @@ def build(spec: Spec, ctx: Context) -> Fragment:
             HttpHeaderConfig=elb.HttpHeaderConfig(HttpHeaderName=cdn_origin.HEADER, Values=[cdn_origin.header_value(ctx)]),
         )
     ]
-    for index, (kind, name, item) in enumerate(routed, start=1):
+    for index, (kind, name, item) in enumerate(relations.balanced(spec), start=1):  # priorities count every route
+        if not balancer.holds(kind, name):
+            continue
         out.at = (kind, name, "route")
         if (kind, name) == default and not guarded:
             continue
@@ -193,8 +274,6 @@ def build(spec: Spec, ctx: Context) -> Fragment:
                 Actions=[elb.ListenerRuleAction(Type="forward", TargetGroupArn=Ref(groups[(kind, name)]))],
             )
         )
-    assert [main.title] == listener_titles(spec)
-    return out
 
 
 def certificate_arn(ctx: Context, certificate: str) -> Any:
@@ -231,6 +310,29 @@ DEFS: dict[str, Any] = {
                 "type": "string",
                 "pattern": CERTIFICATE_PATTERN,
                 "examples": ["certificates.web", "arn:aws:acm:us-east-1:123456789012:certificate/0a1b2c3d-1111-2222-3333-444455556666"],
+            },
+            "internal": {
+                "description": "The app tier's internal load balancer, for routes marked `internal: true` next to routes the "
+                "internet reaches: APIs (HTTP or REST) reach it through their VPC link, and nothing else does.",
+                "type": "object",
+                "additionalProperties": False,
+                "properties": {
+                    "certificate": {
+                        "description": "`certificates.<name>` of this spec, or an ACM certificate ARN in the primary region: "
+                        "HTTPS on 443 from the APIs' VPC link; without it, HTTP on 80 inside the VPC.",
+                        "type": "string",
+                        "pattern": CERTIFICATE_PATTERN,
+                        "examples": ["certificates.app"],
+                    },
+                    "server_name": {
+                        "description": "The name the APIs verify on its certificate. Needed with a certificate ARN; with "
+                        "`certificates.<name>` its first name is the default.",
+                        "type": "string",
+                        "minLength": 1,
+                        "maxLength": 253,
+                        "examples": ["app.example.com"],
+                    },
+                },
             },
             "server_name": {
                 "description": "A name the certificate covers, which HTTP APIs verify when they are the only way into the routed "
@@ -285,6 +387,12 @@ DEFS: dict[str, Any] = {
                 "minimum": 0,
                 "maximum": 3600,
                 "default": 300,
+            },
+            "internal": {
+                "description": "Behind the internal load balancer in the app tier (load_balancer.internal), reached only "
+                "through the APIs' VPC link, when other routes are reached from the internet.",
+                "type": "boolean",
+                "default": False,
             },
             "priority": {
                 "description": "Listener rule priority for non-default paths.",

@@ -38,9 +38,8 @@ from typing import Any
 
 from troposphere import AWSObject, GetAtt, Join, Ref, Sub, apigateway, apigatewayv2, awslambda
 
-from .. import relations
 from ..context import Context, Fragment, camel
-from . import apis, network, security
+from . import apis, balancers, network, security
 from .base import LOG_GROUP_PATTERN, Path, Problem, Section, Spec
 from .logs import log_group
 
@@ -83,11 +82,9 @@ def _variable(segment: str) -> bool:
 
 
 def vpc_link(spec: Spec) -> bool:
-    """Whether service routes go through the REST APIs' VPC link: when APIs are the only way into the routed services,
-    the load balancer is internal (see apis.internal_balancer, which counts REST API routes too)."""
-    return apis.internal_balancer(spec) and any(
-        target.startswith("services.") for api in spec.get("rest_apis", {}).values() for target in api["routes"].values()
-    )
+    """Whether routes go through the REST APIs' VPC link: when a route's service or fleet sits behind an internal load
+    balancer (see balancers)."""
+    return any(apis.behind_internal(spec, target) for api in spec.get("rest_apis", {}).values() for target in api["routes"].values())
 
 
 # --- checks ---------------------------------------------------------------------------------------
@@ -334,7 +331,7 @@ def _api(name: str, api: dict[str, Any], ctx: Context, out: Fragment, link: Any)
             properties["RequestModels"] = {"application/json": Ref(model)}
             out.at = ("rest_apis", name, "routes", key)
         kind, _, item = target.partition(".")
-        integration = _function(item) if kind == "functions" else _service(item, method, path, ctx, link)
+        integration = _function(item) if kind == "functions" else _balanced(target, method, path, ctx, link)
         compiled.append(
             out.add(
                 apigateway.Method(
@@ -460,19 +457,22 @@ def _function(item: str) -> apigateway.Integration:
     return apigateway.Integration(Type="AWS_PROXY", IntegrationHttpMethod="POST", Uri=Sub(arn), TimeoutInMillis=TIMEOUT_MS)
 
 
-def _service(item: str, method: str, path: str, ctx: Context, link: Any) -> apigateway.Integration:
-    """services.<n> through the load balancer, the request's path (its parameters mapped through) as the load balancer's path
-    rules expect it: through the VPC link to the internal load balancer, else to its internet-facing DNS name."""
+def _balanced(target: str, method: str, path: str, ctx: Context, link: Any) -> apigateway.Integration:
+    """A service or fleet through its load balancer, the request's path (its parameters mapped through) as the load
+    balancer's path rules expect it: through the VPC link to an internal load balancer, else to its public DNS name."""
     forwarded = re.sub(r"\{([A-Za-z0-9_]+)\+\}", r"{\1}", path)
     mapped = {f"integration.request.path.{p}": f"method.request.path.{p}" for p in _parameters(path)}
     properties: dict[str, Any] = {"RequestParameters": mapped} if mapped else {}
-    https = relations.balancer_port(ctx.spec) == 443
-    if link is not None:
+    kind, _, name = target.partition(".")
+    balancer = balancers.balancer_of(ctx.spec, kind, name)
+    assert balancer is not None
+    https = balancer.port == 443
+    if balancer.internal:
         # Over HTTPS, API Gateway verifies the certificate for the URI's host: the name the checks required.
-        host: Any = apis.server_name(ctx.spec) if https else GetAtt("LoadBalancer", "DNSName")
-        properties |= {"ConnectionType": "VPC_LINK", "ConnectionId": Ref(link), "IntegrationTarget": Ref("LoadBalancer")}
+        host: Any = apis.server_name(ctx.spec, balancer) if https else GetAtt(balancer.title, "DNSName")
+        properties |= {"ConnectionType": "VPC_LINK", "ConnectionId": Ref(link), "IntegrationTarget": Ref(balancer.title)}
     else:
-        host = GetAtt("LoadBalancer", "DNSName")
+        host = GetAtt(balancer.title, "DNSName")
     return apigateway.Integration(
         Type="HTTP_PROXY",
         IntegrationHttpMethod=method,
@@ -523,7 +523,7 @@ DEFS: dict[str, Any] = {
                 "additionalProperties": {
                     "description": "`functions.<n>` or `services.<n>`.",
                     "type": "string",
-                    "pattern": "^(functions|services)\\.[a-z][a-z0-9-]*$",
+                    "pattern": "^(functions|services|fleets)\\.[a-z][a-z0-9-]*$",
                 },
                 "examples": [{"GET /forms/{id}": "functions.forms", "ANY /app/{proxy+}": "services.app"}],
             },

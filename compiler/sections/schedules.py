@@ -1,10 +1,12 @@
 """Schedules: EventBridge Scheduler runs a one-off ECS task of a service, or invokes a function, on cron or rate.
 
 A scheduled task is the service's own task definition (same image release, roles, settings and secrets) run
-once in the app tier with the service's security group, optionally with another command: the nightly report
-or migration next to the web service it belongs to. Each schedule has a role that may start exactly that
-task (and pass exactly its roles) or invoke exactly that function. For a function, `on: [{schedule: ...}]`
-says the same from the function's side.
+once where the service runs, optionally with another command: the nightly report or migration next to the web
+service it belongs to. A Fargate service's task runs in the app tier with the service's security group; an ECS on
+EC2 service's (`capacity: {fleet: <n>}`) on the fleet's instances through the fleet's capacity provider, with the
+service's group in its fleet's tier in awsvpc mode, or on the instance's network in bridge mode. Each schedule
+has a role that may start exactly that task (and pass exactly its roles) or invoke exactly that function. For a
+function, `on: [{schedule: ...}]` says the same from the function's side.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from ..context import Context, Fragment, camel
 from . import network, security
 from .base import Problem, Section, Spec
 from .functions import schedule_problem, timezone_problem
-from .services import task_statements
+from .services import ASSOCIATION, capacity_provider_title, on_fleet, task_statements, task_tier
 
 STACK = "app"
 DEFAULT_TIMEZONE = "UTC"
@@ -42,8 +44,6 @@ def check(spec: Spec) -> Iterator[Problem]:
         if target not in known:
             listed = ", ".join(sorted(known)) or "none are declared"
             yield (*where, "run"), f"schedules.{name} runs {schedule['run']}, which does not exist ({kind}: {listed})"
-        elif kind == "services" and known[target].get("capacity", {}).get("fleet"):
-            yield (*where, "run"), f"schedules.{name} runs services.{target}, which runs on a fleet; scheduled tasks run on Fargate only"
         if kind == "functions" and "command" in schedule:
             yield (*where, "command"), "command overrides a service's container command; a function takes none"
         for key, problem in (
@@ -97,22 +97,42 @@ def _task_target(name: str, schedule: dict[str, Any], ctx: Context) -> tuple[lis
         Arn=GetAtt("Cluster", "Arn"),
         RoleArn=GetAtt(f"{title(name)}Role", "Arn"),
         EcsParameters=scheduler.EcsParameters(
-            TaskDefinitionArn=Ref(f"{service}TaskDefinition"),
-            LaunchType="FARGATE",
-            TaskCount=1,
-            PropagateTags="TASK_DEFINITION",
-            NetworkConfiguration=scheduler.NetworkConfiguration(
-                AwsvpcConfiguration=scheduler.AwsVpcConfiguration(
-                    AssignPublicIp="DISABLED",
-                    SecurityGroups=[security.imported(ctx, "service", service_name)],
-                    Subnets=network.subnet_ids(ctx, network.app_tier(ctx.spec["network"])),
-                )
-            ),
+            TaskDefinitionArn=Ref(f"{service}TaskDefinition"), TaskCount=1, PropagateTags="TASK_DEFINITION", **_placement(service_name, ctx)
         ),
         RetryPolicy=scheduler.RetryPolicy(MaximumRetryAttempts=schedule["retries"]),
         **({"Input": json.dumps(overrides, sort_keys=True)} if overrides else {}),
     )
     return statements, target
+
+
+def _placement(service_name: str, ctx: Context) -> dict[str, Any]:
+    """Where the task runs: on Fargate in the app tier; or on its service's fleet, through the fleet's capacity provider
+    (a launch type would bypass the provider's managed scaling), placed as the service places its tasks, in the fleet's
+    tier in awsvpc mode and on the instance's own network in bridge mode."""
+    service = ctx.spec["services"][service_name]
+    awsvpc = scheduler.NetworkConfiguration(
+        AwsvpcConfiguration=scheduler.AwsVpcConfiguration(
+            AssignPublicIp="DISABLED",
+            SecurityGroups=[security.imported(ctx, "service", service_name)],
+            Subnets=network.subnet_ids(ctx, task_tier(ctx.spec, service)),
+        )
+    )
+    fleet = on_fleet(service)
+    if fleet is None:
+        return {"LaunchType": "FARGATE", "NetworkConfiguration": awsvpc}
+    placement: dict[str, Any] = {
+        # The provider's name, in this stack: Ref of an AWS::ECS::CapacityProvider is its name, which RunTask takes.
+        "CapacityProviderStrategy": [
+            scheduler.CapacityProviderStrategyItem(CapacityProvider=Ref(capacity_provider_title(fleet)), Weight=1)
+        ],
+        "PlacementStrategy": [
+            scheduler.PlacementStrategy(Type="spread", Field="attribute:ecs.availability-zone"),
+            scheduler.PlacementStrategy(Type="binpack", Field="memory"),
+        ],
+    }
+    if service["network_mode"] != "bridge":
+        placement["NetworkConfiguration"] = awsvpc
+    return placement
 
 
 def _function_target(name: str, schedule: dict[str, Any]) -> tuple[list[Statement], scheduler.Target]:
@@ -143,9 +163,12 @@ def build(schedules: dict[str, Any], ctx: Context) -> Fragment:
                 Tags=ctx.resource_tags(ctx.name(name, "schedule")),
             )
         )
+        # A task on a fleet names its capacity provider, which must be the cluster's first (and outlive the schedule).
+        fleet = on_fleet(ctx.spec["services"][schedule["run"].partition(".")[2]]) if kind == "services" else None
         out.add(
             scheduler.Schedule(
                 title(name),
+                **({"DependsOn": [ASSOCIATION]} if fleet else {}),
                 Name=ctx.name(name),
                 Description=f"{ctx.name(name)}: {schedule['run']} on {schedule['expression']}",
                 ScheduleExpression=schedule["expression"],

@@ -17,7 +17,7 @@ from troposphere import GetAtt, Ref, ec2
 
 from .. import relations
 from ..context import Context, Fragment, camel
-from . import apis, cdn_origin, services
+from . import balancers, cdn_origin, services
 from .base import Section
 
 STACK = "security"
@@ -71,74 +71,27 @@ def build(spec: dict[str, Any], ctx: Context) -> Fragment:
         groups[(kind, name)] = resource
         return resource
 
-    routed = relations.balanced(spec)
-    if routed and cdn_origin.behind_cdn(spec):
-        balancer = group("load-balancer", "", "the load balancer, origin of the CloudFront distribution")
-        out.at = ("cdn",)
-        prefix_list = out.parameter(cdn_origin.prefix_list_parameter())
-        port = relations.balancer_port(spec)
-        protocol = "HTTPS" if port == 443 else "HTTP"
-        # One port only: the prefix list counts as its size (about 55) against the group's 60 inbound rules.
-        out.add(
-            ec2.SecurityGroupIngress(
-                f"LoadBalancerIngressCloudFront{protocol}",
-                GroupId=GetAtt(balancer, "GroupId"),
-                IpProtocol="tcp",
-                FromPort=port,
-                ToPort=port,
-                SourcePrefixListId=Ref(prefix_list),
-                Description=f"{protocol} from the CloudFront origin-facing servers only",
-                Metadata=cdn_origin.supplied_metadata(),
-            )
-        )
-        out.at = ()
-    elif routed and apis.internal_balancer(spec):
-        balancer = group("load-balancer", "", "the internal load balancer, reached only through HTTP APIs")
-        link = group(API_LINK, "", "the VPC link HTTP APIs reach the internal load balancer through")
-        port = relations.balancer_port(spec)
-        out.at = ("apis",)
-        out.add(
-            ec2.SecurityGroupIngress(
-                "LoadBalancerIngressFromApiVpcLink",
-                GroupId=GetAtt(balancer, "GroupId"),
-                IpProtocol="tcp",
-                FromPort=port,
-                ToPort=port,
-                SourceSecurityGroupId=GetAtt(link, "GroupId"),
-                Description=f"Port {port} from the VPC link of the HTTP APIs only",
-            )
-        )
-        out.at = ()
-    elif routed:
-        balancer = group("load-balancer", "", "the public load balancer")
-        for port, protocol in ((80, "HTTP"), (443, "HTTPS")):
-            out.add(
-                ec2.SecurityGroupIngress(
-                    f"LoadBalancerIngress{protocol}",
-                    GroupId=GetAtt(balancer, "GroupId"),
-                    IpProtocol="tcp",
-                    FromPort=port,
-                    ToPort=port,
-                    CidrIp="0.0.0.0/0",
-                    Description=f"{protocol} from the internet",
-                )
-            )
+    for balancer in balancers.balancers(spec):
+        _balancer_group(balancer, spec, ctx, out, group, groups)
     for kind in ("databases", "caches", "filesystems", "services", "fleets"):
         for name in spec.get(kind, {}):
             group(KIND[kind], name, f"{KIND[kind]} {name}")
     bridged = services.bridged(spec)  # their tasks share their fleet's instances, address and group
-    for fleet in sorted({f for s, f in bridged.items() if "route" in spec["services"][s]}):
+    bridged_behind = {
+        (fleet, on.title): on for service, fleet in bridged.items() if (on := balancers.balancer_of(spec, "services", service)) is not None
+    }
+    for (fleet, _), balancer in sorted(bridged_behind.items(), key=lambda pair: pair[0]):
         out.at = ("fleets", fleet)
         low, high = EPHEMERAL_PORTS
         out.add(
             ec2.SecurityGroupIngress(
-                f"Fleet{camel(fleet)}IngressFromLoadBalancerToTasks",
+                f"Fleet{camel(fleet)}IngressFrom{balancer.title}ToTasks",
                 GroupId=GetAtt(groups[("fleet", fleet)], "GroupId"),
                 IpProtocol="tcp",
                 FromPort=low,
                 ToPort=high,
-                SourceSecurityGroupId=GetAtt(groups[("load-balancer", "")], "GroupId"),
-                Description=f"Bridge-mode tasks' host ports {low}-{high} from the load balancer only",
+                SourceSecurityGroupId=GetAtt(groups[(balancer.group, "")], "GroupId"),
+                Description=f"Bridge-mode tasks' host ports {low}-{high} from {balancer.words} only",
             )
         )
     in_vpc = vpc_functions(spec)
@@ -151,16 +104,17 @@ def build(spec: dict[str, Any], ctx: Context) -> Fragment:
         out.at = (kind, name)  # problems with these rules are told at the item whose uses made them
         user = KIND[kind]
         source = groups[("fleet", bridged[name])] if kind == "services" and name in bridged else groups[(user, name)]
-        if "route" in item and kind in ("services", "fleets") and not (kind == "services" and name in bridged):
+        behind = balancers.balancer_of(spec, kind, name) if kind in ("services", "fleets") else None
+        if behind is not None and not (kind == "services" and name in bridged):
             out.add(
                 ec2.SecurityGroupIngress(
-                    f"{camel(user)}{camel(name)}IngressFromLoadBalancer",
+                    f"{camel(user)}{camel(name)}IngressFrom{behind.title}",
                     GroupId=GetAtt(source, "GroupId"),
                     IpProtocol="tcp",
                     FromPort=item["port"],
                     ToPort=item["port"],
-                    SourceSecurityGroupId=GetAtt(groups[("load-balancer", "")], "GroupId"),
-                    Description=f"Port {item['port']} from the load balancer only",
+                    SourceSecurityGroupId=GetAtt(groups[(behind.group, "")], "GroupId"),
+                    Description=f"Port {item['port']} from {behind.words} only",
                 )
             )
         for use in relations.uses(item):
@@ -181,6 +135,71 @@ def build(spec: dict[str, Any], ctx: Context) -> Fragment:
                 )
             )
     return out
+
+
+def _balancer_group(
+    balancer: balancers.Balancer, spec: dict[str, Any], ctx: Context, out: Fragment, group: Any, groups: dict[Any, Any]
+) -> None:
+    """A load balancer's group: open to CloudFront only (the cdn's origin), to the APIs' VPC link only (internal),
+    or to the internet on 80 and 443."""
+    port = balancer.port
+    if balancer.guarded:
+        resource = group(balancer.group, "", "the load balancer, origin of the CloudFront distribution")
+        out.at = ("cdn",)
+        prefix_list = out.parameter(cdn_origin.prefix_list_parameter())
+        protocol = "HTTPS" if port == 443 else "HTTP"
+        # One port only: the prefix list counts as its size (about 55) against the group's 60 inbound rules.
+        out.add(
+            ec2.SecurityGroupIngress(
+                f"LoadBalancerIngressCloudFront{protocol}",
+                GroupId=GetAtt(resource, "GroupId"),
+                IpProtocol="tcp",
+                FromPort=port,
+                ToPort=port,
+                SourcePrefixListId=Ref(prefix_list),
+                Description=f"{protocol} from the CloudFront origin-facing servers only",
+                Metadata=cdn_origin.supplied_metadata(),
+            )
+        )
+        out.at = ()
+    elif balancer.internal:
+        second = balancer.title == balancers.INTERNAL
+        out.at = ("load_balancer", "internal") if second else ()
+        resource = group(
+            balancer.group,
+            "",
+            "the internal load balancer of the app tier, reached only through the VPC link of the APIs"
+            if second
+            else "the internal load balancer, reached only through HTTP APIs",
+        )
+        link = groups.get((API_LINK, "")) or group(API_LINK, "", "the VPC link HTTP APIs reach the internal load balancer through")
+        out.at = ("load_balancer", "internal") if second else ("apis",)
+        out.add(
+            ec2.SecurityGroupIngress(
+                f"{balancer.title}IngressFromApiVpcLink",
+                GroupId=GetAtt(resource, "GroupId"),
+                IpProtocol="tcp",
+                FromPort=port,
+                ToPort=port,
+                SourceSecurityGroupId=GetAtt(link, "GroupId"),
+                Description=f"Port {port} from the VPC link of the {'APIs' if second else 'HTTP APIs'} only",
+            )
+        )
+        out.at = ()
+    else:
+        resource = group(balancer.group, "", "the public load balancer")
+        for public_port, protocol in ((80, "HTTP"), (443, "HTTPS")):
+            out.add(
+                ec2.SecurityGroupIngress(
+                    f"LoadBalancerIngress{protocol}",
+                    GroupId=GetAtt(resource, "GroupId"),
+                    IpProtocol="tcp",
+                    FromPort=public_port,
+                    ToPort=public_port,
+                    CidrIp="0.0.0.0/0",
+                    Description=f"{protocol} from the internet",
+                )
+            )
 
 
 def imported(ctx: Context, kind: str, name: str = "") -> Any:

@@ -21,7 +21,7 @@ from troposphere import GetAtt, Join, Ref, Sub, applicationautoscaling, ecs, iam
 
 from .. import relations
 from ..context import Context, Fragment, camel
-from . import apis, filesystems, load_balancer, network, registries, security
+from . import balancers, filesystems, load_balancer, network, registries, security
 from .base import LOG_GROUP_PATTERN, Connection, Problem, Section, Spec, Use, UseTarget, env_name, uses_property
 from .logs import log_group as log_group_for
 from .logs import writes_own_logs
@@ -66,7 +66,8 @@ def check(spec: Spec) -> Iterator[Problem]:
         if "route" in service and "port" not in service:
             yield (*path, "route"), f"services.{name} has a route but no port for the load balancer to reach"
         public = network.PUBLIC_TIER in spec.get("network", {}).get("tiers", [network.PUBLIC_TIER])
-        if "route" in service and not public and not apis.internal_balancer(spec):
+        balancer = balancers.balancer_of(spec, "services", name)
+        if balancer is not None and not public and not balancer.internal:
             yield (
                 (*path, "route"),
                 f"services.{name} has a route, and the internet-facing load balancer needs a '{network.PUBLIC_TIER}' tier in network.tiers",
@@ -246,7 +247,6 @@ def build(services: dict[str, Any], ctx: Context) -> Fragment:
     if not providers and any("capacity" in service for service in services.values()):
         cluster.CapacityProviders = ["FARGATE", "FARGATE_SPOT"]
     out.export(ctx, STACK, "ClusterName", Ref(cluster), "Name of the ECS cluster.")
-    listeners = load_balancer.listener_titles(spec)
     namespace = None
     if discovered(spec):
         out.at = ("services",)
@@ -270,7 +270,7 @@ def build(services: dict[str, Any], ctx: Context) -> Fragment:
     for name, service in sorted(services.items()):
         out.at = ("services", name)
         target_group = load_balancer.target_group_title("services", name) if "route" in service else None
-        _service(name, service, ctx, out, cluster, target_group, listeners, log_groups, namespace)
+        _service(name, service, ctx, out, cluster, target_group, log_groups, namespace)
     return out
 
 
@@ -405,7 +405,6 @@ def _service(
     out: Fragment,
     cluster: ecs.Cluster,
     target_group: str | None,
-    listeners: list[str],
     log_groups: dict[str, Any],
     namespace: servicediscovery.PrivateDnsNamespace | None = None,
 ) -> None:
@@ -518,7 +517,7 @@ def _service(
             AwsvpcConfiguration=ecs.AwsvpcConfiguration(
                 AssignPublicIp="DISABLED",
                 SecurityGroups=[security.imported(ctx, "service", name)],
-                Subnets=network.subnet_ids(ctx, _task_tier(ctx.spec, service)),
+                Subnets=network.subnet_ids(ctx, task_tier(ctx.spec, service)),
             )
         )
     waits = []
@@ -527,7 +526,7 @@ def _service(
             ecs.LoadBalancer(ContainerName=name, ContainerPort=service["port"], TargetGroupArn=Ref(target_group))
         ]
         properties["HealthCheckGracePeriodSeconds"] = 60
-        waits += listeners
+        waits += load_balancer.listener_titles(ctx.spec, "services", name)
     if fleet is not None:
         # Spread over the zones, then fill instances before starting more. The association comes first: a strategy
         # may only name a capacity provider of the cluster, and on deletion the service goes before its provider.
@@ -567,7 +566,7 @@ def _platform(service: dict[str, Any]) -> dict[str, Any]:
     return {"RuntimePlatform": ecs.RuntimePlatform(CpuArchitecture=architecture, OperatingSystemFamily="LINUX")}
 
 
-def _task_tier(spec: Spec, service: dict[str, Any]) -> str:
+def task_tier(spec: Spec, service: dict[str, Any]) -> str:
     """awsvpc tasks get their addresses in the app tier on Fargate, and in their fleet's tier on EC2 (their instances' zones)."""
     fleet = on_fleet(service)
     if fleet is None:
@@ -707,7 +706,11 @@ def _autoscaling(
         predefined: dict[str, Any] = {"PredefinedMetricType": metric}
         if key == "requests_per_target" and target_group is not None:
             predefined["ResourceLabel"] = Join(
-                "/", [GetAtt("LoadBalancer", "LoadBalancerFullName"), GetAtt(target_group, "TargetGroupFullName")]
+                "/",
+                [
+                    GetAtt(load_balancer.balancer_title(ctx.spec, "services", name), "LoadBalancerFullName"),
+                    GetAtt(target_group, "TargetGroupFullName"),
+                ],
             )
         out.add(
             applicationautoscaling.ScalingPolicy(

@@ -157,13 +157,14 @@ def test_lambda_processing_functions_triggered_by_uploads_with_the_documented_me
         "FunctionFileProcessor": ("python3.11", 2048, 900),  # processing: 15 minutes
         "FunctionImageOptimizer": ("nodejs22.x", 1024, 900),
         "FunctionNotifications": ("nodejs22.x", 1024, 30),  # API-side: 30 seconds
+        "FunctionRotateCredentials": ("python3.11", 1024, 30),  # the credentials' rotation: short, like API functions
     }
     for name in ("FunctionFileProcessor", "FunctionImageOptimizer"):
         dead_letter = {"Fn::ImportValue": "indivillage-production-data-QueueProcessingFailuresArn"}
         assert functions[name]["DeadLetterConfig"] == {"TargetArn": dead_letter}  # bucket events are asynchronous
         assert "VpcConfig" in functions[name]
     rules = [r["Properties"]["EventPattern"] for r in of_type(app, "AWS::Events::Rule").values()]
-    assert any(p["detail"]["bucket"]["name"] == [{"Fn::ImportValue": "indivillage-production-data-BucketUploadsName"}] for p in rules)
+    assert any(p.get("detail", {}).get("bucket", {}).get("name") == [{"Fn::ImportValue": "indivillage-production-data-BucketUploadsName"}] for p in rules)
 
 
 def test_standard_fifo_and_dead_letter_queues_and_filtered_topic_subscriptions() -> None:
@@ -250,3 +251,37 @@ def test_the_rest_api_with_keys_validation_and_x_ray_reaches_the_app_tier_only_t
         if r["Properties"]["GroupId"] == {"Fn::GetAtt": ["FleetAppSecurityGroup", "GroupId"]}
     ]
     assert sources == [{"Fn::GetAtt": ["InternalLoadBalancerSecurityGroup", "GroupId"]}]
+
+
+@pytest.mark.parametrize(("env", "replicas"), [("development", 0), ("staging", 0), ("production", 1)])
+def test_database_credentials_at_the_documented_name_rotated_and_read_replicas_in_production(env: str, replicas: int) -> None:
+    data = stack(env, "data")
+    assert props(data, "DatabaseMainSecret")["Name"] == f"/{env}/database/credentials"
+    rotation = props(stack(env, "app"), "DatabaseMainSecretRotation")
+    assert rotation["RotationRules"] == {"AutomaticallyAfterDays": 30}
+    found = [p["Properties"] for p in of_type(data, "AWS::RDS::DBInstance").values() if "SourceDBInstanceIdentifier" in p["Properties"]]
+    assert len(found) == replicas
+    assert all(r["DBInstanceClass"] == "db.m5.large" for r in found)
+
+
+@pytest.mark.parametrize("env", ["development", "staging", "production"])
+def test_a_custom_event_bus_encrypted_with_an_archive_and_pattern_rules(env: str) -> None:
+    bus = props(stack(env, "data"), "BusSystem")
+    assert bus["Name"] == f"indivillage-{env}-system"
+    assert bus["KmsKeyIdentifier"] == {"Fn::ImportValue": f"indivillage-{env}-keys-EnvironmentKeyArn"}
+    assert props(stack(env, "data"), "BusSystemArchive")["RetentionDays"] == 30
+    rules = {t: r["Properties"] for t, r in of_type(stack(env, "app"), "AWS::Events::Rule").items() if t.startswith("BusSystemRule")}
+    assert sorted(rules) == ["BusSystemRuleNotificationRequested", "BusSystemRuleProcessingFailed"]
+    assert all("EventPattern" in rule for rule in rules.values())
+
+
+@pytest.mark.parametrize("env", ["development", "staging", "production"])
+def test_origin_shield_an_edge_function_and_a_scheduled_task_on_the_ecs_fleet(env: str) -> None:
+    distribution = props(stack(env, "edge"), "Distribution")["DistributionConfig"]
+    assert {o["OriginShield"]["OriginShieldRegion"] for o in distribution["Origins"]} == {"us-east-1"}
+    assets = next(b for b in distribution["CacheBehaviors"] if b["PathPattern"] == "/assets/*")
+    assert [a["EventType"] for a in assets["FunctionAssociations"]] == ["viewer-request"]
+    schedule = props(stack(env, "app"), "ScheduleNightlyCleanup")
+    assert schedule["ScheduleExpression"] == "cron(0 3 * * ? *)"
+    assert "CapacityProviderStrategy" in schedule["Target"]["EcsParameters"]
+    assert "LaunchType" not in schedule["Target"]["EcsParameters"]

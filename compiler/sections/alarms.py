@@ -129,9 +129,7 @@ METRICS: dict[str, dict[str, Metric]] = {
         ),
     },
     "load_balancer": {
-        "unhealthy_targets": Metric(
-            "AWS/ApplicationELB", "UnHealthyHostCount", "Maximum", True, words="unhealthy targets", band="none"
-        ),
+        "unhealthy_targets": Metric("AWS/ApplicationELB", "UnHealthyHostCount", "Maximum", True, words="unhealthy targets", band="none"),
         "healthy_below": Metric(
             "AWS/ApplicationELB", "HealthyHostCount", "Minimum", False, missing="breaching", words="healthy targets", band="none"
         ),
@@ -223,7 +221,9 @@ def planned(alarms: dict[str, Any], spec: Spec, *, declared: bool = True) -> lis
     """Every alarm of the spec's thresholds; load balancer thresholds apply to each target behind it. With
     ``declared=False`` also those of items the spec does not declare (which check reports)."""
     items: list[tuple[str, str, dict[str, Any], str]] = [
-        (kind, name, metrics, "") for kind in ITEM_KINDS for name, metrics in sorted(alarms[kind].items())
+        (kind, name, metrics, "")
+        for kind in ITEM_KINDS
+        for name, metrics in sorted(alarms[kind].items())
         if name in spec.get(kind, {}) or not declared
     ]
     if alarms["load_balancer"]:
@@ -282,6 +282,10 @@ def quieted(alarms: dict[str, Any], plan: list[Planned]) -> set[str]:
     return found
 
 
+def _unheard(severity: str) -> str:
+    return f"{'an' if severity == 'info' else 'a'} {severity} alarm needs someone in alarms.notify.{severity}"
+
+
 def check(spec: Spec) -> Iterator[Problem]:
     alarms = spec.get("alarms")
     if not alarms:
@@ -308,7 +312,7 @@ def check(spec: Spec) -> Iterator[Problem]:
         if alarm.anomaly and alarm.metric.side == "none":
             problems.append(f"{alarm.metric_key} is held against a fixed minimum; anomaly detection does not apply: give a number")
         elif alarm.severity not in severities and alarm.title not in quiet:
-            problems.append(f"a {alarm.severity} alarm needs someone in alarms.notify.{alarm.severity}")
+            problems.append(_unheard(alarm.severity))
         for message in problems:
             if (alarm.path, message) not in told:
                 told.add((alarm.path, message))
@@ -316,7 +320,7 @@ def check(spec: Spec) -> Iterator[Problem]:
     for name, composite in alarms["composite"].items():
         path = ("alarms", "composite", name)
         if composite["severity"] not in severities:
-            yield (*path, "severity"), f"a {composite['severity']} alarm needs someone in alarms.notify.{composite['severity']}"
+            yield (*path, "severity"), _unheard(composite["severity"])
         for index, reference in enumerate(composite["of"]):
             found = resolve(reference, plan)
             if isinstance(found, str):
@@ -474,8 +478,7 @@ def build(alarms: dict[str, Any], ctx: Context) -> Fragment:
             cloudwatch.CompositeAlarm(
                 f"AlarmComposite{camel(name)}",
                 AlarmName=ctx.name("composite", name),
-                AlarmDescription=f"{severity}: "
-                + composite.get("description", f"{composite['when']} of {', '.join(composite['of'])}"),
+                AlarmDescription=f"{severity}: " + composite.get("description", f"{composite['when']} of {', '.join(composite['of'])}"),
                 AlarmRule=Sub(rule),
                 ActionsEnabled=True,
                 AlarmActions=actions.get(severity, []),
@@ -640,11 +643,14 @@ def _item_thresholds(kind: str, description: str, noun: str) -> dict[str, Any]:
 
 
 def _by_severity(what: str, minimum: dict[str, Any]) -> dict[str, Any]:
-    return {severity: {"description": f"{what} for {article} {severity} alarm.", "type": "number", **minimum} for severity, article in (
-        ("critical", "a"),
-        ("warning", "a"),
-        ("info", "an"),
-    )}
+    return {
+        severity: {"description": f"{what} for {article} {severity} alarm.", "type": "number", **minimum}
+        for severity, article in (
+            ("critical", "a"),
+            ("warning", "a"),
+            ("info", "an"),
+        )
+    }
 
 
 def _notify(severity: str) -> dict[str, Any]:
@@ -671,7 +677,9 @@ DEFS: dict[str, Any] = {
         "minimum": 0,
         "additionalProperties": False,
         "minProperties": 1,
-        "properties": {**_by_severity("Threshold", {"minimum": 0}), "anomaly": {
+        "properties": {
+            **_by_severity("Threshold", {"minimum": 0}),
+            "anomaly": {
                 "$ref": "#/$defs/anomalyBand",
                 "description": "Anomaly detection: the band's width in standard deviations (a warning), or widths by severity.",
             },

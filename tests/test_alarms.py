@@ -204,3 +204,34 @@ def test_a_quiet_child_needs_no_subscriber_of_its_own(tmp_path: Path) -> None:
         )
     )
     load_and_validate(spec)
+
+
+def test_a_target_behind_the_internal_load_balancer_is_watched_on_it(tmp_path: Path) -> None:
+    spec = tmp_path / "tiers.yaml"
+    spec.write_text(
+        (FIXTURES / "balancers" / "two.yaml")
+        .read_text()
+        .replace(
+            "environments:\n",
+            "alarms:\n  notify: {critical: ['+15551234567']}\n  load_balancer: {healthy_below: {critical: 1}}\n"
+            "  composite:\n    down: {of: [load_balancer.web.healthy_below, load_balancer.app.healthy_below]}\nenvironments:\n",
+        )
+    )
+    result = ivc("compile", spec, "--out", tmp_path / "out", "--strict")
+    assert result.exit_code == 0, result.output
+    folder = tmp_path / "out" / "tiers" / "dev" / "us-east-1"
+    monitoring = stack(folder, "monitoring")
+    web = dims(props(monitoring, "AlarmLoadBalancerFleetWebHealthyBelowCritical"))
+    app = dims(props(monitoring, "AlarmLoadBalancerFleetAppHealthyBelowCritical"))
+    assert web["LoadBalancer"] == {"Fn::ImportValue": "tiers-dev-app-LoadBalancerFullName"}
+    assert app["LoadBalancer"] == {"Fn::ImportValue": "tiers-dev-app-InternalLoadBalancerFullName"}
+    assert app["TargetGroup"] == {"Fn::ImportValue": "tiers-dev-app-FleetAppTargetGroupFullName"}
+    exported = {o["Export"]["Name"] for o in stack(folder, "app")["Outputs"].values()}
+    assert {
+        web["LoadBalancer"]["Fn::ImportValue"],
+        app["LoadBalancer"]["Fn::ImportValue"],
+        app["TargetGroup"]["Fn::ImportValue"],
+    } <= exported
+    body = props(monitoring, "Dashboard")["DashboardBody"]["Fn::Sub"]
+    titles = [w["properties"]["title"] for w in json.loads(body[0])["widgets"]]
+    assert "load balancer: requests and target 5xx" in titles and "internal load balancer: requests and target 5xx" in titles

@@ -25,7 +25,7 @@ from troposphere import Ref, Sub, cloudwatch, sns
 
 from .. import relations
 from ..context import Context, Fragment, camel
-from . import fleets, load_balancer, network
+from . import balancers, fleets, load_balancer, network
 from .apis import close_match
 from .base import Path, Problem, Section, Spec
 from .keys import key_arn
@@ -355,9 +355,12 @@ def _dimensions(kind: str, name: str, ctx: Context, metric: Metric, target: str 
     if kind == "caches":
         # Replication group metrics are per node; the primary is node 001 of the group.
         return [cloudwatch.MetricDimension(Name="CacheClusterId", Value=f"{ctx.name(name)}-001")]
-    group = f"{load_balancer.target_group_title(target or 'services', name)}FullName"
+    # The target group on the load balancer the target sits behind: the public one, or the internal one next to it.
+    kind = target or "services"
+    balancer = f"{load_balancer.balancer_title(ctx.spec, kind, name)}FullName"
+    group = f"{load_balancer.target_group_title(kind, name)}FullName"
     return [
-        cloudwatch.MetricDimension(Name="LoadBalancer", Value=ctx.imported("app", "LoadBalancerFullName")),
+        cloudwatch.MetricDimension(Name="LoadBalancer", Value=ctx.imported("app", balancer)),
         cloudwatch.MetricDimension(Name="TargetGroup", Value=ctx.imported("app", group)),
     ]
 
@@ -597,11 +600,11 @@ def _dashboard(ctx: Context) -> cloudwatch.Dashboard:
                 for metric in ("BytesOutToDestination", "ErrorPortAllocation")
             ],
         )
-    if relations.balanced(spec):
-        variables["LoadBalancer"] = ctx.imported("app", "LoadBalancerFullName")
-        dims = ["LoadBalancer", "${LoadBalancer}"]
+    for balancer in balancers.balancers(spec):
+        variables[balancer.title] = ctx.imported("app", f"{balancer.title}FullName")
+        dims = ["LoadBalancer", f"${{{balancer.title}}}"]
         widget(
-            "load balancer: requests and target 5xx",
+            f"{balancer.words.removeprefix('the ')}: requests and target 5xx",
             [
                 ["AWS/ApplicationELB", "RequestCount", *dims, {"stat": "Sum"}],
                 ["AWS/ApplicationELB", "HTTPCode_Target_5XX_Count", *dims, {"stat": "Sum"}],

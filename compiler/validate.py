@@ -88,7 +88,12 @@ PATTERN_WORDS = {
     "^arn:aws[a-z-]*:acm:us-east-1:[0-9]{12}:certificate/[0-9a-f-]+$": (
         "an ACM certificate ARN in us-east-1 (arn:aws:acm:us-east-1:<account>:certificate/<id>), as CloudFront requires"
     ),
-    "^(https://\\S+|[^@\\s]+@[^@\\s]+\\.[a-z]{2,}|topics\\.[a-z][a-z0-9-]*)$": "an e-mail address or an https:// URL",
+    "^(https://\\S+|[^@\\s]+@[^@\\s]+\\.[a-z]{2,}|\\+[1-9][0-9]{6,14}|topics\\.[a-z][a-z0-9-]*)$": (
+        "an e-mail address, an https:// URL, a phone number for SMS in E.164 form such as '+15551234567' (quoted), or topics.<name>"
+    ),
+    "^[a-z_]+\\.[a-z][a-z0-9-]*\\.[a-z0-9_]+(\\.[a-z]+){0,2}$": (
+        "an alarm of this spec as <kind>.<item>.<metric>[.anomaly][.<severity>], such as load_balancer.web.healthy_below"
+    ),
     "^(ou-[a-z0-9]{4,32}-[a-z0-9]{8,32}|r-[a-z0-9]{4,32})$": "an organizational unit ID (ou-xxxx-xxxxxxxx) or a root ID (r-xxxx)",
     "^arn:aws[a-z-]*:iam::[0-9]{12}:role/.+$": "an IAM role ARN (arn:aws:iam::<account>:role/<name>)",
     "^[a-z]+$": "lowercase letters only (a stack name such as data)",

@@ -285,3 +285,17 @@ def test_origin_shield_an_edge_function_and_a_scheduled_task_on_the_ecs_fleet(en
     assert schedule["ScheduleExpression"] == "cron(0 3 * * ? *)"
     assert "CapacityProviderStrategy" in schedule["Target"]["EcsParameters"]
     assert "LaunchType" not in schedule["Target"]["EcsParameters"]
+
+
+@pytest.mark.parametrize(("env", "connections"), [("development", 360.0), ("staging", 720.0), ("production", 720.0)])
+def test_alarms_by_severity_with_anomaly_detection_and_a_composite_site_down(env: str, connections: float) -> None:
+    monitoring = stack(env, "monitoring")
+    topics = {p["Properties"]["TopicName"] for p in of_type(monitoring, "AWS::SNS::Topic").values()}
+    assert topics == {f"indivillage-{env}-alarms-{severity}" for severity in ("critical", "warning", "info")}
+    assert len(of_type(monitoring, "AWS::CloudWatch::AnomalyDetector")) == 6  # latency and requests of three targets
+    rule = props(monitoring, "AlarmCompositeSiteDown")["AlarmRule"]["Fn::Sub"]
+    assert rule.count("ALARM(") == 3 and " OR " in rule
+    assert props(monitoring, "AlarmDatabasesMainConnectionsWarning")["Threshold"] == connections
+    # Fleets are watched through their CloudWatch agent metrics (memory, disk) and the group's instances in service.
+    assert props(monitoring, "AlarmFleetsWebInServiceBelowCritical")["MetricName"] == "GroupInServiceInstances"
+    assert props(monitoring, "AlarmFleetsAppMemoryWarning")["Namespace"] == "CWAgent"

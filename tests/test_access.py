@@ -19,7 +19,9 @@ from typing import Any
 import boto3
 import pytest
 
+from compiler.errors import SpecError
 from compiler.sections.access import ssh_source_problem
+from compiler.validate import load_and_validate
 from conftest import FIXTURES, MotoServer, ivc, of_type, props, read_json
 
 FIXTURE = FIXTURES / "access" / "access.yaml"
@@ -180,6 +182,49 @@ def test_ssh_sources_that_are_the_internet_or_nearly_are_refused(cidr: str, refu
 @pytest.mark.parametrize("cidr", ["203.0.113.0/24", "1.0.0.0/16", "198.51.100.7/32", "10.0.0.0/8", "172.16.0.0/12", "192.168.4.0/24"])
 def test_office_ranges_and_private_networks_are_admitted(cidr: str) -> None:
     assert ssh_source_problem(cidr) is None
+
+
+# IndiVillage.com's data tier ACL (specs/indivillage): replies come in on 1024-65535 from anywhere, which admits 5432 too.
+DATA_ACL = """\
+ivc: 1
+system: acl
+regions: {primary: us-east-1}
+network:
+  cidr: 10.0.0.0/16
+  tiers: [public, web, app, data]
+  isolated: [data]
+  acls:
+    data:
+      inbound:
+        - {from: app, ports: 5432}
+        - {from: vpc, ports: 443}
+        - {from: anywhere, ports: 1024-65535}
+      outbound:
+        - {to: app, ports: 1024-65535}
+        - {to: vpc, ports: 443}
+        - {to: anywhere, ports: 443}
+databases:
+  main: {version: "16.10", instance: db.t3.medium}
+fleets:
+  app: {instance: t3.small, max: 2}
+access:
+  bastion: {reach: [fleets.app, databases.main]%s}
+environments:
+  dev: {}
+"""
+
+
+def test_a_private_bastion_needs_no_new_acl_rule_and_a_public_one_is_told_the_one_rule_it_lacks(tmp_path: Path) -> None:
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(DATA_ACL % "")  # Session Manager only: the bastion is in the app tier, which the ACL admits
+    assert load_and_validate(spec)
+    spec.write_text(DATA_ACL % ", tier: public")
+    with pytest.raises(SpecError) as exc:
+        load_and_validate(spec)
+    assert [d.render().split(":", 1)[1] for d in exc.value.diagnostics] == [
+        "23:33: error: access.bastion reaches databases.main on port 5432, but the data tier's network ACL drops the replies to "
+        "port 5432: add {to: public, ports: 1024-65535} to network.acls.data.outbound"
+    ]
 
 
 BASTION_ONLY = """\

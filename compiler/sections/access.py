@@ -113,7 +113,10 @@ def _blocks(peer: str, plan: dict[str, list[network.Network]], cidr: str) -> lis
         return [ipaddress.IPv4Network(cidr)]
     if peer == "anywhere":
         return [ipaddress.IPv4Network("0.0.0.0/0")]
-    return [ipaddress.IPv4Network(peer)]
+    try:
+        return [ipaddress.IPv4Network(peer, strict=False)]
+    except ValueError:
+        return []  # not a tier nor a CIDR: the network's own check tells this, and the rule matches nothing
 
 
 def _verdict(

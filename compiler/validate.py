@@ -115,6 +115,11 @@ PATTERN_WORDS = {
     "^(certificates\\.[a-z][a-z0-9-]*|arn:aws[a-z-]*:acm:[a-z0-9-]+:[0-9]{12}:certificate/[0-9a-f-]+)$": (
         "certificates.<name> of this spec, or an ACM certificate ARN (arn:aws:acm:<region>:<account>:certificate/<id>)"
     ),
+    "^(fleets|databases|caches)\\.[a-z][a-z0-9-]*$": "fleets.<name>, databases.<name> or caches.<name> of this spec",
+    "^arn:aws[a-z-]*:iam::[0-9]{12}:saml-provider/[A-Za-z0-9_.-]{1,128}$": (
+        "an IAM SAML identity provider ARN (arn:aws:iam::<account>:saml-provider/<name>)"
+    ),
+    "^d-[0-9a-f]{10}$": "a Directory Service directory ID such as d-1234567890",
 }
 
 

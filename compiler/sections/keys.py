@@ -40,7 +40,7 @@ def needed(spec: Spec) -> bool:
     buckets_with_kms = any(b["encryption"] == "kms" for b in spec.get("buckets", {}).values())
     users = (
         *("databases", "caches", "secrets", "services", "alarms", "queues", "topics", "functions", "apis", "firewall"),
-        *("registries", "patching", "filesystems", "fleets", "buses"),
+        *("registries", "patching", "filesystems", "fleets", "buses", "access"),
     )
     flow_logs = bool(spec.get("network") and spec["network"]["flow_logs"]["enabled"])
     return buckets_with_kms or flow_logs or any(spec.get(section) for section in users)

@@ -164,7 +164,10 @@ def test_lambda_processing_functions_triggered_by_uploads_with_the_documented_me
         assert functions[name]["DeadLetterConfig"] == {"TargetArn": dead_letter}  # bucket events are asynchronous
         assert "VpcConfig" in functions[name]
     rules = [r["Properties"]["EventPattern"] for r in of_type(app, "AWS::Events::Rule").values()]
-    assert any(p.get("detail", {}).get("bucket", {}).get("name") == [{"Fn::ImportValue": "indivillage-production-data-BucketUploadsName"}] for p in rules)
+    assert any(
+        p.get("detail", {}).get("bucket", {}).get("name") == [{"Fn::ImportValue": "indivillage-production-data-BucketUploadsName"}]
+        for p in rules
+    )
 
 
 def test_standard_fifo_and_dead_letter_queues_and_filtered_topic_subscriptions() -> None:
@@ -248,7 +251,7 @@ def test_the_rest_api_with_keys_validation_and_x_ray_reaches_the_app_tier_only_t
     sources = [
         r["Properties"].get("SourceSecurityGroupId")
         for r in of_type(security, "AWS::EC2::SecurityGroupIngress").values()
-        if r["Properties"]["GroupId"] == {"Fn::GetAtt": ["FleetAppSecurityGroup", "GroupId"]}
+        if r["Properties"]["GroupId"] == {"Fn::GetAtt": ["FleetAppSecurityGroup", "GroupId"]} and r["Properties"]["FromPort"] == 8080
     ]
     assert sources == [{"Fn::GetAtt": ["InternalLoadBalancerSecurityGroup", "GroupId"]}]
 
@@ -299,3 +302,12 @@ def test_alarms_by_severity_with_anomaly_detection_and_a_composite_site_down(env
     # Fleets are watched through their CloudWatch agent metrics (memory, disk) and the group's instances in service.
     assert props(monitoring, "AlarmFleetsWebInServiceBelowCritical")["MetricName"] == "GroupInServiceInstances"
     assert props(monitoring, "AlarmFleetsAppMemoryWarning")["Namespace"] == "CWAgent"
+
+
+def test_the_bastion_has_no_inbound_and_is_the_only_ssh_source_of_the_fleets() -> None:
+    security = stack("production", "security")
+    rules = [r["Properties"] for r in of_type(security, "AWS::EC2::SecurityGroupIngress").values()]
+    ssh = [r for r in rules if r["FromPort"] == 22]
+    assert {r["GroupId"]["Fn::GetAtt"][0] for r in ssh} == {"FleetWebSecurityGroup", "FleetAppSecurityGroup"}
+    assert all(r.get("SourceSecurityGroupId") == {"Fn::GetAtt": ["BastionSecurityGroup", "GroupId"]} for r in ssh)
+    assert not [r for r in rules if r["GroupId"] == {"Fn::GetAtt": ["BastionSecurityGroup", "GroupId"]}]

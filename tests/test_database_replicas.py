@@ -156,7 +156,7 @@ def test_users_read_exactly_that_secret_and_get_its_name(output: Path) -> None:
     assert {"Fn::ImportValue": "shop-dev-data-DatabaseMainSecretArn"} in reads["Resource"]
     assert all("*" not in json.dumps(resource) for resource in reads["Resource"])
     container = props(app, "ServiceApiTaskDefinition")["ContainerDefinitions"][0]
-    assert {"Name": "DATABASE_MAIN_SECRET_NAME", "Value": "/dev/database/credentials"} in container["Environment"]
+    assert {"Name": "DATABASE_MAIN_CREDENTIALS", "Value": "/dev/database/credentials"} in container["Environment"]
 
 
 def test_no_secret_value_is_in_any_template(output: Path) -> None:

@@ -173,7 +173,7 @@ def connect(ctx: Context, use: Use) -> Connection:
         variables[env_name("database", use.name, "read", "hosts")] = ctx.imported(STACK, f"{prefix}ReadAddresses")
     named = secret_name(ctx.spec, ctx.environment, use.name)
     if named is not None:
-        variables[env_name("database", use.name, "secret", "name")] = named
+        variables[env_name("database", use.name, "credentials")] = named
     return Connection(
         variables=variables,
         injected={

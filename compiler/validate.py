@@ -209,9 +209,24 @@ def load_and_validate(path: Path, only_env: str | None = None) -> list[Environme
                 environments.append(environment)
         for diagnostic in problems:
             found.setdefault((diagnostic.mark, diagnostic.message, diagnostic.code), []).append(env)
+    if not found:
+        for env, diagnostic in _together_problems(environments):
+            found.setdefault((diagnostic.mark, diagnostic.message, diagnostic.code), []).append(env)
     if found:
         raise SpecError(_label_environments(found, names))
     return environments
+
+
+def _together_problems(environments: list[Environment]) -> Iterable[tuple[str, Diagnostic]]:
+    """The sections' checks across one spec's environments (two of them deploying one account's baseline)."""
+    from . import sections
+
+    by_name = {environment.name: environment for environment in environments}
+    pairs = [(environment.name, environment.spec) for environment in environments]
+    for section in sections.SECTIONS:
+        if section.check_together is not None:
+            for env, path, message in section.check_together(pairs):
+                yield env, Diagnostic(_clip_message(message), by_name[env].mark(path), code="semantic")
 
 
 # Values checked and built over all environments of one spec: each environment is built in full (about

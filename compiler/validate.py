@@ -91,6 +91,9 @@ PATTERN_WORDS = {
     "^(https://\\S+|[^@\\s]+@[^@\\s]+\\.[a-z]{2,}|\\+[1-9][0-9]{6,14}|topics\\.[a-z][a-z0-9-]*)$": (
         "an e-mail address, an https:// URL, a phone number for SMS in E.164 form such as '+15551234567' (quoted), or topics.<name>"
     ),
+    "^(https://\\S+|[^@\\s]+@[^@\\s]+\\.[a-z]{2,}|\\+[1-9][0-9]{6,14})$": (
+        "an e-mail address, an https:// URL, or a phone number for SMS in E.164 form such as '+15551234567' (quoted)"
+    ),
     "^[a-z_]+\\.[a-z][a-z0-9-]*\\.[a-z0-9_]+(\\.[a-z]+){0,2}$": (
         "an alarm of this spec as <kind>.<item>.<metric>[.anomaly][.<severity>], such as load_balancer.web.healthy_below"
     ),

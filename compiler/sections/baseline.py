@@ -274,10 +274,11 @@ def _routes_findings(baseline: dict[str, Any]) -> bool:
 # --- checks ------------------------------------------------------------------------------------------------------
 
 
-def check(spec: Spec) -> Iterator[Problem]:
-    baseline = spec.get("baseline")
-    if not baseline:
+def check(environment: str, spec: Spec) -> Iterator[Problem]:
+    """Checked only where the baseline is deployed: an environment that leaves it to another needs none of it."""
+    if not carried(spec, environment):
         return
+    baseline = spec["baseline"]
     at: Path = ("baseline",)
     if _routes_findings(baseline) and not notified(spec):
         yield (
@@ -287,8 +288,6 @@ def check(spec: Spec) -> Iterator[Problem]:
                 "in baseline.notify, or subscribers in alarms.notify.critical"
             ),
         )
-    if baseline["security_alarms"] and not baseline["trail"]:
-        yield (*at, "security_alarms"), "security alarms read the trail's events; they need baseline.trail"
     config_ = baseline["config"]
     if config_ and config_.get("remediation") and not config_.get("conformance_pack"):
         yield (*at, "config", "remediation"), "remediation acts on the conformance pack's rules; set config.conformance_pack: true"
@@ -1200,7 +1199,7 @@ DEFS: dict[str, Any] = {
                 "description": "The environments that deploy the baseline, each to its own accounts or organizational units "
                 "(names a spec lacks are ignored, so shared defaults may list prod and production). Default: every environment.",
                 "type": "array",
-                "items": {"type": "string", "pattern": "^[a-z][a-z0-9-]*$"},
+                "items": {"type": "string", "pattern": "^[a-z][a-z0-9]{0,15}$"},
                 "uniqueItems": True,
                 "examples": [["prod", "production"]],
             },
@@ -1230,7 +1229,7 @@ DEFS: dict[str, Any] = {
             "security_alarms": {
                 "description": "CIS metric filters on the trail's log group and an alarm on each, to the security topic: root use, "
                 "unauthorized calls, console sign-in without MFA and failures, IAM, CloudTrail, KMS, S3 policy, Config, "
-                "security group, network ACL, gateway, route table and VPC changes.",
+                "security group, network ACL, gateway, route table and VPC changes. They read the trail: none without it.",
                 "type": "boolean",
                 "default": True,
             },
@@ -1375,7 +1374,7 @@ SECTION = Section(
     PROPERTIES,
     DEFS,
     OVERLAY,
-    check=check,
+    check_environment=check,
     check_together=check_together,
     build=build,
     stack=STACK,

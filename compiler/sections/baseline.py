@@ -260,7 +260,12 @@ def notified(spec: Spec) -> list[str]:
     if baseline.get("notify"):
         return list(baseline["notify"])
     critical = ((spec.get("alarms") or {}).get("notify") or {}).get("critical", [])
-    return [endpoint for endpoint in critical if not endpoint.startswith("topics.")]
+    found = [endpoint for endpoint in critical if not endpoint.startswith("topics.")]
+    # A topic of the spec lives in the data stack, which deploys after the baseline: its e-mail and HTTPS subscribers.
+    for ref in (e for e in critical if e.startswith("topics.")):
+        for subscription in (spec.get("topics") or {}).get(ref.split(".", 1)[1], {}).get("subscriptions", []):
+            found += [subscription[k] for k in ("email", "https") if k in subscription]
+    return list(dict.fromkeys(found))
 
 
 def _emails(endpoints: list[str]) -> list[str]:
@@ -284,8 +289,8 @@ def check(environment: str, spec: Spec) -> Iterator[Problem]:
         yield (
             at,
             (
-                "security alarms and findings need someone to hear them: list e-mail addresses, HTTPS endpoints or phone numbers "
-                "in baseline.notify, or subscribers in alarms.notify.critical"
+                f"{spec['system']}'s security alarms and findings need someone to hear them: list e-mail addresses, HTTPS "
+                "endpoints or phone numbers in baseline.notify, or subscribers in alarms.notify.critical"
             ),
         )
     config_ = baseline["config"]
@@ -296,7 +301,8 @@ def check(environment: str, spec: Spec) -> Iterator[Problem]:
         if section and not _emails(section.get("notify") or notified(spec)):
             yield (
                 (*at, key),
-                (f"{key.replace('_', ' ')} e-mails its alerts: list e-mail addresses in baseline.{key}.notify (or in baseline.notify)"),
+                f"{key.replace('_', ' ')} e-mails its alerts: list e-mail addresses in baseline.{key}.notify "
+                f"(or in baseline.notify) for {spec['system']}",
             )
     shield = baseline.get("shield")
     if shield:
@@ -407,7 +413,7 @@ def _key(ctx: Context, baseline: dict[str, Any], primary: bool) -> kms.Key:
                 Sid="CloudTrailEncryptsThisTrailsLogs",
                 Effect=Allow,
                 Principal=Principal("Service", "cloudtrail.amazonaws.com"),
-                Action=[kms_actions.GenerateDataKey],
+                Action=[Action("kms", "GenerateDataKey*")],
                 Resource=["*"],
                 Condition=Condition(
                     [
@@ -909,7 +915,8 @@ def _config(out: Fragment, ctx: Context, settings: dict[str, Any], primary: bool
                 S3BucketName=bucket_name,
                 S3KeyPrefix=CONFIG_PREFIX,
                 ConfigSnapshotDeliveryProperties=config.ConfigSnapshotDeliveryProperties(DeliveryFrequency="TwentyFour_Hours"),
-                **({"DependsOn": [f"{TRAIL_BUCKET}Policy"]} if primary else {}),
+                # A delivery channel needs the recorder first, and (here) the bucket's policy letting Config deliver.
+                DependsOn=["ConfigRecorder", *([f"{TRAIL_BUCKET}Policy"] if primary else [])],
             )
         )
         depends = ["ConfigRecorder", "ConfigDeliveryChannel"]

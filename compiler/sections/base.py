@@ -128,6 +128,8 @@ class Section:
     check: Callable[[Spec], Iterator[Problem]] | None = None
     # Checks that depend on the environment's name (rules for prod); never shared between environments.
     check_environment: Callable[[str, Spec], Iterator[Problem]] | None = None
+    # Checks across the environments of one spec, given (name, effective spec) pairs: (environment, path, message).
+    check_together: Callable[[list[tuple[str, Spec]]], Iterator[tuple[str, Path, str]]] | None = None
     build: Callable[[Any, Context], Fragment] | None = None
     stack: str | None = None  # the layer the builder feeds
     needed: Callable[[Spec], bool] | None = None  # when to build; default: the spec has the section

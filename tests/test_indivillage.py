@@ -327,3 +327,15 @@ def test_production_keeps_its_data_in_us_west_2_a_standby_database_and_replicate
     assert all(d["ReplicationTime"] == {"Status": "Enabled", "Time": {"Minutes": 15}} for d in replicated.values())
     replicas = of_type(stack("production", "data", "us-west-2"), "AWS::S3::Bucket")
     assert sorted(replicas) == ["AccessLogsBucket", "BucketReplicaAssets", "BucketReplicaBackups", "BucketReplicaProcessed"]
+
+
+def test_production_deploys_the_account_baseline_in_both_regions_and_shield_advanced_protections() -> None:
+    baseline = stack("production", "baseline")
+    trail = props(baseline, "Trail")
+    assert (trail["IsMultiRegionTrail"], trail["EnableLogFileValidation"]) == (True, True)
+    assert len(of_type(baseline, "AWS::GuardDuty::Detector")) == 1
+    assert len(of_type(baseline, "AWS::Config::ConformancePack")) == 1
+    assert len(of_type(stack("production", "baseline", "us-west-2"), "AWS::GuardDuty::Detector")) == 1
+    assert of_type(stack("production", "app"), "AWS::Shield::Protection")
+    assert of_type(stack("production", "edge"), "AWS::Shield::Protection")
+    assert not (OUT / "development" / "us-east-1" / "baseline.json").exists()  # once per account: production's

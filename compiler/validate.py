@@ -27,6 +27,12 @@ with SCHEMA_PATH.open(encoding="utf-8") as _handle:
 
 # Patterns in the schema, said in words: a message never shows a regular expression.
 PATTERN_WORDS = {
+    "^(databases|filesystems|fleets)\\.[a-z][a-z0-9-]*$": "databases.<name>, filesystems.<name> or fleets.<name>",
+    "^(hourly|daily|weekly|monthly|cron\\(.+\\))$": "hourly, daily, weekly, monthly or cron(...)",
+    "^([01][0-9]|2[0-3]):[0-5][0-9]$": "a time of day, UTC hh:mm, such as 01:00",
+    (
+        "^(secondary|arn:aws[a-z-]*:backup:[a-z0-9-]+:[0-9]{12}:backup-vault:[A-Za-z0-9_-]{2,50})$"
+    ): "secondary, or a backup vault's ARN: arn:aws:backup:<region>:<account>:backup-vault:<name>",
     "^topics\\.[a-z][a-z0-9-]*$": "a topic of this spec, such as topics.alerts",
     "^buckets\\.[a-z][a-z0-9-]*$": "a bucket of this spec, such as buckets.uploads",
     "^(cron|rate)\\(.+\\)$": "a schedule expression: cron(...) or rate(...)",

@@ -27,6 +27,7 @@ STATEFUL_TYPES = frozenset(
         "AWS::SecretsManager::Secret",
         "AWS::ECR::Repository",  # images that may exist nowhere else
         "AWS::Route53::HostedZone",  # a new zone gets new name servers: every delegation breaks
+        "AWS::Backup::BackupVault",  # recovery points: a vault is replaced only empty, and its points are the backups
     }
 )
 KINDS = ("added", "modified", "replaced", "removed")

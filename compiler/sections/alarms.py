@@ -21,11 +21,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from awacs import sns as sns_actions
+from awacs.aws import Allow, Condition, PolicyDocument, Principal, Statement, StringEquals
 from troposphere import Ref, Sub, cloudwatch, sns
 
 from .. import relations
 from ..context import Context, Fragment, camel
-from . import balancers, fleets, load_balancer, network
+from . import backups, balancers, fleets, load_balancer, network
 from .apis import close_match
 from .base import Path, Problem, Section, Spec
 from .keys import key_arn
@@ -365,6 +367,25 @@ def _dimensions(kind: str, name: str, ctx: Context, metric: Metric, target: str 
     ]
 
 
+def _backup_delivery(ctx: Context, severity: str, topic: sns.Topic) -> list[sns.TopicPolicy]:
+    """AWS Backup's job notifications (backups.notify) reach this topic through EventBridge rules, which its policy must
+    admit by their ARNs. A topic policy replaces SNS's default one, so CloudWatch's alarms are admitted in it too. Topics
+    nobody backs up to keep the default policy (no policy resource), so nothing else changes."""
+    admitted = backups.topic_statements(ctx, severity, topic)
+    if not admitted:
+        return []
+    alarms_publish = Statement(
+        Sid="AlarmsPublish",
+        Effect=Allow,
+        Principal=Principal("Service", "cloudwatch.amazonaws.com"),
+        Action=[sns_actions.Publish],
+        Resource=[Ref(topic)],
+        Condition=Condition(StringEquals({"aws:SourceAccount": Ref("AWS::AccountId")})),
+    )
+    document = PolicyDocument(Version="2012-10-17", Statement=[alarms_publish, *admitted])
+    return [sns.TopicPolicy(f"{topic.title}Policy", Topics=[Ref(topic)], PolicyDocument=document)]
+
+
 def _subscription_protocol(endpoint: str) -> str:
     if endpoint.startswith("https://"):
         return "https"
@@ -391,6 +412,8 @@ def build(alarms: dict[str, Any], ctx: Context) -> Fragment:
             )
         )
         actions[severity].insert(0, Ref(topic))
+        for policy in _backup_delivery(ctx, severity, topic):
+            out.add(policy)
         for index, endpoint in enumerate(subscribers, start=1):
             out.add(
                 sns.SubscriptionResource(

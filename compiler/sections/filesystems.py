@@ -38,6 +38,13 @@ LAMBDA_MOUNT = re.compile(r"/mnt/[A-Za-z0-9_.-]+")
 PER_USER = "per-user"
 
 
+def _automatic(ctx: Context, name: str) -> bool:
+    """EFS's own daily backups by default: in protected environments, unless a plan of `backups:` takes the file system."""
+    from . import backups  # backups imports this module
+
+    return ctx.protected and not backups.selects(ctx.spec, KIND, name)
+
+
 def title(name: str) -> str:
     """Logical ID of a file system: ``FileSystemShared``."""
     return f"FileSystem{camel(name)}"
@@ -236,7 +243,7 @@ def _filesystem(name: str, filesystem: dict[str, Any], ctx: Context, out: Fragme
         "KmsKeyId": key_arn(ctx),
         "PerformanceMode": PERFORMANCE[filesystem["performance"]],
         "ThroughputMode": filesystem["throughput"],
-        "BackupPolicy": efs.BackupPolicy(Status="ENABLED" if filesystem.get("backup", ctx.protected) else "DISABLED"),
+        "BackupPolicy": efs.BackupPolicy(Status="ENABLED" if filesystem.get("backup", _automatic(ctx, name)) else "DISABLED"),
         "FileSystemPolicy": _policy(),
         "FileSystemTags": ctx.resource_tags(ctx.name(name)),
     }
@@ -334,7 +341,7 @@ DEFS: dict[str, Any] = {
             },
             "backup": {
                 "description": "AWS Backup's daily backups of the file system (kept 35 days). Default: on in protected "
-                "environments (prod, production, deploy.protected), off elsewhere.",
+                "environments (prod, production, deploy.protected), off elsewhere and when a plan of `backups:` selects it.",
                 "type": "boolean",
             },
             "tier": {

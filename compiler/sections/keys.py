@@ -54,7 +54,7 @@ def build(spec: Spec, ctx: Context) -> Fragment:
         Sub(f"arn:${{AWS::Partition}}:logs:${{AWS::Region}}:${{AWS::AccountId}}:log-group:{ctx.log_group_name()}/*"),
         Sub(f"arn:${{AWS::Partition}}:logs:${{AWS::Region}}:${{AWS::AccountId}}:log-group:/aws/rds/instance/{ctx.name()}-*"),
     ]
-    from . import SECTIONS  # the registry imports this module
+    from . import SECTIONS, backups  # the registry imports this module (and backups imports it)
 
     named = sorted({name for section in SECTIONS if section.log_groups for name in section.log_groups(spec, ctx)})
     log_groups += [Sub(f"arn:${{AWS::Partition}}:logs:${{AWS::Region}}:${{AWS::AccountId}}:log-group:{name}") for name in named]
@@ -97,6 +97,7 @@ def build(spec: Spec, ctx: Context) -> Fragment:
             ),
             *_topic_delivery(spec),
             *_event_buses(spec),
+            *backups.key_statements(spec),
             Statement(
                 Sid="AlarmsPublishToEncryptedTopics",
                 Effect=Allow,
@@ -144,7 +145,9 @@ def _topic_delivery(spec: Spec) -> list[Statement]:
 def _event_buses(spec: Spec) -> list[Statement]:
     """EventBridge encrypts a bus's events, rules and archive with the key as itself, and encrypts what its rules deliver
     to encrypted queues and topics; DescribeKey checks the key when a bus is made (EventBridge's documented three)."""
-    if not spec.get("buses"):
+    from . import backups  # the registry imports this module; backups imports it
+
+    if not spec.get("buses") and not backups.notifies(spec):  # buses, and AWS Backup's notifications to alarm topics
         return []
     return [
         Statement(

@@ -60,6 +60,7 @@ SEVERITIES = ("critical", "warning", "info")
 SELECTABLE = ("databases", "filesystems", "fleets")
 FAILED_STATES = ("FAILED", "ABORTED", "EXPIRED")
 DEFAULT_AT = "05:00"
+REFUSED = "AWS Backup would fail the job"
 VAULT_ARN_PATTERN = "^arn:aws[a-z-]*:backup:[a-z0-9-]+:[0-9]{12}:backup-vault:[A-Za-z0-9_-]{2,50}$"
 NAME_LIMIT = 50  # AWS Backup's vault, plan and selection names
 MANAGED_POLICIES = (
@@ -201,9 +202,9 @@ def check(spec: Spec) -> Iterator[Problem]:
                 if _near(_minutes(plan.get("at", DEFAULT_AT)), window):
                     yield (
                         (*path, "at"),
-                        f"backups.plans.{name} starts at {plan.get('at', DEFAULT_AT)}, within an hour of databases.{item}'s automated backup "
-                        f"window ({window}); AWS Backup advises an hour between them (a snapshot job that meets the window "
-                        "waits, and may expire); start it at least an hour apart",
+                        f"backups.plans.{name} starts at {plan.get('at', DEFAULT_AT)}, within an hour of databases.{item}'s "
+                        f"automated backup window ({window}); AWS Backup advises an hour between them (a snapshot job that meets "
+                        "the window waits, and may expire); start it at least an hour apart",
                     )
         if "at" in plan and (str(plan["schedule"]).startswith("cron(") or plan["schedule"] == "hourly"):
             yield (*path, "at"), f"at sets the time of a daily, weekly or monthly plan; {plan['schedule']} says its own"
@@ -224,9 +225,8 @@ def check(spec: Spec) -> Iterator[Problem]:
         if copy_to is None:
             if "copy_retention" in plan:
                 yield (*path, "copy_retention"), f"copy_retention needs copy_to; backups.plans.{name} makes no copy"
-        elif copy_to == "secondary":
-            if "secondary" not in regions:
-                yield (*path, "copy_to"), "copy_to: secondary needs regions.secondary (the disaster-recovery region)"
+        elif copy_to == "secondary" and "secondary" not in regions:
+            yield (*path, "copy_to"), "copy_to: secondary needs regions.secondary (the disaster-recovery region)"
         if lock:
             kept = [("retention", plan["retention"])]
             if copy_to == "secondary":  # the disaster-recovery vault has the same lock; another account's vault its own
@@ -234,9 +234,9 @@ def check(spec: Spec) -> Iterator[Problem]:
             for field, days in kept:
                 what = "copy_retention" if field == "copy_to" else field  # a copy kept as long as the original
                 if days < lock["min_days"]:
-                    yield (*path, field), f"{what} {days} is below the vault lock's min_days {lock['min_days']}: AWS Backup would fail the job"
+                    yield (*path, field), f"{what} {days} is below the vault lock's min_days {lock['min_days']}: {REFUSED}"
                 if "max_days" in lock and days > lock["max_days"]:
-                    yield (*path, field), f"{what} {days} is above the vault lock's max_days {lock['max_days']}: AWS Backup would fail the job"
+                    yield (*path, field), f"{what} {days} is above the vault lock's max_days {lock['max_days']}: {REFUSED}"
     if lock and "max_days" in lock and lock["max_days"] < lock["min_days"]:
         yield ("backups", "vault", "lock", "max_days"), f"max_days {lock['max_days']} is below min_days {lock['min_days']}"
     for kind, severities in (settings.get("notify") or {}).items():
@@ -492,6 +492,9 @@ AT_PATTERN = "^([01][0-9]|2[0-3]):[0-5][0-9]$"
 COPY_PATTERN = f"^(secondary|{VAULT_ARN_PATTERN[1:-1]})$"
 
 
+DAYS: dict[str, Any] = {"type": "integer", "minimum": 1, "maximum": 36500}
+
+
 def _severities(what: str, default: list[str]) -> dict[str, Any]:
     return {
         "description": f"{what}: severities of alarms.notify, whose alarm topics hear of them.",
@@ -526,8 +529,8 @@ DEFS: dict[str, Any] = {
                 "examples": ["daily", "cron(0 5 ? * MON-FRI *)"],
             },
             "at": {
-                "description": "The time a daily, weekly or monthly plan starts, UTC hh:mm (default 05:00). Keep it an hour apart from a selected "
-                "database's automated backup window.",
+                "description": "The time a daily, weekly or monthly plan starts, UTC hh:mm (default 05:00). Keep it an hour "
+                "apart from a selected database's automated backup window.",
                 "type": "string",
                 "pattern": AT_PATTERN,
                 "examples": ["01:00"],
@@ -605,8 +608,11 @@ DEFS: dict[str, Any] = {
                 "additionalProperties": False,
                 "default": {"failed": ["warning"]},
                 "properties": {
-                    "failed": _severities("Jobs that end FAILED, ABORTED (past complete_within) or EXPIRED (not started "
-                    "within start_within: a skipped window)", ["warning"]),
+                    "failed": _severities(
+                        "Jobs that end FAILED, ABORTED (past complete_within) or EXPIRED (not started "
+                        "within start_within: a skipped window)",
+                        ["warning"],
+                    ),
                     "completed": _severities("Jobs that complete", []),
                 },
             },
@@ -622,8 +628,8 @@ DEFS: dict[str, Any] = {
                         "additionalProperties": False,
                         "required": ["min_days"],
                         "properties": {
-                            "min_days": {"description": "The shortest retention the vault accepts.", "type": "integer", "minimum": 1, "maximum": 36500},
-                            "max_days": {"description": "The longest retention the vault accepts.", "type": "integer", "minimum": 1, "maximum": 36500},
+                            "min_days": {"description": "The shortest retention the vault accepts.", **DAYS},
+                            "max_days": {"description": "The longest retention the vault accepts.", **DAYS},
                             "compliance_after_days": {
                                 "description": "Days (3 or more) after which the lock becomes compliance mode: from then on nobody, "
                                 "the account's root and AWS included, can remove it or delete a recovery point early.",

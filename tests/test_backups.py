@@ -176,3 +176,17 @@ def test_failed_aborted_and_expired_jobs_reach_the_alarm_topic_which_admits_only
 def test_backups_notify_the_warning_topic_by_default(out: Path) -> None:
     # Neither the spec nor dev's overlay says; the default is {failed: [warning]}.
     assert of_type(stack(out, "dev", "backups"), "AWS::Events::Rule").keys() == {"BackupNotificationsFailed"}
+
+
+def test_rds_replicates_its_automated_backups_to_the_disaster_recovery_region_with_that_regions_key(out: Path) -> None:
+    database = props(stack(out, "production", "data"), "DatabaseMain")
+    assert database["AutomaticBackupReplicationRegion"] == "us-west-2"
+    # The secondary region's environment key, by its alias: exports do not cross regions.
+    assert database["AutomaticBackupReplicationKmsKeyId"] == {
+        "Fn::Sub": "arn:${AWS::Partition}:kms:us-west-2:${AWS::AccountId}:alias/vaulted-production"
+    }
+    assert database["AutomaticBackupReplicationRetentionPeriod"] == 14
+    assert database["BackupRetentionPeriod"] == 7
+    waves = {s["file"]: s["wave"] for s in manifest(out, "production")["stacks"]}
+    assert waves["us-west-2/keys.json"] < waves["us-east-1/data.json"]
+    assert not [k for k in props(stack(out, "dev", "data"), "DatabaseMain") if k.startswith("AutomaticBackupReplication")]

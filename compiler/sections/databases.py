@@ -89,6 +89,14 @@ def check(spec: Spec) -> Iterator[Problem]:
                 )
         yield from _standby_problems(spec, name, database)
         yield from _secret_problems(spec, name, database)
+        backups = database["backups"]
+        if backups.get("replicate_to") == "secondary" and "secondary" not in spec["regions"]:
+            yield (
+                ("databases", name, "backups", "replicate_to"),
+                "replicate_to: secondary needs regions.secondary (the disaster-recovery region)",
+            )
+        if "replicate_retention" in backups and "replicate_to" not in backups:
+            yield ("databases", name, "backups", "replicate_retention"), "replicate_retention needs replicate_to; nothing is replicated"
 
 
 def _standby_problems(spec: Spec, name: str, database: dict[str, Any]) -> Iterator[Problem]:
@@ -290,6 +298,7 @@ def build(databases: dict[str, Any], ctx: Context) -> Fragment:
         }
         if "extended_support" in db:
             properties["EngineLifecycleSupport"] = EXTENDED_SUPPORT[db["extended_support"]]
+        properties.update(_backup_replication(db, ctx, out))
         if db["performance_insights"]:
             properties["PerformanceInsightsRetentionPeriod"] = 7
             properties["PerformanceInsightsKMSKeyId"] = key_arn(ctx, True)
@@ -392,6 +401,24 @@ def _replica(
     # troposphere still refuses MultiAZ beside SourceDBInstanceIdentifier; RDS takes it (CreateDBInstanceReadReplica's
     # MultiAZ: "You can create a read replica as a Multi-AZ DB instance"). cfn-lint checks the resource instead.
     return out.add(replica.no_validation())
+
+
+def _backup_replication(db: dict[str, Any], ctx: Context, out: Fragment) -> dict[str, Any]:
+    """`backups.replicate_to: secondary`: RDS replicates the automated backups (snapshots and transaction logs, so a
+    restore to any point in the retention) to the disaster-recovery region, encrypted with that region's environment
+    key, named by its alias (exports do not cross regions), whose keys stack is deployed first."""
+    if db["backups"].get("replicate_to") != "secondary":
+        return {}
+    from .keys import STACK as KEYS
+    from .keys import key_alias
+
+    secondary = str(ctx.spec["regions"]["secondary"])
+    out.after.add((secondary, KEYS))
+    return {
+        "AutomaticBackupReplicationRegion": secondary,
+        "AutomaticBackupReplicationKmsKeyId": Sub(f"arn:${{AWS::Partition}}:kms:{secondary}:${{AWS::AccountId}}:{key_alias(ctx)}"),
+        "AutomaticBackupReplicationRetentionPeriod": db["backups"].get("replicate_retention", db["backups"]["retention"]),
+    }
 
 
 # --- rotation of a named secret by a function of the spec ---
@@ -583,6 +610,18 @@ DEFS: dict[str, Any] = {
                         "pattern": DAILY_WINDOW,
                         "description": "Daily backup window, UTC, hh:mm-hh:mm.",
                         "default": "03:00-04:00",
+                    },
+                    "replicate_to": {
+                        "description": "secondary: RDS replicates the automated backups (snapshots and transaction logs) to "
+                        "regions.secondary, encrypted with that region's environment key, so the database can be restored "
+                        "there to any point in replicate_retention (the alternative to a copy by `backups:`).",
+                        "enum": ["secondary"],
+                    },
+                    "replicate_retention": {
+                        "description": "Days the replicated backups are kept (1-35). Default: retention.",
+                        "type": "integer",
+                        "minimum": 1,
+                        "maximum": 35,
                     },
                 },
             },

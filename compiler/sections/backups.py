@@ -169,10 +169,10 @@ def _minutes(hour_minute: str) -> int:
 
 
 def _near(at: int, window: str, margin: int = 60) -> bool:
-    """Whether a daily time falls within ``margin`` minutes of a daily window hh:mm-hh:mm (which may pass midnight)."""
+    """Whether a daily time falls less than ``margin`` minutes from a daily window hh:mm-hh:mm (which may pass midnight)."""
     start, end = (_minutes(part) for part in window.split("-"))
     length = (end - start) % 1440
-    return (at - (start - margin)) % 1440 <= length + 2 * margin
+    return 0 < (at - (start - margin)) % 1440 < length + 2 * margin  # exactly an hour apart is apart
 
 
 def check(spec: Spec) -> Iterator[Problem]:

@@ -339,3 +339,16 @@ def test_production_deploys_the_account_baseline_in_both_regions_and_shield_adva
     assert of_type(stack("production", "app"), "AWS::Shield::Protection")
     assert of_type(stack("production", "edge"), "AWS::Shield::Protection")
     assert not (OUT / "development" / "us-east-1" / "baseline.json").exists()  # once per account: production's
+
+
+@pytest.mark.parametrize(("env", "copied"), [("development", False), ("staging", False), ("production", True)])
+def test_ebs_volumes_backed_up_daily_for_14_days_and_production_copies_in_us_west_2(env: str, copied: bool) -> None:
+    backups = stack(env, "backups")
+    rule = props(backups, "BackupPlanEbs")["BackupPlan"]["BackupPlanRule"][0]
+    assert (rule["ScheduleExpression"], rule["Lifecycle"]) == ("cron(0 21 * * ? *)", {"DeleteAfterDays": 14})
+    assert bool(rule.get("CopyActions")) is copied
+    selections = of_type(backups, "AWS::Backup::BackupSelection")
+    names = sorted(s["Properties"]["BackupSelection"]["Conditions"]["StringEquals"][0]["ConditionValue"] for s in selections.values())
+    assert names == [f"indivillage-{env}-{fleet}" for fleet in ("app", "containers", "web")]
+    database = props(stack(env, "data"), "DatabaseMain")
+    assert database.get("AutomaticBackupReplicationRegion") == ("us-west-2" if copied else None)

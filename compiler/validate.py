@@ -27,6 +27,8 @@ with SCHEMA_PATH.open(encoding="utf-8") as _handle:
 
 # Patterns in the schema, said in words: a message never shows a regular expression.
 PATTERN_WORDS = {
+    "^[1-9][0-9]*(m|h|d)$": "a duration in minutes, hours or days, such as 15m, 12h or 1d",
+    "^(databases|buckets|filesystems)\\.[a-z][a-z0-9-]*$": "databases.<name>, buckets.<name> or filesystems.<name>",
     "^(databases|filesystems|fleets)\\.[a-z][a-z0-9-]*$": "databases.<name>, filesystems.<name> or fleets.<name>",
     "^(hourly|daily|weekly|monthly|cron\\(.+\\))$": "hourly, daily, weekly, monthly or cron(...)",
     "^([01][0-9]|2[0-3]):[0-5][0-9]$": "a time of day, UTC hh:mm, such as 01:00",

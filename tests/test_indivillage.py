@@ -352,3 +352,17 @@ def test_ebs_volumes_backed_up_daily_for_14_days_and_production_copies_in_us_wes
     assert names == [f"indivillage-{env}-{fleet}" for fleet in ("app", "containers", "web")]
     database = props(stack(env, "data"), "DatabaseMain")
     assert database.get("AutomaticBackupReplicationRegion") == ("us-west-2" if copied else None)
+
+
+def test_the_documented_recovery_objectives_are_stated_and_hold() -> None:
+    import yaml
+
+    spec = yaml.safe_load((ROOT / "specs" / "indivillage" / "spec.yaml").read_text())
+    promised = {env: spec["environments"][env]["recovery"] for env in ("development", "staging", "production")}
+    assert promised == {
+        "development": {"rpo": "24h", "rto": "4h"},
+        "staging": {"rpo": "12h", "rto": "2h"},
+        "production": {"rpo": "15m", "from": "region"},
+    }
+    # The compiled output exists only for a spec that validated, promises included.
+    assert (OUT / "production" / "manifest.json").exists()

@@ -150,3 +150,65 @@ def test_a_standby_needs_a_dr_region(tmp_path: Path) -> None:
     assert "error: databases.main.dr_replica is a replica in the DR region, but this environment has no regions.secondary" in (
         result.stderr
     )
+
+
+PROMISING = """\
+ivc: 1
+system: shop
+regions: {primary: us-east-1, secondary: us-west-2}
+network: {cidr: 10.9.0.0/21, secondary_cidr: 10.19.0.0/21, tiers: [public, app, data], nat: single, subnet_prefix: 26,
+  flow_logs: {enabled: false}}
+databases:
+  main: {version: '16.10', instance: db.t3.medium}
+buckets:
+  media: {versioning: true, replicate: {}}
+  scratch: {}
+environments:
+  prod: {}
+"""
+
+
+def _problems(tmp_path: Path, text: str) -> str:
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(text)
+    result = ivc("validate", spec)
+    assert result.exit_code in (0, 1), result.output
+    return result.stderr
+
+
+def test_an_rpo_the_spec_cannot_meet_is_refused_at_its_line_naming_what_is_missing(tmp_path: Path) -> None:
+    said = _problems(tmp_path, PROMISING + "recovery: {rpo: 15m}\n")
+    lines = [line.split("error: ", 1)[1] for line in said.splitlines() if "error: " in line]
+    assert all(":13:" in line for line in said.splitlines() if "error: " in line)  # the rpo's line
+    assert sorted(lines) == sorted(
+        [
+            "recovery.rpo 15m from the loss of us-east-1: databases.main could lose all of its data; add "
+            "databases.main.dr_replica (or backups.replicate_to: secondary), or list it in recovery.expendable",
+            "recovery.rpo 15m from the loss of us-east-1: buckets.media could lose all of its data; set "
+            "buckets.media.replicate.time_control: plain replication promises no time, or list it in recovery.expendable",
+            "recovery.rpo 15m from the loss of us-east-1: buckets.scratch could lose all of its data; add "
+            "buckets.scratch.replicate, or list it in recovery.expendable",
+        ]
+    )
+
+
+def test_a_kept_promise_validates_and_the_rto_of_a_region_waits_for_the_dr_app_layer(tmp_path: Path) -> None:
+    kept = PROMISING.replace("instance: db.t3.medium}", "instance: db.t3.medium, dr_replica: {}}").replace(
+        "replicate: {}", "replicate: {time_control: true}"
+    )
+    assert "error" not in _problems(tmp_path, kept + "recovery: {rpo: 15m, expendable: [buckets.scratch]}\n")
+    said = _problems(tmp_path, kept + "recovery: {rpo: 15m, rto: 1h, expendable: [buckets.scratch]}\n")
+    assert "recovery.rto 1h from the loss of us-east-1 needs something to serve in us-west-2" in said
+
+
+def test_a_single_region_environment_cannot_promise_the_loss_of_its_region(tmp_path: Path) -> None:
+    single = HEAD + "databases:\n  main: {version: '16.10', instance: db.t3.medium}\n"
+    said = _problems(tmp_path, single + "recovery: {rpo: 1h, from: region}\nenvironments:\n  dev: {}\n")
+    assert "a single-region environment cannot promise recovery from the loss of its region" in said
+    # From the loss of a zone: single-AZ loses minutes (point-in-time restore) and takes hours to restore.
+    said = _problems(tmp_path, single + "recovery: {rpo: 1h, rto: 30m}\nenvironments:\n  dev: {}\n")
+    assert (
+        "recovery.rto 30m from the loss of a zone: databases.main takes about 120 minutes to bring back; set databases.main.multi_az: true"
+        in said
+    )
+    assert "recovery.rpo" not in said

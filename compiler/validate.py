@@ -27,6 +27,8 @@ with SCHEMA_PATH.open(encoding="utf-8") as _handle:
 
 # Patterns in the schema, said in words: a message never shows a regular expression.
 PATTERN_WORDS = {
+    "^(?!AWS/)[A-Za-z0-9_./#:-]{1,255}$": "a CloudWatch namespace of your own such as App/Queues (letters, digits, _./#:-; not AWS/)",
+    "^[a-z][a-z0-9_]*(\\.[a-z][a-z0-9_]*)?$": "a PostgreSQL parameter name such as work_mem or rds.force_ssl",
     "^topics\\.[a-z][a-z0-9-]*$": "a topic of this spec, such as topics.alerts",
     "^buckets\\.[a-z][a-z0-9-]*$": "a bucket of this spec, such as buckets.uploads",
     "^(cron|rate)\\(.+\\)$": "a schedule expression: cron(...) or rate(...)",

@@ -143,8 +143,9 @@ def _topic_delivery(spec: Spec) -> list[Statement]:
 
 def _event_buses(spec: Spec) -> list[Statement]:
     """EventBridge encrypts a bus's events, rules and archive with the key as itself, and encrypts what its rules deliver
-    to encrypted queues and topics; DescribeKey checks the key when a bus is made (EventBridge's documented three)."""
-    if not spec.get("buses"):
+    to encrypted queues and topics (the alarm topics too, for alarms.events); DescribeKey checks the key when a bus is
+    made (EventBridge's documented three)."""
+    if not spec.get("buses") and not (spec.get("alarms") or {}).get("events"):
         return []
     return [
         Statement(

@@ -86,7 +86,8 @@ def check(spec: Spec) -> Iterator[Problem]:
                     "scale on one backlog: queue (SQS) or queue_metric (the code publishes it), not both",
                 )
             elif ("queue" in scale or "queue_metric" in scale) != ("backlog_per_task" in scale):
-                yield (*path, "scale"), "scale on a queue needs backlog_per_task and either queue or queue_metric"
+                source = "queue_metric" if "queue_metric" in scale else "queue"
+                yield (*path, "scale"), f"scale on a queue needs both {source} and backlog_per_task"
             elif "queue" in scale and scale["queue"].split(".", 1)[1] not in spec.get("queues", {}):
                 yield (
                     (*path, "scale", "queue"),

@@ -633,11 +633,11 @@ def _dashboard(ctx: Context) -> cloudwatch.Dashboard:
             ],
         )
     for kind, name, _ in relations.balanced(spec):
-        balancer = load_balancer.balancer_title(spec, kind, name)
+        front = load_balancer.balancer_title(spec, kind, name)
         group = load_balancer.target_group_title(kind, name)
-        variables.setdefault(balancer, ctx.imported("app", f"{balancer}FullName"))
+        variables.setdefault(front, ctx.imported("app", f"{front}FullName"))
         variables[f"{group}FullName"] = ctx.imported("app", f"{group}FullName")
-        dims = ["TargetGroup", f"${{{group}FullName}}", "LoadBalancer", f"${{{balancer}}}"]
+        dims = ["TargetGroup", f"${{{group}FullName}}", "LoadBalancer", f"${{{front}}}"]
         widget(
             f"{kind[:-1]} {name} behind the load balancer: healthy and unhealthy targets, response time (s)",
             [

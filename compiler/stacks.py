@@ -77,6 +77,8 @@ def assemble(environment: Environment) -> list[Stack]:
             if section.applies(spec, region, role):
                 assert section.stack is not None
                 fragment = section.builds(spec, ctx)
+                if not (fragment.resources or fragment.outputs or fragment.parameters):
+                    continue  # a builder that decides, seeing the environment, to build nothing makes no stack
                 # What a builder did not place more precisely comes from its section (derived ones: the spec itself).
                 default = (section.name,) if section.name in spec else ()
                 fragment.origins = [(title, at or default) for title, at in fragment.origins]

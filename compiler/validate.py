@@ -93,6 +93,9 @@ PATTERN_WORDS = {
     "^(https://\\S+|[^@\\s]+@[^@\\s]+\\.[a-z]{2,}|\\+[1-9][0-9]{6,14}|topics\\.[a-z][a-z0-9-]*)$": (
         "an e-mail address, an https:// URL, a phone number for SMS in E.164 form such as '+15551234567' (quoted), or topics.<name>"
     ),
+    "^(https://\\S+|[^@\\s]+@[^@\\s]+\\.[a-z]{2,}|\\+[1-9][0-9]{6,14})$": (
+        "an e-mail address, an https:// URL, or a phone number for SMS in E.164 form such as '+15551234567' (quoted)"
+    ),
     "^[a-z_]+\\.[a-z][a-z0-9-]*\\.[a-z0-9_]+(\\.[a-z]+){0,2}$": (
         "an alarm of this spec as <kind>.<item>.<metric>[.anomaly][.<severity>], such as load_balancer.web.healthy_below"
     ),
@@ -211,9 +214,24 @@ def load_and_validate(path: Path, only_env: str | None = None) -> list[Environme
                 environments.append(environment)
         for diagnostic in problems:
             found.setdefault((diagnostic.mark, diagnostic.message, diagnostic.code), []).append(env)
+    if not found:
+        for env, diagnostic in _together_problems(environments):
+            found.setdefault((diagnostic.mark, diagnostic.message, diagnostic.code), []).append(env)
     if found:
         raise SpecError(_label_environments(found, names))
     return environments
+
+
+def _together_problems(environments: list[Environment]) -> Iterable[tuple[str, Diagnostic]]:
+    """The sections' checks across one spec's environments (two of them deploying one account's baseline)."""
+    from . import sections
+
+    by_name = {environment.name: environment for environment in environments}
+    pairs = [(environment.name, environment.spec) for environment in environments]
+    for section in sections.SECTIONS:
+        if section.check_together is not None:
+            for env, path, message in section.check_together(pairs):
+                yield env, Diagnostic(_clip_message(message), by_name[env].mark(path), code="semantic")
 
 
 # Values checked and built over all environments of one spec: each environment is built in full (about

@@ -311,3 +311,31 @@ def test_the_bastion_has_no_inbound_and_is_the_only_ssh_source_of_the_fleets() -
     assert {r["GroupId"]["Fn::GetAtt"][0] for r in ssh} == {"FleetWebSecurityGroup", "FleetAppSecurityGroup"}
     assert all(r.get("SourceSecurityGroupId") == {"Fn::GetAtt": ["BastionSecurityGroup", "GroupId"]} for r in ssh)
     assert not [r for r in rules if r["GroupId"] == {"Fn::GetAtt": ["BastionSecurityGroup", "GroupId"]}]
+
+
+def test_production_keeps_its_data_in_us_west_2_a_standby_database_and_replicated_critical_buckets() -> None:
+    standby = props(stack("production", "standby", "us-west-2"), "StandbyMain")
+    assert standby["SourceDBInstanceIdentifier"]["Fn::Sub"].endswith(":rds:us-east-1:${AWS::AccountId}:db:indivillage-production-main")
+    assert (standby["DBInstanceClass"], standby["MultiAZ"]) == ("db.m5.large", True)  # promoted, it serves as production
+    data = stack("production", "data")
+    replicated = {
+        title: r["Properties"]["ReplicationConfiguration"]["Rules"][0]["Destination"]
+        for title, r in of_type(data, "AWS::S3::Bucket").items()
+        if "ReplicationConfiguration" in r["Properties"]
+    }
+    assert sorted(replicated) == ["BucketAssets", "BucketBackups", "BucketProcessed"]
+    assert all(d["ReplicationTime"] == {"Status": "Enabled", "Time": {"Minutes": 15}} for d in replicated.values())
+    replicas = of_type(stack("production", "data", "us-west-2"), "AWS::S3::Bucket")
+    assert sorted(replicas) == ["AccessLogsBucket", "BucketReplicaAssets", "BucketReplicaBackups", "BucketReplicaProcessed"]
+
+
+def test_production_deploys_the_account_baseline_in_both_regions_and_shield_advanced_protections() -> None:
+    baseline = stack("production", "baseline")
+    trail = props(baseline, "Trail")
+    assert (trail["IsMultiRegionTrail"], trail["EnableLogFileValidation"]) == (True, True)
+    assert len(of_type(baseline, "AWS::GuardDuty::Detector")) == 1
+    assert len(of_type(baseline, "AWS::Config::ConformancePack")) == 1
+    assert len(of_type(stack("production", "baseline", "us-west-2"), "AWS::GuardDuty::Detector")) == 1
+    assert of_type(stack("production", "app"), "AWS::Shield::Protection")
+    assert of_type(stack("production", "edge"), "AWS::Shield::Protection")
+    assert not (OUT / "development" / "us-east-1" / "baseline.json").exists()  # once per account: production's

@@ -104,11 +104,16 @@ def _load_balancer_delivery(ctx: Context, bucket: Any) -> Statement:
 
 
 def build(spec: Spec, ctx: Context) -> Fragment:
+    out = Fragment()
+    log_bucket(ctx, out, spec["logs"]["access_logs"], cdn_logs=bool(spec.get("cdn")), load_balancer=has_load_balancer(spec))
+    return out
+
+
+def log_bucket(ctx: Context, out: Fragment, days: int, cdn_logs: bool, load_balancer: bool) -> None:
+    """The access-logs bucket of this region, its policy and its exports, into ``out``: the primary region's, or a DR
+    region's when replica buckets there log to it (server access logs stay in their bucket's region)."""
     from .buckets import bucket_name, private, tls_only  # buckets log here, so buckets imports this module
 
-    out = Fragment()
-    days = spec["logs"]["access_logs"]
-    cdn_logs = bool(spec.get("cdn"))
     bucket = out.add(
         s3.Bucket(
             LOGS_BUCKET,
@@ -152,7 +157,7 @@ def build(spec: Spec, ctx: Context) -> Fragment:
             Condition=Condition(StringEquals({"aws:SourceAccount": Ref("AWS::AccountId")})),
         ),
     ]
-    if has_load_balancer(spec):
+    if load_balancer:
         statements.append(_load_balancer_delivery(ctx, bucket))
     statements.append(tls_only(GetAtt(bucket, "Arn")))
     out.add(
@@ -165,7 +170,6 @@ def build(spec: Spec, ctx: Context) -> Fragment:
         out.export(
             ctx, STACK, "AccessLogsBucketDomainName", GetAtt(bucket, "DomainName"), "The log bucket as CloudFront's standard logs name it"
         )
-    return out
 
 
 SECTION = Section("access-logs", build=build, stack=STACK, needed=needed, whole_spec=True)

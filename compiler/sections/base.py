@@ -19,7 +19,7 @@ Problem = tuple[Path, str]  # (path in the effective spec, message)
 Spec = dict[str, Any]
 
 # Where a section builds (Section.regions).
-PRIMARY, SITES, EVERY, CDN = "primary", "sites", "every", "cdn"
+PRIMARY, SECONDARY, SITES, EVERY, CDN = "primary", "secondary", "sites", "every", "cdn"
 
 # A `uses:` entry: <section>.<name>[:access]; which sections and modes are valid is checked against the sections.
 USE_PATTERN = (
@@ -128,11 +128,14 @@ class Section:
     check: Callable[[Spec], Iterator[Problem]] | None = None
     # Checks that depend on the environment's name (rules for prod); never shared between environments.
     check_environment: Callable[[str, Spec], Iterator[Problem]] | None = None
+    # Checks across the environments of one spec, given (name, effective spec) pairs: (environment, path, message).
+    check_together: Callable[[list[tuple[str, Spec]]], Iterator[tuple[str, Path, str]]] | None = None
     build: Callable[[Any, Context], Fragment] | None = None
     stack: str | None = None  # the layer the builder feeds
     needed: Callable[[Spec], bool] | None = None  # when to build; default: the spec has the section
     whole_spec: bool = False  # the builder reads the whole spec rather than its own section
-    # Where it builds: PRIMARY; SITES (the primary and the secondary region: a DR site has a network); EVERY region
+    # Where it builds: PRIMARY; SECONDARY (the DR region only); SITES (the primary and the secondary region: a DR site
+    # has a network); EVERY region
     # of the environment (CloudFront's too); or CDN, where the distribution is built (see regions.cdn_region).
     regions: str = PRIMARY
     use: UseTarget | None = None
@@ -144,6 +147,7 @@ class Section:
         """Whether this section builds anything for ``spec`` in ``region``, whose role is ``role``."""
         placed = {
             PRIMARY: role == "primary",
+            SECONDARY: role == "secondary",
             SITES: role in ("primary", "secondary"),
             EVERY: True,
             CDN: region == cdn_region(spec),

@@ -90,7 +90,26 @@ def check(spec: Spec) -> Iterator[Problem]:
                     ("databases", name, "replica_instance"),
                     f"replica_instance sizes read replicas; databases.{name} has none (replicas: 0)",
                 )
+        yield from _standby_problems(spec, name, database)
         yield from _secret_problems(spec, name, database)
+
+
+def _standby_problems(spec: Spec, name: str, database: dict[str, Any]) -> Iterator[Problem]:
+    if "dr_replica" not in database:
+        return
+    secondary = spec["regions"].get("secondary")
+    if not secondary:
+        yield (
+            ("databases", name, "dr_replica"),
+            f"databases.{name}.dr_replica is a replica in the DR region, but this environment has no regions.secondary",
+        )
+        return
+    instance = database["dr_replica"].get("instance", database["instance"])
+    for field, message in offerings.database_problems(secondary, database["engine"], database["version"], instance):
+        yield (
+            ("databases", name, "dr_replica", *(("instance",) if field == "instance" and "instance" in database["dr_replica"] else ())),
+            message,
+        )
 
 
 def _secret_problems(spec: Spec, name: str, database: dict[str, Any]) -> Iterator[Problem]:
@@ -497,6 +516,27 @@ DEFS: dict[str, Any] = {
                 "type": "string",
                 "pattern": "^db\\.[a-z0-9]+\\.[a-z0-9]+$",
                 "examples": ["db.r6g.large"],
+            },
+            "dr_replica": {
+                "description": "A promotable read replica in regions.secondary, RDS's cross-region asynchronous replication "
+                "(seconds behind): encrypted with that region's environment key, in its data tier, with this database's "
+                "parameters, logs and monitoring; retained. Promoting it is a runbook step. Needs a secondary region.",
+                "type": "object",
+                "additionalProperties": False,
+                "properties": {
+                    "instance": {
+                        "description": "Its instance class (default: the source's): smaller while it only replicates.",
+                        "type": "string",
+                        "pattern": "^db\\.[a-z0-9]+\\.[a-z0-9]+$",
+                        "examples": ["db.t3.large"],
+                    },
+                    "multi_az": {
+                        "description": "A standby of the replica in another zone of the DR region.",
+                        "type": "boolean",
+                        "default": False,
+                    },
+                },
+                "examples": [{"instance": "db.m5.large"}],
             },
             "secret": {
                 "description": "Name the master credentials' secret instead of letting RDS manage it: a Secrets Manager secret "

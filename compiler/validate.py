@@ -35,6 +35,8 @@ PATTERN_WORDS = {
     (
         "^(secondary|arn:aws[a-z-]*:backup:[a-z0-9-]+:[0-9]{12}:backup-vault:[A-Za-z0-9_-]{2,50})$"
     ): "secondary, or a backup vault's ARN: arn:aws:backup:<region>:<account>:backup-vault:<name>",
+    "^(?!AWS/)[A-Za-z0-9_./#:-]{1,255}$": "a CloudWatch namespace of your own such as App/Queues (letters, digits, _./#:-; not AWS/)",
+    "^[a-z][a-z0-9_]*(\\.[a-z][a-z0-9_]*)?$": "a PostgreSQL parameter name such as work_mem or rds.force_ssl",
     "^topics\\.[a-z][a-z0-9-]*$": "a topic of this spec, such as topics.alerts",
     "^buckets\\.[a-z][a-z0-9-]*$": "a bucket of this spec, such as buckets.uploads",
     "^(cron|rate)\\(.+\\)$": "a schedule expression: cron(...) or rate(...)",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -51,6 +52,13 @@ def test_database(env: str, instance: str, multi_az: bool, backups: int, storage
     parameters = props(data, "DatabaseMainParameterGroup")["Parameters"]
     assert parameters["shared_preload_libraries"] == "pg_stat_statements"
     assert parameters["log_min_duration_statement"] == "1000"  # slow queries over 1 s
+    # "Optimized memory and connection settings": formulas of the instance's memory, so one line fits every class.
+    assert parameters["effective_cache_size"] == "{DBInstanceClassMemory*3/32768}"  # 75% of memory in 8 kB pages
+    assert parameters["work_mem"] == "16384"  # 16 MB
+    assert parameters["maintenance_work_mem"] == "GREATEST({DBInstanceClassMemory/16384},65536)"
+    assert parameters["idle_in_transaction_session_timeout"] == "300000"  # 5 minutes
+    assert parameters["tcp_keepalives_idle"] == "300"
+    assert "max_connections" not in parameters  # RDS's formula stays: the connection alarms are 80% of it
 
 
 @pytest.mark.parametrize(
@@ -227,3 +235,108 @@ def test_environment_key_rotates_and_everything_is_retained() -> None:
         ):
             assert resource.get("DeletionPolicy") in ("Retain", "Snapshot"), name
             assert resource.get("UpdateReplacePolicy") in ("Retain", "Snapshot"), name
+
+
+def _topic_policy(template: dict[str, Any], severity: str) -> dict[str, Any]:
+    statements = props(template, f"AlarmTopic{severity}Policy")["PolicyDocument"]["Statement"]
+    return {s["Sid"]: s for s in statements}
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_operational_events_reach_the_info_and_warning_topics(env: str) -> None:
+    """Informational (e-mail): deployment completed, auto-scaling events, backup completed; ECS task failures: warning."""
+    monitoring = stack(env, "monitoring")
+    rules = {k: v["Properties"] for k, v in of_type(monitoring, "AWS::Events::Rule").items()}
+    targets = {k: [t["Arn"]["Ref"] for t in p["Targets"]] for k, p in rules.items()}
+    assert targets == {
+        "EventRuleDeployments": ["AlarmTopicInfo"],
+        "EventRuleScaling": ["AlarmTopicInfo"],
+        "EventRuleBackups": ["AlarmTopicInfo"],
+        "EventRuleDeploymentFailures": ["AlarmTopicWarning"],
+        "EventRuleTaskFailures": ["AlarmTopicWarning"],
+    }
+    assert all("EventBusName" not in p for p in rules.values())  # the default bus, where AWS services report
+    cluster = {"Fn::ImportValue": f"socialflow-{env}-app-ClusterName"}
+    deployed = rules["EventRuleDeployments"]["EventPattern"]
+    assert (deployed["source"], deployed["detail-type"]) == (["aws.ecs"], ["ECS Deployment State Change"])
+    assert deployed["detail"] == {"eventName": ["SERVICE_DEPLOYMENT_COMPLETED"]}
+    assert deployed["resources"][0]["prefix"]["Fn::Sub"][1] == {"Cluster": cluster}  # this environment's services only
+    assert rules["EventRuleDeploymentFailures"]["EventPattern"]["detail"] == {"eventName": ["SERVICE_DEPLOYMENT_FAILED"]}
+    failures = rules["EventRuleTaskFailures"]["EventPattern"]
+    assert failures["detail-type"] == ["ECS Task State Change"]
+    assert failures["detail"]["lastStatus"] == ["STOPPED"] and failures["detail"]["group"] == [{"prefix": "service:"}]
+    assert failures["detail"]["$or"][0] == {"stopCode": ["EssentialContainerExited", "TaskFailedToStart"]}
+    assert failures["detail"]["clusterArn"][0]["Fn::Sub"][1] == {"Cluster": cluster}
+    scaling = rules["EventRuleScaling"]["EventPattern"]["$or"]
+    assert scaling[0]["detail"] == {"eventName": ["SERVICE_DESIRED_COUNT_UPDATED"]}
+    assert scaling[1]["source"] == ["aws.application-autoscaling"] and scaling[1]["detail"]["serviceNamespace"] == ["ecs"]
+    backups = rules["EventRuleBackups"]["EventPattern"]
+    assert (backups["source"], backups["detail"]) == (["aws.rds"], {"EventID": ["RDS-EVENT-0002"]})
+    assert backups["resources"][0]["Fn::Sub"][1] == {"Database": {"Fn::ImportValue": f"socialflow-{env}-data-DatabaseMainId"}}
+    # Each topic admits exactly the rules that deliver to it, besides CloudWatch's alarms, and never plain HTTP.
+    info = _topic_policy(monitoring, "Info")
+    assert info["EventRulesPublish"]["Principal"] == {"Service": "events.amazonaws.com"}
+    assert info["EventRulesPublish"]["Condition"]["ArnEquals"]["aws:SourceArn"] == [
+        {"Fn::GetAtt": [rule, "Arn"]} for rule in ("EventRuleBackups", "EventRuleDeployments", "EventRuleScaling")
+    ]
+    assert info["AlarmsPublish"]["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
+    assert info["DenyInsecureTransport"]["Effect"] == "Deny"
+    warning = _topic_policy(monitoring, "Warning")["EventRulesPublish"]["Condition"]["ArnEquals"]["aws:SourceArn"]
+    assert warning == [{"Fn::GetAtt": [rule, "Arn"]} for rule in ("EventRuleDeploymentFailures", "EventRuleTaskFailures")]
+    assert "AlarmTopicCriticalPolicy" not in monitoring["Resources"]
+    # The topics are encrypted with the environment key: EventBridge may use it for this account.
+    key = {s["Sid"]: s for s in props(stack(env, "keys"), "EnvironmentKey")["KeyPolicy"]["Statement"]}
+    events_key = key["EventBridgeUsesKeyForThisAccount"]
+    assert events_key["Principal"] == {"Service": "events.amazonaws.com"}
+    assert {"kms:GenerateDataKey", "kms:Decrypt"} <= set(events_key["Action"])
+
+
+def _widgets(template: dict[str, Any], logical_id: str) -> dict[str, list[list[Any]]]:
+    body = props(template, logical_id)["DashboardBody"]
+    text = body["Fn::Sub"][0] if isinstance(body, dict) else body
+    return {w["properties"]["title"]: w["properties"]["metrics"] for w in json.loads(text)["widgets"]}
+
+
+def test_dashboards_show_what_the_document_lists() -> None:
+    """ECS task count; RDS IOPS and latency; Redis connections and hit rate; ALB target health and latency; cost."""
+    monitoring = stack("prod", "monitoring")
+    widgets = _widgets(monitoring, "Dashboard")
+    names = {title: {m[1] for m in metrics if isinstance(m[0], str)} for title, metrics in widgets.items()}
+    for service in ("app", "worker", "beat"):
+        assert names[f"service {service}: running and desired tasks"] == {"RunningTaskCount", "DesiredTaskCount"}
+    assert names["database main: read and write IOPS"] == {"ReadIOPS", "WriteIOPS"}
+    assert names["database main: read and write latency (s)"] == {"ReadLatency", "WriteLatency"}
+    assert names["cache main: connections and hit rate %"] == {"CurrConnections", "CacheHitRate"}
+    target = "service app behind the load balancer: healthy and unhealthy targets, response time (s)"
+    assert names[target] == {"HealthyHostCount", "UnHealthyHostCount", "TargetResponseTime"}
+    cost = props(monitoring, "DashboardCost")
+    assert cost["DashboardName"] == "socialflow-prod-cost"
+    body = json.loads(cost["DashboardBody"])
+    assert {w["properties"]["region"] for w in body["widgets"]} == {"us-east-1"}  # billing metrics live there only
+    metrics = [m for w in body["widgets"] for m in w["properties"]["metrics"]]
+    assert ["AWS/Billing", "EstimatedCharges", "Currency", "USD"] in metrics
+    assert any("ServiceName" in str(m) and "SEARCH" in str(m) for m in metrics)  # per AWS service
+
+
+def test_prod_celery_workers_scale_on_queue_depth() -> None:
+    """Celery workers scale on queue depth: the broker is the Redis cache, so the worker publishes the depth."""
+    template = stack("prod", "app")
+    target = props(template, "ServiceWorkerScalableTarget")
+    assert (target["MinCapacity"], target["MaxCapacity"]) == (4, 12)  # production: 4 workers
+    policy = props(template, "ServiceWorkerScaleOnBacklog")["TargetTrackingScalingPolicyConfiguration"]
+    assert policy["TargetValue"] == 20.0
+    queries = {q["Id"]: q for q in policy["CustomizedMetricSpecification"]["Metrics"]}
+    depth = queries["waiting"]["MetricStat"]["Metric"]
+    assert (depth["Namespace"], depth["MetricName"]) == ("SocialFlow/Celery", "QueueLength")
+    assert depth["Dimensions"] == [{"Name": "Environment", "Value": "prod"}]
+    assert queries["backlog"]["Expression"] == "waiting / tasks"
+    container = props(template, "ServiceWorkerTaskDefinition")["ContainerDefinitions"][0]
+    variables = {e["Name"]: e["Value"] for e in container["Environment"]}
+    assert (variables["QUEUE_METRIC_NAMESPACE"], variables["QUEUE_METRIC_NAME"]) == ("SocialFlow/Celery", "QueueLength")
+    assert variables["QUEUE_METRIC_DIMENSIONS"] == "Environment=prod"
+    statements = {s["Sid"]: s for s in props(template, "ServiceWorkerTaskRole")["Policies"][0]["PolicyDocument"]["Statement"]}
+    publish = statements["PublishQueueDepth"]
+    assert publish["Action"] == ["cloudwatch:PutMetricData"]
+    assert publish["Condition"] == {"StringEquals": {"cloudwatch:namespace": "SocialFlow/Celery"}}
+    for env in ("dev", "staging"):  # fixed counts: 1 and 2 workers
+        assert "ServiceWorkerScalableTarget" not in stack(env, "app")["Resources"]

@@ -37,6 +37,9 @@ SEVERITIES = ("critical", "warning", "info")
 GIB = 1024**3
 PERIOD = 60  # seconds a datapoint covers; an alarm looks at three of them
 REFERENCE = "<kind>.<item>.<metric>[.anomaly][.<severity>]"
+CONTAINER_INSIGHTS = "ECS/ContainerInsights"
+TASK_COUNTS = ("RunningTaskCount", "DesiredTaskCount")
+BILLING_REGION = "us-east-1"  # where AWS publishes the account's billing metrics, whatever the environment's region
 
 
 @dataclass(frozen=True)
@@ -515,6 +518,8 @@ def build(alarms: dict[str, Any], ctx: Context) -> Fragment:
     out.at = ()
     if alarms["dashboard"]:
         out.add(_dashboard(ctx))
+    if alarms["cost_dashboard"]:
+        out.add(_cost_dashboard(ctx))
     return out
 
 
@@ -549,6 +554,14 @@ def _dashboard(ctx: Context) -> cloudwatch.Dashboard:
             variables[f"Service{camel(name)}"] = ctx.imported("app", f"Service{camel(name)}Name")
             dims = ["ClusterName", "${Cluster}", "ServiceName", f"${{Service{camel(name)}}}"]
             widget(f"service {name}: CPU and memory %", [["AWS/ECS", "CPUUtilization", *dims], ["AWS/ECS", "MemoryUtilization", *dims]])
+            # Container Insights (on for every cluster ivc makes) counts the tasks.
+            widget(
+                f"service {name}: running and desired tasks",
+                [
+                    [CONTAINER_INSIGHTS, metric, *dims, {"stat": "Minimum" if metric == "RunningTaskCount" else "Maximum"}]
+                    for metric in TASK_COUNTS
+                ],
+            )
     for name in sorted(spec.get("fleets", {})):
         variables[f"Fleet{camel(name)}"] = ctx.imported("app", f"{fleets.title(name)}GroupName")
         dims = ["AutoScalingGroupName", f"${{Fleet{camel(name)}}}"]
@@ -565,11 +578,20 @@ def _dashboard(ctx: Context) -> cloudwatch.Dashboard:
         variables[f"Database{camel(name)}"] = ctx.imported("data", f"Database{camel(name)}Id")
         dims = ["DBInstanceIdentifier", f"${{Database{camel(name)}}}"]
         widget(f"database {name}: CPU % and connections", [["AWS/RDS", "CPUUtilization", *dims], ["AWS/RDS", "DatabaseConnections", *dims]])
+        widget(f"database {name}: read and write IOPS", [["AWS/RDS", "ReadIOPS", *dims], ["AWS/RDS", "WriteIOPS", *dims]])
+        widget(f"database {name}: read and write latency (s)", [["AWS/RDS", "ReadLatency", *dims], ["AWS/RDS", "WriteLatency", *dims]])
     for name in sorted(spec.get("caches", {})):
         dims = ["CacheClusterId", f"{ctx.name(name)}-001"]
         widget(
             f"cache {name}: engine CPU and memory %",
             [["AWS/ElastiCache", "EngineCPUUtilization", *dims], ["AWS/ElastiCache", "DatabaseMemoryUsagePercentage", *dims]],
+        )
+        widget(
+            f"cache {name}: connections and hit rate %",
+            [
+                ["AWS/ElastiCache", "CurrConnections", *dims, {"stat": "Maximum"}],
+                ["AWS/ElastiCache", "CacheHitRate", *dims, {"yAxis": "right"}],
+            ],
         )
     for name in sorted(spec.get("queues", {})):
         variables[f"Queue{camel(name)}"] = ctx.imported("data", f"Queue{camel(name)}Name")
@@ -633,8 +655,40 @@ def _dashboard(ctx: Context) -> cloudwatch.Dashboard:
                 ["AWS/ApplicationELB", "HTTPCode_Target_5XX_Count", *dims, {"stat": "Sum"}],
             ],
         )
+    for kind, name, _ in relations.balanced(spec):
+        front = load_balancer.balancer_title(spec, kind, name)
+        group = load_balancer.target_group_title(kind, name)
+        variables.setdefault(front, ctx.imported("app", f"{front}FullName"))
+        variables[f"{group}FullName"] = ctx.imported("app", f"{group}FullName")
+        dims = ["TargetGroup", f"${{{group}FullName}}", "LoadBalancer", f"${{{front}}}"]
+        widget(
+            f"{kind[:-1]} {name} behind the load balancer: healthy and unhealthy targets, response time (s)",
+            [
+                ["AWS/ApplicationELB", "HealthyHostCount", *dims, {"stat": "Minimum"}],
+                ["AWS/ApplicationELB", "UnHealthyHostCount", *dims, {"stat": "Maximum"}],
+                ["AWS/ApplicationELB", "TargetResponseTime", *dims, {"yAxis": "right"}],
+            ],
+        )
     body = json.dumps({"widgets": widgets}, sort_keys=True, separators=(",", ":"))
     return cloudwatch.Dashboard("Dashboard", DashboardName=ctx.name(), DashboardBody=Sub(body, **variables) if variables else Sub(body))
+
+
+def _cost_dashboard(ctx: Context) -> cloudwatch.Dashboard:
+    """Estimated charges: the account's total and per AWS service. Billing metrics exist only in us-east-1, only once
+    the account's billing alerts are on, every few hours, and for the whole account (never one environment)."""
+    period = 6 * 3600
+
+    def widget(index: int, title: str, metrics: list[list[Any]]) -> dict[str, Any]:
+        properties = {"title": title, "region": BILLING_REGION, "stat": "Maximum", "period": period, "view": "timeSeries"}
+        return {"type": "metric", "width": 12, "height": 6, "x": index * 12, "y": 0, "properties": {**properties, "metrics": metrics}}
+
+    by_service = f"SEARCH('{{AWS/Billing,Currency,ServiceName}} MetricName=\"EstimatedCharges\" Currency=\"USD\"', 'Maximum', {period})"
+    widgets = [
+        widget(0, "estimated charges this month, USD (whole account)", [["AWS/Billing", "EstimatedCharges", "Currency", "USD"]]),
+        widget(1, "estimated charges by AWS service, USD (whole account)", [[{"expression": by_service, "id": "services"}]]),
+    ]
+    body = json.dumps({"widgets": widgets}, sort_keys=True, separators=(",", ":"))
+    return cloudwatch.Dashboard("DashboardCost", DashboardName=ctx.name("cost"), DashboardBody=body)
 
 
 # --- this section's piece of the spec language (assembled into schemas/ivc.schema.json by `ivc schema --write`) ---
@@ -805,6 +859,10 @@ DEFS: dict[str, Any] = {
                 "route, on its target group).",
                 "default": {},
             },
+            "events": {
+                "$ref": "#/$defs/alarmEvents",
+                "description": "Operational events (deployments, task failures, scaling, backups) to a severity's subscribers.",
+            },
             "composite": {
                 "description": "Composite alarms by name: one alarm over others of this spec, such as `site-down` when the "
                 "web targets are unhealthy or the database is out of storage.",
@@ -814,10 +872,18 @@ DEFS: dict[str, Any] = {
                 "default": {},
             },
             "dashboard": {
-                "description": "Create a CloudWatch dashboard of the environment's services, fleets, databases, caches, queues, "
-                "functions, APIs and load balancer.",
+                "description": "Create a CloudWatch dashboard of the environment's services (CPU, memory, running and desired "
+                "tasks), fleets, databases (CPU, connections, IOPS, latency), caches (CPU, memory, connections, hit rate), queues, "
+                "functions, APIs and load balancer (requests, 5xx, healthy and unhealthy targets, response time per target).",
                 "type": "boolean",
                 "default": True,
+            },
+            "cost_dashboard": {
+                "description": "Create a second dashboard, <system>-<environment>-cost, of the account's estimated charges, in "
+                "total and per AWS service. Billing metrics live in us-east-1 only, appear only once billing alerts are turned "
+                "on in the account's billing preferences, and cover the whole account, not one environment.",
+                "type": "boolean",
+                "default": False,
             },
         },
     },

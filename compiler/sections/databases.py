@@ -30,6 +30,9 @@ from .secrets import key_arn
 
 STACK = "data"
 PORTS = {"postgres": 5432}
+# A PostgreSQL parameter's name as RDS lists it: lowercase words joined by _, with an extension's or RDS's prefix
+# (pg_stat_statements.track, rds.force_ssl).
+PARAMETER_NAME = "^[a-z][a-z0-9_]*(\\.[a-z][a-z0-9_]*)?$"
 # Always on: query statistics and slow-query logging; the spec's parameters are added on top.
 BASE_PARAMETERS = {"shared_preload_libraries": "pg_stat_statements", "log_min_duration_statement": "1000", "rds.force_ssl": "1"}
 # When RDS ends standard support of a major version; after it, RDS runs the version only on paid Extended Support.
@@ -642,9 +645,12 @@ DEFS: dict[str, Any] = {
                 "default": 60,
             },
             "parameters": {
-                "description": "Database parameters added to ivc's (pg_stat_statements preloaded, statements slower than 1 s logged).",
+                "description": "Database parameters added to ivc's (pg_stat_statements preloaded, statements slower than 1 s logged), "
+                "by PostgreSQL name: a number, or text such as an RDS formula ({DBInstanceClassMemory/32768}). RDS applies dynamic "
+                "parameters at once and static ones (shared_buffers, max_connections) at the next reboot.",
                 "type": "object",
-                "additionalProperties": {"type": ["string", "integer", "number"]},
+                "propertyNames": {"pattern": PARAMETER_NAME},
+                "additionalProperties": {"type": ["string", "integer", "number"], "minLength": 1, "maxLength": 4096},
                 "default": {},
                 "examples": [{"log_min_duration_statement": 1000}],
             },

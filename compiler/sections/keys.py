@@ -144,10 +144,11 @@ def _topic_delivery(spec: Spec) -> list[Statement]:
 
 def _event_buses(spec: Spec) -> list[Statement]:
     """EventBridge encrypts a bus's events, rules and archive with the key as itself, and encrypts what its rules deliver
-    to encrypted queues and topics; DescribeKey checks the key when a bus is made (EventBridge's documented three)."""
+    to encrypted queues and topics (the alarm topics too: alarms.events and AWS Backup's notifications); DescribeKey checks
+    the key when a bus is made (EventBridge's documented three)."""
     from . import backups  # the registry imports this module; backups imports it
 
-    if not spec.get("buses") and not backups.notifies(spec):  # buses, and AWS Backup's notifications to alarm topics
+    if not spec.get("buses") and not backups.notifies(spec) and not (spec.get("alarms") or {}).get("events"):
         return []
     return [
         Statement(

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from awacs import cloudwatch as cloudwatch_actions
 from awacs import ecr as ecr_actions
 from awacs import kms as kms_actions
 from awacs import secretsmanager as secrets_actions
@@ -77,10 +78,16 @@ def check(spec: Spec) -> Iterator[Problem]:
             low_count = scale.get("min", service["count"])
             if low_count > scale["max"]:
                 yield (*path, "scale", "max"), f"scale.max {scale['max']} is below the minimum {low_count}"
-            if not any(k in scale for k in ("cpu", "memory", "requests_per_target", "queue")):
-                yield (*path, "scale"), "scale needs a target: cpu, memory, requests_per_target or queue"
-            if ("queue" in scale) != ("backlog_per_task" in scale):
-                yield (*path, "scale"), "scale on a queue needs both queue and backlog_per_task"
+            if not any(k in scale for k in ("cpu", "memory", "requests_per_target", "queue", "queue_metric")):
+                yield (*path, "scale"), "scale needs a target: cpu, memory, requests_per_target, queue or queue_metric"
+            if "queue" in scale and "queue_metric" in scale:
+                yield (
+                    (*path, "scale", "queue_metric"),
+                    "scale on one backlog: queue (SQS) or queue_metric (the code publishes it), not both",
+                )
+            elif ("queue" in scale or "queue_metric" in scale) != ("backlog_per_task" in scale):
+                source = "queue_metric" if "queue_metric" in scale else "queue"
+                yield (*path, "scale"), f"scale on a queue needs both {source} and backlog_per_task"
             elif "queue" in scale and scale["queue"].split(".", 1)[1] not in spec.get("queues", {}):
                 yield (
                     (*path, "scale", "queue"),
@@ -344,7 +351,25 @@ def _connections(service: dict[str, Any], ctx: Context) -> tuple[dict[str, Any],
         readable.append(secret)
     if service["tracing"]:
         variables.setdefault("AWS_XRAY_DAEMON_ADDRESS", f"127.0.0.1:{XRAY_PORT}")
+    published = queue_metric(service, ctx)
+    if published is not None:
+        # Where the code publishes its queue's depth each minute, and under which dimension, so it need not know.
+        namespace, metric, dimensions = published
+        variables.update(
+            QUEUE_METRIC_NAMESPACE=namespace,
+            QUEUE_METRIC_NAME=metric,
+            QUEUE_METRIC_DIMENSIONS=",".join(f"{k}={v}" for k, v in dimensions),
+        )
     return dict(sorted(variables.items())), dict(sorted(injected.items())), readable
+
+
+def queue_metric(service: dict[str, Any], ctx: Context) -> tuple[str, str, list[tuple[str, str]]] | None:
+    """The queue depth the service's own code publishes for scaling (a Celery broker on Redis has no CloudWatch metric
+    of its queues): namespace, metric name and dimensions (this environment), or None."""
+    published = (service.get("scale") or {}).get("queue_metric")
+    if published is None:
+        return None
+    return published["namespace"], published["name"], [("Environment", ctx.environment)]
 
 
 def _trust() -> PolicyDocument:
@@ -381,6 +406,17 @@ def task_statements(name: str, service: dict[str, Any], ctx: Context) -> list[St
             statements += meaning.statements(ctx, use)
     for mounted in relations.mounts(ctx, "services", name, service):
         statements += mounted.statements
+    published = queue_metric(service, ctx)
+    if published is not None:
+        statements.append(
+            Statement(
+                Sid="PublishQueueDepth",  # PutMetricData takes no resource; the condition holds it to the one namespace
+                Effect=Allow,
+                Action=[cloudwatch_actions.PutMetricData],
+                Resource=["*"],
+                Condition=Condition(StringEquals({"cloudwatch:namespace": published[0]})),
+            )
+        )
     if service["tracing"]:
         statements.append(
             Statement(
@@ -618,9 +654,10 @@ def _tracing(name: str, service: dict[str, Any], log_group: Any) -> list[ecs.Con
 def _backlog_policy(
     name: str, service: dict[str, Any], ctx: Context, cluster: ecs.Cluster, resource: ecs.Service, target: Any
 ) -> applicationautoscaling.ScalingPolicy:
-    """Target tracking on messages waiting per running task: AWS's recommended way to scale queue workers."""
+    """Target tracking on messages waiting per running task: AWS's recommended way to scale queue workers. The messages
+    waiting are the SQS queue's, or the depth the service's code publishes (queue_metric: the highest value any task
+    published, since every worker reads the same broker)."""
     scale = service["scale"]
-    queue = scale["queue"].split(".", 1)[1]
 
     def stat(namespace: str, metric: str, dimensions: list[tuple[str, Any]], statistic: str) -> Any:
         return applicationautoscaling.TargetTrackingMetricStat(
@@ -632,6 +669,15 @@ def _backlog_policy(
             Stat=statistic,
         )
 
+    published = queue_metric(service, ctx)
+    if published is not None:
+        namespace, metric, dimensions = published
+        waiting = stat(namespace, metric, list(dimensions), "Maximum")
+    else:
+        queue = scale["queue"].split(".", 1)[1]
+        waiting = stat(
+            "AWS/SQS", "ApproximateNumberOfMessagesVisible", [("QueueName", ctx.imported("data", f"Queue{camel(queue)}Name"))], "Sum"
+        )
     return applicationautoscaling.ScalingPolicy(
         f"Service{camel(name)}ScaleOnBacklog",
         PolicyName=ctx.name(name, "backlog"),
@@ -643,16 +689,7 @@ def _backlog_policy(
             ScaleInCooldown=scale["scale_in_cooldown"],
             CustomizedMetricSpecification=applicationautoscaling.CustomizedMetricSpecification(
                 Metrics=[
-                    applicationautoscaling.TargetTrackingMetricDataQuery(
-                        Id="waiting",
-                        MetricStat=stat(
-                            "AWS/SQS",
-                            "ApproximateNumberOfMessagesVisible",
-                            [("QueueName", ctx.imported("data", f"Queue{camel(queue)}Name"))],
-                            "Sum",
-                        ),
-                        ReturnData=False,
-                    ),
+                    applicationautoscaling.TargetTrackingMetricDataQuery(Id="waiting", MetricStat=waiting, ReturnData=False),
                     applicationautoscaling.TargetTrackingMetricDataQuery(
                         Id="tasks",
                         MetricStat=stat(
@@ -698,7 +735,7 @@ def _autoscaling(
         ("memory", "ECSServiceAverageMemoryUtilization", "Memory"),
         ("requests_per_target", "ALBRequestCountPerTarget", "Requests"),
     ]
-    if "queue" in scale and "backlog_per_task" in scale:
+    if ("queue" in scale or "queue_metric" in scale) and "backlog_per_task" in scale:
         out.add(_backlog_policy(name, service, ctx, cluster, resource, target))
     for key, metric, label in metrics:
         if key not in scale:
@@ -730,6 +767,7 @@ def _autoscaling(
 
 # --- this section's piece of the spec language (assembled into schemas/ivc.schema.json by `ivc schema --write`) ---
 
+METRIC_NAMESPACE = "^(?!AWS/)[A-Za-z0-9_./#:-]{1,255}$"
 USER_PATTERN = "^[A-Za-z0-9_][A-Za-z0-9_.-]{0,31}(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,31})?$"
 
 PROPERTIES: dict[str, Any] = {
@@ -942,8 +980,31 @@ DEFS: dict[str, Any] = {
                         "pattern": "^queues\\.[a-z][a-z0-9-]*$",
                         "examples": ["queues.jobs"],
                     },
+                    "queue_metric": {
+                        "description": "Scale on a queue depth the service's own code publishes to CloudWatch each minute, for a "
+                        "broker CloudWatch cannot see (Celery on Redis): the metric's namespace and name, with backlog_per_task. "
+                        "The tasks may put data in that namespace only, and find it in QUEUE_METRIC_NAMESPACE, QUEUE_METRIC_NAME "
+                        "and QUEUE_METRIC_DIMENSIONS (Environment=<environment>).",
+                        "type": "object",
+                        "additionalProperties": False,
+                        "required": ["namespace", "name"],
+                        "properties": {
+                            "namespace": {
+                                "description": "The metric's namespace, not AWS's own (AWS/...).",
+                                "type": "string",
+                                "pattern": METRIC_NAMESPACE,
+                                "examples": ["SocialFlow/Celery"],
+                            },
+                            "name": {
+                                "description": "The metric's name.",
+                                "type": "string",
+                                "pattern": "^[a-zA-Z0-9_.-]{1,100}$",
+                                "examples": ["QueueLength"],
+                            },
+                        },
+                    },
                     "backlog_per_task": {
-                        "description": "Target messages waiting per running task, with queue.",
+                        "description": "Target messages waiting per running task, with queue or queue_metric.",
                         "type": "integer",
                         "minimum": 1,
                         "examples": [100],

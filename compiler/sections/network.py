@@ -267,7 +267,7 @@ def build(network: dict[str, Any], ctx: Context) -> Fragment:
                 )
             )
         nats = []
-        for zone in range(1, nat_count(network) + 1):
+        for zone in range(1, site_nat_count(network, ctx.role) + 1):
             eip = out.add(
                 ec2.EIP(
                     f"NatGateway{zone}Eip", Domain="vpc", DependsOn=attachment.title, Tags=ctx.resource_tags(ctx.name("nat", str(zone)))
@@ -312,6 +312,13 @@ def nat_count(network: dict[str, Any]) -> int:
     return {"none": 0, "single": 1, "per-zone": int(network["zones"])}[network["nat"]]
 
 
+def site_nat_count(network: dict[str, Any], role: str) -> int:
+    """NAT gateways in one region. The DR region runs no compute of ivc's yet (its databases' standbys and replica
+    buckets need no egress), so NAT gateways and interface endpoints there would only idle and bill: it has none
+    until something there needs them."""
+    return 0 if role == "secondary" else nat_count(network)
+
+
 def _export(out: Fragment, ctx: Context, name: str, value: Any, description: str) -> None:
     out.export(ctx, STACK, name, value, description)
 
@@ -337,7 +344,7 @@ def _endpoints(
                     Tags=ctx.resource_tags(ctx.name("endpoint", name)),
                 )
             )
-    interface = interface_endpoints(network)
+    interface = interface_endpoints(network) if ctx.role != "secondary" else []  # see site_nat_count
     tier = endpoint_tier(network)
     if not interface or tier is None:
         return

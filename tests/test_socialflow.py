@@ -340,3 +340,20 @@ def test_prod_celery_workers_scale_on_queue_depth() -> None:
     assert publish["Condition"] == {"StringEquals": {"cloudwatch:namespace": "SocialFlow/Celery"}}
     for env in ("dev", "staging"):  # fixed counts: 1 and 2 workers
         assert "ServiceWorkerScalableTarget" not in stack(env, "app")["Resources"]
+
+
+def test_prod_keeps_copies_of_its_data_in_another_region_and_a_budget_of_2500() -> None:
+    database = props(stack("prod", "data"), "DatabaseMain")
+    assert (database["AutomaticBackupReplicationRegion"], database["BackupRetentionPeriod"]) == ("us-west-2", 30)
+    data = stack("prod", "data")
+    replicated = sorted(t for t, r in of_type(data, "AWS::S3::Bucket").items() if "ReplicationConfiguration" in r["Properties"])
+    assert replicated == ["BucketStatic", "BucketVideos"]
+    dr = read_json(OUT / "prod" / "us-west-2" / "data.json")["Resources"]
+    assert sorted(t for t in dr if t.startswith("BucketReplica") and not t.endswith("Policy")) == [
+        "BucketReplicaStatic",
+        "BucketReplicaVideos",
+    ]
+    dr_network = read_json(OUT / "prod" / "us-west-2" / "network.json")["Resources"]
+    assert not [t for t, r in dr_network.items() if r["Type"] == "AWS::EC2::NatGateway"]  # nothing idles there
+    budget = next(iter(of_type(stack("prod", "baseline"), "AWS::Budgets::Budget").values()))["Properties"]["Budget"]
+    assert budget["BudgetLimit"] == {"Amount": 2500, "Unit": "USD"}

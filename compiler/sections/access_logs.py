@@ -105,48 +105,19 @@ def _load_balancer_delivery(ctx: Context, bucket: Any) -> Statement:
 
 def build(spec: Spec, ctx: Context) -> Fragment:
     out = Fragment()
-    log_bucket(ctx, out, spec["logs"]["access_logs"], cdn_logs=bool(spec.get("cdn")), load_balancer=has_load_balancer(spec))
+    add_log_bucket(ctx, out, spec["logs"]["access_logs"], cdn_logs=bool(spec.get("cdn")), load_balancer=has_load_balancer(spec))
     return out
 
 
-def log_bucket(ctx: Context, out: Fragment, days: int, cdn_logs: bool, load_balancer: bool) -> None:
+def add_log_bucket(ctx: Context, out: Fragment, days: int, cdn_logs: bool, load_balancer: bool) -> None:
     """The access-logs bucket of this region, its policy and its exports, into ``out``: the primary region's, or a DR
     region's when replica buckets there log to it (server access logs stay in their bucket's region)."""
-    from .buckets import bucket_name, private, tls_only  # buckets log here, so buckets imports this module
+    from .buckets import log_bucket, tls_only  # buckets log here, so buckets imports this module
 
-    bucket = out.add(
-        s3.Bucket(
-            LOGS_BUCKET,
-            BucketName=bucket_name(ctx, LOGS_NAME),
-            BucketEncryption=s3.BucketEncryption(
-                ServerSideEncryptionConfiguration=[
-                    s3.ServerSideEncryptionRule(ServerSideEncryptionByDefault=s3.ServerSideEncryptionByDefault(SSEAlgorithm="AES256"))
-                ]
-            ),
-            PublicAccessBlockConfiguration=private(),
-            # CloudFront's standard logs are written through an ACL grant, which BucketOwnerEnforced refuses;
-            # BucketOwnerPreferred still makes the bucket owner own every delivered object.
-            OwnershipControls=s3.OwnershipControls(
-                Rules=[s3.OwnershipControlsRule(ObjectOwnership="BucketOwnerPreferred" if cdn_logs else "BucketOwnerEnforced")]
-            ),
-            # Versioned so a deleted or overwritten log survives; old versions go when the logs themselves would.
-            VersioningConfiguration=s3.VersioningConfiguration(Status="Enabled"),
-            LifecycleConfiguration=s3.LifecycleConfiguration(
-                Rules=[
-                    s3.LifecycleRule(
-                        Id="expire-access-logs",
-                        Status="Enabled",
-                        ExpirationInDays=days,
-                        NoncurrentVersionExpiration=s3.NoncurrentVersionExpiration(NoncurrentDays=days),
-                        AbortIncompleteMultipartUpload=s3.AbortIncompleteMultipartUpload(DaysAfterInitiation=7),
-                    )
-                ]
-            ),
-            Tags=ctx.resource_tags(ctx.name("access-logs")),
-            DeletionPolicy="Retain",
-            UpdateReplacePolicy="Retain",
-        )
-    )
+    # CloudFront's standard logs are written through an ACL grant, which BucketOwnerEnforced refuses;
+    # BucketOwnerPreferred still makes the bucket owner own every delivered object.
+    ownership = "BucketOwnerPreferred" if cdn_logs else "BucketOwnerEnforced"
+    bucket = out.add(log_bucket(LOGS_BUCKET, LOGS_NAME, ctx, days, "expire-access-logs", ownership))
     statements = [
         Statement(
             Sid="S3ServerAccessLogsDelivery",

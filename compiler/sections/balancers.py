@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .. import relations
+from . import cdn_origin  # cdn_origin imports this module too: used at call time only
 from .base import Spec
 
 PUBLIC = "LoadBalancer"
@@ -69,11 +70,8 @@ def api_routed(spec: Spec) -> set[str]:
 
 def reached_from_outside(spec: Spec) -> set[str]:
     """What the internet reaches through a load balancer: the cdn's origins and dns records' targets."""
-    cdn = spec.get("cdn") or {}
-    behaviors = [cdn["default"], *cdn.get("paths", {}).values()] if cdn else []
-    found = {str(b["origin"]) for b in behaviors if str(b["origin"]).startswith(TARGETS)}
-    found |= {str(t) for t in (spec.get("dns") or {}).get("records", {}).values() if str(t).startswith(TARGETS)}
-    return found
+    records = {str(t) for t in (spec.get("dns") or {}).get("records", {}).values() if str(t).startswith(TARGETS)}
+    return set(cdn_origin.origins(spec)) | records
 
 
 def marked_internal(spec: Spec) -> set[str]:
@@ -114,7 +112,7 @@ def _balancers(spec: Spec) -> list[Balancer]:
         return []
     settings = spec.get("load_balancer") or {}
     marked = marked_internal(spec)
-    guarded = bool(reached_from_cdn(spec))
+    guarded = bool(cdn_origin.origins(spec))
     public = tuple(entry for entry in routed if f"{entry[0]}.{entry[1]}" not in marked)
     inside = tuple(entry for entry in routed if f"{entry[0]}.{entry[1]}" in marked)
     if not public or not inside:  # one load balancer for everything
@@ -127,12 +125,6 @@ def _balancers(spec: Spec) -> list[Balancer]:
         Balancer(PUBLIC, False, settings.get("certificate"), None, guarded, public),
         Balancer(INTERNAL, True, own.get("certificate"), own.get("server_name"), False, inside),
     ]
-
-
-def reached_from_cdn(spec: Spec) -> list[str]:
-    cdn = spec.get("cdn") or {}
-    behaviors = [cdn["default"], *cdn.get("paths", {}).values()] if cdn else []
-    return sorted({str(b["origin"]) for b in behaviors if str(b["origin"]).startswith(TARGETS)})
 
 
 def balancer_of(spec: Spec, kind: str, name: str) -> Balancer | None:

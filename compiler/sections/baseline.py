@@ -536,36 +536,9 @@ def _topic(out: Fragment, ctx: Context, subscribers: list[str]) -> sns.Topic:
 
 
 def _bucket(out: Fragment, ctx: Context, days: int, config_delivers: bool) -> s3.Bucket:
-    from .buckets import bucket_name, private, tls_only  # buckets imports access_logs; keep the import local like it
+    from .buckets import bucket_name, log_bucket, tls_only  # buckets imports access_logs; keep the import local like it
 
-    logs = out.add(
-        s3.Bucket(
-            LOGS_BUCKET,
-            BucketName=bucket_name(ctx, "baseline-logs"),
-            BucketEncryption=s3.BucketEncryption(
-                ServerSideEncryptionConfiguration=[
-                    s3.ServerSideEncryptionRule(ServerSideEncryptionByDefault=s3.ServerSideEncryptionByDefault(SSEAlgorithm="AES256"))
-                ]
-            ),
-            PublicAccessBlockConfiguration=private(),
-            OwnershipControls=s3.OwnershipControls(Rules=[s3.OwnershipControlsRule(ObjectOwnership="BucketOwnerEnforced")]),
-            VersioningConfiguration=s3.VersioningConfiguration(Status="Enabled"),
-            LifecycleConfiguration=s3.LifecycleConfiguration(
-                Rules=[
-                    s3.LifecycleRule(
-                        Id="expire-access-logs",
-                        Status="Enabled",
-                        ExpirationInDays=days,
-                        NoncurrentVersionExpiration=s3.NoncurrentVersionExpiration(NoncurrentDays=days),
-                        AbortIncompleteMultipartUpload=s3.AbortIncompleteMultipartUpload(DaysAfterInitiation=7),
-                    )
-                ]
-            ),
-            Tags=ctx.resource_tags(ctx.name("baseline-logs")),
-            DeletionPolicy="Retain",
-            UpdateReplacePolicy="Retain",
-        )
-    )
+    logs = out.add(log_bucket(LOGS_BUCKET, "baseline-logs", ctx, days, "expire-access-logs"))
     out.add(
         s3.BucketPolicy(
             f"{LOGS_BUCKET}Policy",
@@ -591,36 +564,17 @@ def _bucket(out: Fragment, ctx: Context, days: int, config_delivers: bool) -> s3
             ),
         )
     )
+    # CloudTrail encrypts each log file with the baseline key (the trail's KMSKeyId); what Config delivers is encrypted
+    # by S3, which Config's delivery from other regions needs.
     bucket = out.add(
-        s3.Bucket(
+        log_bucket(
             TRAIL_BUCKET,
-            BucketName=bucket_name(ctx, "trail"),
+            "trail",
+            ctx,
+            days,
+            "expire-audit-logs",
             # Who reads or changes the audit trail is itself recorded (CIS: access logging on the CloudTrail bucket).
             LoggingConfiguration=s3.LoggingConfiguration(DestinationBucketName=Ref(logs), LogFilePrefix="trail/"),
-            # CloudTrail encrypts each log file with the baseline key (the trail's KMSKeyId); what Config delivers is
-            # encrypted by S3, which Config's delivery from other regions needs.
-            BucketEncryption=s3.BucketEncryption(
-                ServerSideEncryptionConfiguration=[
-                    s3.ServerSideEncryptionRule(ServerSideEncryptionByDefault=s3.ServerSideEncryptionByDefault(SSEAlgorithm="AES256"))
-                ]
-            ),
-            PublicAccessBlockConfiguration=private(),
-            OwnershipControls=s3.OwnershipControls(Rules=[s3.OwnershipControlsRule(ObjectOwnership="BucketOwnerEnforced")]),
-            VersioningConfiguration=s3.VersioningConfiguration(Status="Enabled"),
-            LifecycleConfiguration=s3.LifecycleConfiguration(
-                Rules=[
-                    s3.LifecycleRule(
-                        Id="expire-audit-logs",
-                        Status="Enabled",
-                        ExpirationInDays=days,
-                        NoncurrentVersionExpiration=s3.NoncurrentVersionExpiration(NoncurrentDays=days),
-                        AbortIncompleteMultipartUpload=s3.AbortIncompleteMultipartUpload(DaysAfterInitiation=7),
-                    )
-                ]
-            ),
-            Tags=ctx.resource_tags(ctx.name("trail")),
-            DeletionPolicy="Retain",
-            UpdateReplacePolicy="Retain",
         )
     )
     arn = GetAtt(bucket, "Arn")

@@ -81,7 +81,7 @@ def build(spec: Spec, ctx: Context) -> Fragment:
     names = replicated(spec)
     if ctx.role == "secondary":
         out.at = ("buckets",)
-        access_logs.log_bucket(ctx, out, spec["logs"]["access_logs"], cdn_logs=False, load_balancer=False)
+        access_logs.add_log_bucket(ctx, out, spec["logs"]["access_logs"], cdn_logs=False, load_balancer=False)
         for name in names:
             out.at = ("buckets", name, "replicate")
             _replica(name, spec["buckets"][name], ctx, out)
@@ -94,25 +94,17 @@ def build(spec: Spec, ctx: Context) -> Fragment:
 
 
 def _replica(name: str, settings: dict[str, Any], ctx: Context, out: Fragment) -> None:
-    from .buckets import lifecycle_rules, private, tls_only
+    from .buckets import encryption, lifecycle_rules, owner_enforced, private, tls_only
 
-    if settings["encryption"] == "kms":
-        default = s3.ServerSideEncryptionByDefault(SSEAlgorithm="aws:kms", KMSMasterKeyID=ctx.imported("keys", "EnvironmentKeyArn"))
-    else:
-        default = s3.ServerSideEncryptionByDefault(SSEAlgorithm="AES256")
     title = f"BucketReplica{camel(name)}"
     bucket = out.add(
         s3.Bucket(
             title,
             BucketName=replica_name(ctx, name),
-            BucketEncryption=s3.BucketEncryption(
-                ServerSideEncryptionConfiguration=[
-                    s3.ServerSideEncryptionRule(ServerSideEncryptionByDefault=default, BucketKeyEnabled=settings["encryption"] == "kms")
-                ]
-            ),
+            BucketEncryption=encryption(settings["encryption"], ctx.imported("keys", "EnvironmentKeyArn")),
             VersioningConfiguration=s3.VersioningConfiguration(Status="Enabled"),
             PublicAccessBlockConfiguration=private(),
-            OwnershipControls=s3.OwnershipControls(Rules=[s3.OwnershipControlsRule(ObjectOwnership="BucketOwnerEnforced")]),
+            OwnershipControls=owner_enforced(),
             LoggingConfiguration=s3.LoggingConfiguration(DestinationBucketName=Ref(access_logs.LOGS_BUCKET), LogFilePrefix=f"{name}/"),
             LifecycleConfiguration=s3.LifecycleConfiguration(Rules=lifecycle_rules(settings["lifecycle"])),
             Tags=ctx.resource_tags(ctx.name(name, "replica")),

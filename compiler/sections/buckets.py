@@ -100,8 +100,50 @@ def private() -> s3.PublicAccessBlockConfiguration:
     )
 
 
-def _owner_enforced() -> s3.OwnershipControls:
-    return s3.OwnershipControls(Rules=[s3.OwnershipControlsRule(ObjectOwnership="BucketOwnerEnforced")])
+def owner_enforced(ownership: str = "BucketOwnerEnforced") -> s3.OwnershipControls:
+    return s3.OwnershipControls(Rules=[s3.OwnershipControlsRule(ObjectOwnership=ownership)])
+
+
+def encryption(kind: str, key: Any = None, says_bucket_key: bool = True) -> s3.BucketEncryption:
+    """S3-managed AES-256 (``aes256``), or ``key`` with a bucket key (``kms``); log buckets leave the bucket key unsaid."""
+    if kind == "kms":
+        default = s3.ServerSideEncryptionByDefault(SSEAlgorithm="aws:kms", KMSMasterKeyID=key)
+    else:
+        default = s3.ServerSideEncryptionByDefault(SSEAlgorithm="AES256")
+    rule: dict[str, Any] = {"BucketKeyEnabled": kind == "kms"} if says_bucket_key else {}
+    return s3.BucketEncryption(
+        ServerSideEncryptionConfiguration=[s3.ServerSideEncryptionRule(ServerSideEncryptionByDefault=default, **rule)]
+    )
+
+
+def log_bucket(
+    title: str, name: str, ctx: Context, days: int, rule: str, ownership: str = "BucketOwnerEnforced", **properties: Any
+) -> s3.Bucket:
+    """A bucket of logs: S3-encrypted, private, versioned, every version gone after ``days``, retained."""
+    return s3.Bucket(
+        title,
+        BucketName=bucket_name(ctx, name),
+        BucketEncryption=encryption("aes256", says_bucket_key=False),
+        PublicAccessBlockConfiguration=private(),
+        OwnershipControls=owner_enforced(ownership),
+        # Versioned so a deleted or overwritten log survives; old versions go when the logs themselves would.
+        VersioningConfiguration=s3.VersioningConfiguration(Status="Enabled"),
+        LifecycleConfiguration=s3.LifecycleConfiguration(
+            Rules=[
+                s3.LifecycleRule(
+                    Id=rule,
+                    Status="Enabled",
+                    ExpirationInDays=days,
+                    NoncurrentVersionExpiration=s3.NoncurrentVersionExpiration(NoncurrentDays=days),
+                    AbortIncompleteMultipartUpload=s3.AbortIncompleteMultipartUpload(DaysAfterInitiation=7),
+                )
+            ]
+        ),
+        Tags=ctx.resource_tags(ctx.name(name)),
+        DeletionPolicy="Retain",
+        UpdateReplacePolicy="Retain",
+        **properties,
+    )
 
 
 def build(buckets: dict[str, Any], ctx: Context) -> Fragment:
@@ -111,19 +153,11 @@ def build(buckets: dict[str, Any], ctx: Context) -> Fragment:
     for name, settings in sorted(buckets.items()):
         out.at = ("buckets", name)
         title = f"Bucket{camel(name)}"
-        if settings["encryption"] == "kms":
-            default = s3.ServerSideEncryptionByDefault(SSEAlgorithm="aws:kms", KMSMasterKeyID=key_arn(ctx, True))
-        else:
-            default = s3.ServerSideEncryptionByDefault(SSEAlgorithm="AES256")
         properties: dict[str, Any] = {
             "BucketName": bucket_name(ctx, name),
-            "BucketEncryption": s3.BucketEncryption(
-                ServerSideEncryptionConfiguration=[
-                    s3.ServerSideEncryptionRule(ServerSideEncryptionByDefault=default, BucketKeyEnabled=settings["encryption"] == "kms")
-                ]
-            ),
+            "BucketEncryption": encryption(settings["encryption"], key_arn(ctx, True)),
             "PublicAccessBlockConfiguration": private(),
-            "OwnershipControls": _owner_enforced(),
+            "OwnershipControls": owner_enforced(),
             "LoggingConfiguration": s3.LoggingConfiguration(DestinationBucketName=Ref(LOGS_BUCKET), LogFilePrefix=f"{name}/"),
             "LifecycleConfiguration": s3.LifecycleConfiguration(Rules=lifecycle_rules(settings["lifecycle"])),
             "Tags": ctx.resource_tags(ctx.name(name)),

@@ -214,13 +214,38 @@ def connect(ctx: Context, use: Use) -> Connection:
     )
 
 
+def parameter_group(title: str, db: dict[str, Any], description: str, name: str, ctx: Context) -> rds.DBParameterGroup:
+    """ivc's parameters (pg_stat_statements, slow-query logging, TLS only) under the spec's own."""
+    parameters = {**BASE_PARAMETERS, **{k: str(v) for k, v in db["parameters"].items()}}
+    return rds.DBParameterGroup(
+        title,
+        Family=f"{db['engine']}{db['version'].split('.')[0]}",
+        Description=description,
+        Parameters=dict(sorted(parameters.items())),
+        Tags=ctx.resource_tags(name),
+    )
+
+
+def monitoring_role(title: str, name: str, ctx: Context) -> iam.Role:
+    """The role RDS Enhanced Monitoring publishes an instance's OS metrics with."""
+    return iam.Role(
+        title,
+        Description=f"{name}: RDS Enhanced Monitoring publishes OS metrics",
+        AssumeRolePolicyDocument={
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Principal": {"Service": "monitoring.rds.amazonaws.com"}, "Action": "sts:AssumeRole"}],
+        },
+        ManagedPolicyArns=["arn:aws:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole"],
+        Tags=ctx.resource_tags(f"{name}-monitoring"),
+    )
+
+
 def build(databases: dict[str, Any], ctx: Context) -> Fragment:
     out = Fragment()
     tier = network.data_tier(ctx.spec["network"])
     for name, db in sorted(databases.items()):
         out.at = ("databases", name)
         title = f"Database{camel(name)}"
-        major = db["version"].split(".")[0]
         subnets = out.add(
             rds.DBSubnetGroup(
                 f"{title}SubnetGroup",
@@ -229,14 +254,9 @@ def build(databases: dict[str, Any], ctx: Context) -> Fragment:
                 Tags=ctx.resource_tags(ctx.name(name)),
             )
         )
-        parameters = {**BASE_PARAMETERS, **{k: str(v) for k, v in db["parameters"].items()}}
         group = out.add(
-            rds.DBParameterGroup(
-                f"{title}ParameterGroup",
-                Family=f"{db['engine']}{major}",
-                Description=f"{ctx.name(name)}: pg_stat_statements, slow-query logging, TLS only",
-                Parameters=dict(sorted(parameters.items())),
-                Tags=ctx.resource_tags(ctx.name(name)),
+            parameter_group(
+                f"{title}ParameterGroup", db, f"{ctx.name(name)}: pg_stat_statements, slow-query logging, TLS only", ctx.name(name), ctx
             )
         )
         log_groups = [
@@ -306,20 +326,7 @@ def build(databases: dict[str, Any], ctx: Context) -> Fragment:
             properties["PerformanceInsightsRetentionPeriod"] = 7
             properties["PerformanceInsightsKMSKeyId"] = key_arn(ctx, True)
         if db["monitoring_interval"]:
-            role = out.add(
-                iam.Role(
-                    f"{title}MonitoringRole",
-                    Description=f"{ctx.name(name)}: RDS Enhanced Monitoring publishes OS metrics",
-                    AssumeRolePolicyDocument={
-                        "Version": "2012-10-17",
-                        "Statement": [
-                            {"Effect": "Allow", "Principal": {"Service": "monitoring.rds.amazonaws.com"}, "Action": "sts:AssumeRole"}
-                        ],
-                    },
-                    ManagedPolicyArns=["arn:aws:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole"],
-                    Tags=ctx.resource_tags(ctx.name(name, "monitoring")),
-                )
-            )
+            role = out.add(monitoring_role(f"{title}MonitoringRole", ctx.name(name), ctx))
             properties["MonitoringInterval"] = db["monitoring_interval"]
             properties["MonitoringRoleArn"] = GetAtt(role, "Arn")
         instance = out.add(

@@ -64,7 +64,7 @@ def _check_internal_routes(spec: Spec) -> Iterator[Problem]:
         kind, _, name = target.partition(".")
         where = (kind, name, "route", "internal")
         senders = [f"dns.records.{r}" for r, t in sorted((spec.get("dns") or {}).get("records", {}).items()) if t == target]
-        senders += ["the cdn"] if target in balancers.reached_from_cdn(spec) else []
+        senders += ["the cdn"] if target in cdn_origin.origins(spec) else []
         if target in outside:
             yield (
                 where,

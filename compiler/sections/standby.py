@@ -15,12 +15,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from troposphere import GetAtt, Ref, Sub, ec2, iam, rds
+from troposphere import GetAtt, Ref, Sub, ec2, rds
 
 from ..context import Context, Fragment, camel
 from . import network
 from .base import SECONDARY, Section, Spec
-from .databases import BASE_PARAMETERS, identifier
+from .databases import identifier, monitoring_role, parameter_group
 from .logs import log_group
 
 STACK = "standby"
@@ -77,15 +77,7 @@ def build(spec: Spec, ctx: Context) -> Fragment:
                 Tags=ctx.resource_tags(replica_id),
             )
         )
-        group = out.add(
-            rds.DBParameterGroup(
-                f"{title}ParameterGroup",
-                Family=f"{db['engine']}{db['version'].split('.')[0]}",
-                Description=f"{replica_id}: the source's parameters",
-                Parameters=dict(sorted({**BASE_PARAMETERS, **{k: str(v) for k, v in db["parameters"].items()}}.items())),
-                Tags=ctx.resource_tags(replica_id),
-            )
-        )
+        group = out.add(parameter_group(f"{title}ParameterGroup", db, f"{replica_id}: the source's parameters", replica_id, ctx))
         # Nobody connects to the standby until it is promoted and the DR site's code uses it: no inbound rule.
         security = out.add(
             ec2.SecurityGroup(
@@ -126,20 +118,7 @@ def build(spec: Spec, ctx: Context) -> Fragment:
             properties["PerformanceInsightsRetentionPeriod"] = 7
             properties["PerformanceInsightsKMSKeyId"] = key
         if db["monitoring_interval"]:
-            role = out.add(
-                iam.Role(
-                    f"{title}MonitoringRole",
-                    Description=f"{replica_id}: RDS Enhanced Monitoring publishes OS metrics",
-                    AssumeRolePolicyDocument={
-                        "Version": "2012-10-17",
-                        "Statement": [
-                            {"Effect": "Allow", "Principal": {"Service": "monitoring.rds.amazonaws.com"}, "Action": "sts:AssumeRole"}
-                        ],
-                    },
-                    ManagedPolicyArns=["arn:aws:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole"],
-                    Tags=ctx.resource_tags(f"{replica_id}-monitoring"),
-                )
-            )
+            role = out.add(monitoring_role(f"{title}MonitoringRole", replica_id, ctx))
             properties["MonitoringInterval"] = db["monitoring_interval"]
             properties["MonitoringRoleArn"] = GetAtt(role, "Arn")
         replica = out.add(

@@ -98,6 +98,11 @@ def check(spec: Spec) -> Iterator[Problem]:
     recovery = spec.get("recovery")
     if not recovery:
         return
+    expendable = set(recovery["expendable"])
+    for index, reference in enumerate(recovery["expendable"]):
+        kind, _, name = reference.partition(".")
+        if name not in spec.get(kind, {}):
+            yield ("recovery", "expendable", index), f"{reference} does not exist"
     secondary = spec["regions"].get("secondary")
     disaster = recovery.get("from", "region" if secondary else "zone")
     if disaster == "region" and not secondary:
@@ -107,11 +112,6 @@ def check(spec: Spec) -> Iterator[Problem]:
             "promise recovery from the loss of a zone (from: zone)",
         )
         return
-    expendable = set(recovery["expendable"])
-    for index, reference in enumerate(recovery["expendable"]):
-        kind, _, name = reference.partition(".")
-        if name not in spec.get(kind, {}):
-            yield ("recovery", "expendable", index), f"{reference} does not exist"
     assess = _region_loss if disaster == "region" else _zone_loss
     lost_what = f"the loss of {spec['regions']['primary']}" if disaster == "region" else "the loss of a zone"
     for key in ("rpo", "rto"):

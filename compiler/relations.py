@@ -95,12 +95,16 @@ def balanced(spec: Spec) -> list[tuple[str, str, dict[str, Any]]]:
 
 def check(spec: Spec) -> Iterator[Problem]:
     """Every `uses:` names something the spec declares, in an access mode that thing has."""
+    declared: dict[str, set[str]] = {}  # by kind, once: a spec may hold thousands of uses
     for kind, name, item in users(spec):
         for index, text in enumerate(item.get("uses", [])):
             use = parse_use(text)
             where = (kind, name, "uses", index)
             meaning = target(use.kind)
-            names = meaning.names(spec) if meaning is not None and meaning.names is not None else list(spec.get(use.kind, {}))
+            if use.kind not in declared:
+                found = meaning.names(spec) if meaning is not None and meaning.names is not None else spec.get(use.kind, {})
+                declared[use.kind] = set(found)
+            names = declared[use.kind]
             if use.name not in names:
                 known = ", ".join(sorted(names)) or "none are declared"
                 yield where, f"{kind}.{name} uses {use.kind}.{use.name}, which does not exist ({use.kind}: {known})"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from troposphere import Template
@@ -13,6 +13,7 @@ from .context import Context, Fragment
 from .errors import Diagnostic, Mark, SpecError
 from .loader import find
 from .sections import overrides
+from .sections.site import site_spec
 from .validate import Environment
 
 
@@ -72,17 +73,24 @@ def assemble(environment: Environment) -> list[Stack]:
     after: dict[tuple[str, str], set[tuple[str, str]]] = {}
     for region, role in environment.regions:
         ctx = Context(spec["system"], environment.name, region, role, tuple(sorted(spec["tags"].items())), spec)
+        # The DR site's app layer: the same builders as the primary's, on the spec cut down to what stands by there.
+        site = site_spec(spec) if role == "secondary" else None
+        site_ctx = replace(ctx, spec=site) if site is not None else None
         fragments: dict[str, list[Fragment]] = {}
         for section in sections.SECTIONS:
-            if section.applies(spec, region, role):
-                assert section.stack is not None
-                fragment = section.builds(spec, ctx)
-                if not (fragment.resources or fragment.outputs or fragment.parameters):
-                    continue  # a builder that decides, seeing the environment, to build nothing makes no stack
-                # What a builder did not place more precisely comes from its section (derived ones: the spec itself).
-                default = (section.name,) if section.name in spec else ()
-                fragment.origins = [(title, at or default) for title, at in fragment.origins]
-                fragments.setdefault(section.stack, []).append(fragment)
+            built_for, built_in = spec, ctx
+            if not section.applies(spec, region, role):
+                if site is None or not section.site or not section.applies(site, region, "primary"):
+                    continue
+                built_for, built_in = site, site_ctx
+            assert section.stack is not None
+            fragment = section.builds(built_for, built_in)
+            if not (fragment.resources or fragment.outputs or fragment.parameters):
+                continue  # a builder that decides, seeing the environment, to build nothing makes no stack
+            # What a builder did not place more precisely comes from its section (derived ones: the spec itself).
+            default = (section.name,) if section.name in spec else ()
+            fragment.origins = [(title, at or default) for title, at in fragment.origins]
+            fragments.setdefault(section.stack, []).append(fragment)
         for stack_name, parts in fragments.items():
             key = (region, stack_name)
             origins[key] = _origins(parts, environment)

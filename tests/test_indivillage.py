@@ -326,7 +326,14 @@ def test_production_keeps_its_data_in_us_west_2_a_standby_database_and_replicate
     assert sorted(replicated) == ["BucketAssets", "BucketBackups", "BucketProcessed"]
     assert all(d["ReplicationTime"] == {"Status": "Enabled", "Time": {"Minutes": 15}} for d in replicated.values())
     replicas = of_type(stack("production", "data", "us-west-2"), "AWS::S3::Bucket")
-    assert sorted(replicas) == ["AccessLogsBucket", "BucketReplicaAssets", "BucketReplicaBackups", "BucketReplicaProcessed"]
+    # The replicas, and the DR site's own (empty) uploads bucket: uploads are expendable (README).
+    assert sorted(replicas) == [
+        "AccessLogsBucket",
+        "BucketReplicaAssets",
+        "BucketReplicaBackups",
+        "BucketReplicaProcessed",
+        "BucketUploads",
+    ]
 
 
 def test_production_deploys_the_account_baseline_in_both_regions_and_shield_advanced_protections() -> None:
@@ -362,7 +369,11 @@ def test_the_documented_recovery_objectives_are_stated_and_hold() -> None:
     assert promised == {
         "development": {"rpo": "24h", "rto": "4h"},
         "staging": {"rpo": "12h", "rto": "2h"},
-        "production": {"rpo": "15m", "from": "region"},
+        "production": {
+            "rpo": "15m",
+            "from": "region",
+            "standby": {"fleets": {"web": {"min": 1, "desired": 1}, "app": {"min": 1, "desired": 1}}},
+        },
     }
     # The compiled output exists only for a spec that validated, promises included.
     assert (OUT / "production" / "manifest.json").exists()

@@ -192,13 +192,21 @@ def test_an_rpo_the_spec_cannot_meet_is_refused_at_its_line_naming_what_is_missi
     )
 
 
-def test_a_kept_promise_validates_and_the_rto_of_a_region_waits_for_the_dr_app_layer(tmp_path: Path) -> None:
+def test_a_kept_promise_validates_and_an_rto_of_a_region_needs_every_way_in_to_stand_by(tmp_path: Path) -> None:
     kept = PROMISING.replace("instance: db.t3.medium}", "instance: db.t3.medium, dr_replica: {}}").replace(
         "replicate: {}", "replicate: {time_control: true}"
     )
     assert "error" not in _problems(tmp_path, kept + "recovery: {rpo: 15m, expendable: [buckets.scratch]}\n")
-    said = _problems(tmp_path, kept + "recovery: {rpo: 15m, rto: 1h, expendable: [buckets.scratch]}\n")
-    assert "recovery.rto 1h from the loss of us-east-1 needs something to serve in us-west-2" in said
+    # Nothing serves from outside: the data alone decides (the replica is promoted in minutes).
+    assert "error" not in _problems(tmp_path, kept + "recovery: {rpo: 15m, rto: 1h, expendable: [buckets.scratch]}\n")
+    fleet = "fleets:\n  web: {instance: t3.small, tier: app, min: 1, max: 2, port: 80, route: {path: /}}\n"
+    said = _problems(tmp_path, kept + fleet + "recovery: {rpo: 15m, rto: 1h, expendable: [buckets.scratch]}\n")
+    assert (
+        "recovery.rto 1h from the loss of us-east-1 needs every way in to serve in us-west-2, and fleets.web would not: stand its "
+        "fleets by (recovery.standby" in said
+    )
+    standby = "recovery: {rpo: 15m, rto: 1h, expendable: [buckets.scratch], standby: {fleets: {web: {min: 1}}}}\n"
+    assert "error" not in _problems(tmp_path, kept + fleet + standby)
 
 
 def test_a_single_region_environment_cannot_promise_the_loss_of_its_region(tmp_path: Path) -> None:

@@ -17,7 +17,8 @@ from troposphere import elasticloadbalancingv2 as elb
 
 from .. import relations
 from ..context import Context, Fragment
-from .base import Section, Spec
+from .base import SITES, Section, Spec
+from .site import site_spec
 
 STACK = "data"
 LOGS_BUCKET = "AccessLogsBucket"
@@ -62,8 +63,17 @@ def has_load_balancer(spec: Spec) -> bool:
 
 
 def needed(spec: Spec) -> bool:
-    """Whenever something logs to it: buckets (server access logs), the load balancer, the CDN."""
+    """Whenever something logs to it: buckets (server access logs), the load balancer, the CDN; in the DR region,
+    replica buckets and the DR site's own buckets and load balancer."""
     return bool(spec.get("buckets")) or has_load_balancer(spec) or bool(spec.get("cdn"))
+
+
+def _dr_loggers(spec: Spec) -> tuple[bool, bool]:
+    """(whether buckets in the DR region log here, whether its load balancer does)."""
+    from .bucket_replicas import replicated
+
+    site = site_spec(spec)
+    return bool(replicated(spec)) or bool(site and site["buckets"]), bool(site and has_load_balancer(site))
 
 
 def load_balancer_attributes(ctx: Context) -> list[elb.LoadBalancerAttributes]:
@@ -105,6 +115,12 @@ def _load_balancer_delivery(ctx: Context, bucket: Any) -> Statement:
 
 def build(spec: Spec, ctx: Context) -> Fragment:
     out = Fragment()
+    if ctx.role == "secondary":
+        buckets, load_balancer = _dr_loggers(spec)
+        if buckets or load_balancer:  # server access logs stay in their bucket's region
+            out.at = ("buckets",) if buckets else ("recovery", "standby")
+            add_log_bucket(ctx, out, spec["logs"]["access_logs"], cdn_logs=False, load_balancer=load_balancer)
+        return out
     add_log_bucket(ctx, out, spec["logs"]["access_logs"], cdn_logs=bool(spec.get("cdn")), load_balancer=has_load_balancer(spec))
     return out
 
@@ -143,4 +159,4 @@ def add_log_bucket(ctx: Context, out: Fragment, days: int, cdn_logs: bool, load_
         )
 
 
-SECTION = Section("access-logs", build=build, stack=STACK, needed=needed, whole_spec=True)
+SECTION = Section("access-logs", build=build, stack=STACK, needed=needed, whole_spec=True, regions=SITES)

@@ -139,6 +139,8 @@ class Section:
     # of the environment (CloudFront's too); or CDN, where the distribution is built (see regions.cdn_region).
     regions: str = PRIMARY
     use: UseTarget | None = None
+    # Whether the DR site builds it too, in regions.secondary, from the site spec (see site.py): the app layer's sections.
+    site: bool = False
     # Log groups it names outside /<system>/<environment>/ (ARN-style name patterns): the environment key lets
     # CloudWatch Logs encrypt exactly these and the environment's own.
     log_groups: Callable[[Spec, Context], list[str]] | None = None

@@ -3,7 +3,7 @@
 A bucket marked `replicate` is copied, object by object, to a bucket of the same purpose in `regions.secondary`:
 same encryption (S3-managed, or that region's environment key), versioned (S3 replicates only between versioned
 buckets), private, TLS-only, retained, with the source's lifecycle, access-logged to that region's own access-logs
-bucket (server access logs stay in their region). Deletions replicate as delete markers; old versions are kept as
+bucket (server access logs stay in their region: access_logs.py builds it). Deletions replicate as delete markers; old versions are kept as
 the lifecycle says. With `time_control`, S3 Replication Time Control replicates 99.99% of objects within 15
 minutes and publishes replication metrics; without it replication is usually seconds to minutes, with no promise.
 
@@ -80,8 +80,6 @@ def build(spec: Spec, ctx: Context) -> Fragment:
     out = Fragment()
     names = replicated(spec)
     if ctx.role == "secondary":
-        out.at = ("buckets",)
-        access_logs.add_log_bucket(ctx, out, spec["logs"]["access_logs"], cdn_logs=False, load_balancer=False)
         for name in names:
             out.at = ("buckets", name, "replicate")
             _replica(name, spec["buckets"][name], ctx, out)
@@ -119,7 +117,9 @@ def _replica(name: str, settings: dict[str, Any], ctx: Context, out: Fragment) -
             PolicyDocument=PolicyDocument(Version="2012-10-17", Statement=[tls_only(GetAtt(bucket, "Arn"))]),
         )
     )
-    out.export(ctx, STACK, f"{title}Name", Ref(bucket), f"Name of bucket {name}'s replica in this DR region.")
+    # Under the bucket's own output names: in this region the replica is the bucket, for the DR site's code.
+    out.export(ctx, STACK, f"Bucket{camel(name)}Name", Ref(bucket), f"Name of bucket {name}'s replica in this DR region.")
+    out.export(ctx, STACK, f"Bucket{camel(name)}Arn", GetAtt(bucket, "Arn"), f"ARN of bucket {name}'s replica in this DR region.")
 
 
 def _role(ctx: Context, names: list[str]) -> iam.Role:

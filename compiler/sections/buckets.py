@@ -151,6 +151,8 @@ def build(buckets: dict[str, Any], ctx: Context) -> Fragment:
     served_by_cdn = cdn_buckets(ctx.spec)
     triggered = triggering_buckets(ctx.spec)
     for name, settings in sorted(buckets.items()):
+        if ctx.role == "secondary" and "replicate" in settings:
+            continue  # the DR site uses the bucket's replica there (bucket_replicas.py), under the bucket's outputs
         out.at = ("buckets", name)
         title = f"Bucket{camel(name)}"
         properties: dict[str, Any] = {
@@ -359,5 +361,6 @@ SECTION = Section(
     check=check,
     build=build,
     stack=STACK,
+    site=True,
     use=UseTarget(default="readwrite", accesses=("read", "write", "readwrite"), connect=connect, statements=statements),
 )

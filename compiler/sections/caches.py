@@ -221,5 +221,6 @@ SECTION = Section(
     check=check,
     build=build,
     stack=STACK,
+    site=True,
     use=UseTarget(default="connect", port=port, connect=connect),
 )

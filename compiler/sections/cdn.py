@@ -343,7 +343,7 @@ def build(cdn: dict[str, Any], ctx: Context) -> Fragment:
         config["Aliases"] = cdn["aliases"] + [n for n in dns.cdn_names(spec) if n not in cdn["aliases"]]
         certificate = cdn["certificate"]
         if apart and certificate.startswith("certificates."):
-            arn: Any = Ref(out.add(certificates.cloudfront_certificate(ctx, certificate.split(".", 1)[1])))
+            arn: Any = Ref(out.add(certificates.twin_certificate(ctx, certificate.split(".", 1)[1])))
         else:
             arn = dns.certificate_arn(ctx, certificate)
         config["ViewerCertificate"] = cloudfront.ViewerCertificate(

@@ -28,6 +28,7 @@ from .base import Problem, Section, Spec
 from .keys import STACK as KEYS_STACK
 from .keys import key_alias
 from .secrets import key_arn
+from .site import site_spec
 
 STACK = "data"
 SECRET = "CdnOriginSecret"
@@ -122,12 +123,18 @@ def check(spec: Spec) -> Iterator[Problem]:
 def build(spec: Spec, ctx: Context) -> Fragment:
     out = Fragment()
     out.at = ("cdn",)
-    replicas: dict[str, Any] = {}
+    regions = []
     if cdn_apart(spec):
         # The distribution is in CloudFront's region: a replica there, under the same name, encrypted with the
         # environment key of that region (by its alias: ARNs do not cross regions), so the key comes first.
-        replicas["ReplicaRegions"] = [secretsmanager.ReplicaRegion(Region=CLOUDFRONT_REGION, KmsKeyId=key_alias(ctx))]
-        out.after.add((CLOUDFRONT_REGION, KEYS_STACK))
+        regions.append(CLOUDFRONT_REGION)
+    dr_site = site_spec(spec)
+    if dr_site is not None and behind_cdn(dr_site):
+        regions.append(spec["regions"]["secondary"])  # the DR site's load balancer checks the header too
+    replicas: dict[str, Any] = {}
+    if regions:
+        replicas["ReplicaRegions"] = [secretsmanager.ReplicaRegion(Region=region, KmsKeyId=key_alias(ctx)) for region in regions]
+        out.after.update((region, KEYS_STACK) for region in regions)
     secret = out.add(
         secretsmanager.Secret(
             SECRET,

@@ -9,7 +9,7 @@ with the zone's ID), so a stack deploy waits until each certificate is issued.
 Names are relative to `dns.zone` (`@` the apex, `*` the zone's wildcard). The stack is in the primary region,
 where the load balancer and APIs are. CloudFront takes certificates from us-east-1 only: when the primary region
 is another one, the CDN's certificate is requested a second time in the edge stack there
-(``cloudfront_certificate``), without a zone ID, which CloudFormation cannot import across regions. It needs none:
+(``twin_certificate``), without a zone ID, which CloudFormation cannot import across regions. It needs none:
 ACM validates a domain of one account by the same CNAME record in every region, and the primary region's
 certificate of the same names has written those records into the zone. So the edge stack follows the dns stack.
 """
@@ -78,8 +78,8 @@ def build(spec: Spec, ctx: Context) -> Fragment:
     return out
 
 
-def cloudfront_certificate(ctx: Context, name: str) -> certificatemanager.Certificate:
-    """certificates.<name> again, for CloudFront, in its region: validated by the records the primary's twin wrote."""
+def twin_certificate(ctx: Context, name: str) -> certificatemanager.Certificate:
+    """certificates.<name> again, in another region (CloudFront's, a DR site's): validated by the records the primary's twin wrote."""
     names = [fqdn(ctx.spec, d) for d in ctx.spec["certificates"][name]["domains"]]
     properties: dict[str, Any] = {"SubjectAlternativeNames": names[1:]} if names[1:] else {}
     return certificatemanager.Certificate(

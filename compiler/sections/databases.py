@@ -25,6 +25,7 @@ from .. import offerings
 from ..context import Context, Fragment, camel
 from . import network, security
 from .base import DAILY_WINDOW, WEEKLY_WINDOW, Connection, Problem, Section, Spec, Use, UseTarget, env_name
+from .keys import key_alias
 from .logs import log_group
 from .secrets import key_arn
 
@@ -192,16 +193,29 @@ def connect(ctx: Context, use: Use) -> Connection:
     """Host, port and database name as settings (and the read replicas' hosts, comma-separated, as libpq takes several
     hosts); user name and password injected from the credentials secret, RDS-managed or named."""
     prefix = f"Database{camel(use.name)}"
-    secret = ctx.imported(STACK, f"{prefix}SecretArn")
     database = ctx.spec["databases"][use.name]
+    named = secret_name(ctx.spec, ctx.environment, use.name)
+    if ctx.role == "secondary":
+        # The DR site: its standby (see standby.py), and the credentials secret's replica there, by name (a replica
+        # keeps the name; its ARN's suffix is the source's, which this region cannot import). site.check makes sure
+        # both exist before anything is built.
+        from .standby import STACK as STANDBY
+        from .standby import standby_title
+
+        secret: Any = Sub(f"arn:${{AWS::Partition}}:secretsmanager:${{AWS::Region}}:${{AWS::AccountId}}:secret:{named}")
+        readable: Any = Sub(f"arn:${{AWS::Partition}}:secretsmanager:${{AWS::Region}}:${{AWS::AccountId}}:secret:{named}-??????")
+        host: Any = ctx.imported(STANDBY, f"{standby_title(use.name)}Address")
+        port_number: Any = str(port(ctx.spec, use.name))
+    else:
+        secret = readable = ctx.imported(STACK, f"{prefix}SecretArn")
+        host, port_number = ctx.imported(STACK, f"{prefix}Address"), ctx.imported(STACK, f"{prefix}Port")
     variables = {
-        env_name("database", use.name, "host"): ctx.imported(STACK, f"{prefix}Address"),
-        env_name("database", use.name, "port"): ctx.imported(STACK, f"{prefix}Port"),
+        env_name("database", use.name, "host"): host,
+        env_name("database", use.name, "port"): port_number,
         env_name("database", use.name, "name"): database.get("name", default_db_name(ctx)),
     }
-    if database["replicas"]:
+    if database["replicas"] and ctx.role != "secondary":
         variables[env_name("database", use.name, "read", "hosts")] = ctx.imported(STACK, f"{prefix}ReadAddresses")
-    named = secret_name(ctx.spec, ctx.environment, use.name)
     if named is not None:
         variables[env_name("database", use.name, "credentials")] = named
     return Connection(
@@ -210,7 +224,7 @@ def connect(ctx: Context, use: Use) -> Connection:
             env_name("database", use.name, "user"): Join("", [secret, ":username::"]),
             env_name("database", use.name, "password"): Join("", [secret, ":password::"]),
         },
-        readable=[secret],
+        readable=[readable],
     )
 
 
@@ -282,6 +296,7 @@ def build(databases: dict[str, Any], ctx: Context) -> Fragment:
                         ExcludeCharacters=EXCLUDED_PASSWORD_CHARACTERS,
                     ),
                     Tags=ctx.resource_tags(ctx.name(name, "credentials")),
+                    **_secret_replicas(db, ctx, out),
                     # The password of the instance and of its snapshots: kept as long as they may be.
                     DeletionPolicy="Retain",
                     UpdateReplacePolicy="Retain",
@@ -360,6 +375,16 @@ def build(databases: dict[str, Any], ctx: Context) -> Fragment:
         # Ref of the attachment is the secret's ARN, once the host and port are in it.
         out.export(ctx, STACK, f"{title}SecretArn", Ref(attachment), f"Secret {named}: database {name}'s master user name and password.")
     return out
+
+
+def _secret_replicas(db: dict[str, Any], ctx: Context, out: Fragment) -> dict[str, Any]:
+    """A database with a DR replica keeps its credentials in the DR region too, under the same name: the replica has
+    the source's master user, and once promoted it is the database (encrypted there with that region's key)."""
+    secondary = ctx.spec["regions"].get("secondary")
+    if "dr_replica" not in db or not secondary:
+        return {}
+    out.after.add((secondary, "keys"))  # the replica's key, by its alias there
+    return {"ReplicaRegions": [secretsmanager.ReplicaRegion(Region=secondary, KmsKeyId=key_alias(ctx))]}
 
 
 def _replica(

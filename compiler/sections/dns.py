@@ -179,7 +179,12 @@ def build(spec: Spec, ctx: Context) -> Fragment:
     zone = zone_reference(ctx)
     if ctx.region != ctx.primary_region:
         out.after.add((ctx.primary_region, ZONE_STACK))  # the zone is created there
+    from .failover import failing_over  # failover imports this module
+
+    pairs = failing_over(spec)
     for relative, target in records_here(spec, ctx).items():
+        if relative in pairs:
+            continue  # a failover pair, built by failover.py in both regions
         out.at = ("dns", "records", relative)
         title = f"Record{_title(relative)}"
         name = fqdn(spec, relative)

@@ -405,5 +405,6 @@ SECTION = Section(
     check=check,
     build=build,
     stack=STACK,
+    site=True,
     use=UseTarget(default="mount", accesses=("mount", "read"), port=port, connect=connect, mount=mount),
 )

@@ -652,4 +652,4 @@ OVERLAY: dict[str, Any] = {
     "fleets": {"description": "Changes to fleets in this environment, merged over the spec's.", "type": ["object", "null"]}
 }
 
-SECTION = Section("fleets", PROPERTIES, DEFS, OVERLAY, check=check, build=build, stack=STACK)
+SECTION = Section("fleets", PROPERTIES, DEFS, OVERLAY, check=check, build=build, stack=STACK, site=True)

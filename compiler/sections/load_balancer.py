@@ -407,4 +407,6 @@ OVERLAY: dict[str, Any] = {
     "load_balancer": {"description": "Changes to load_balancer in this environment, merged over the spec's.", "type": ["object", "null"]}
 }
 
-SECTION = Section("load_balancer", PROPERTIES, DEFS, OVERLAY, check=check, build=build, stack=STACK, needed=needed, whole_spec=True)
+SECTION = Section(
+    "load_balancer", PROPERTIES, DEFS, OVERLAY, check=check, build=build, stack=STACK, needed=needed, whole_spec=True, site=True
+)

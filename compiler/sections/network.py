@@ -13,6 +13,7 @@ from troposphere import GetAtt, GetAZs, Join, Ref, Select, Sub, ec2, iam, logs
 
 from ..context import Context, Fragment, camel
 from ..regions import ZONES_PER_REGION
+from . import site
 from .base import SITES, Section
 from .keys import key_arn
 
@@ -267,7 +268,7 @@ def build(network: dict[str, Any], ctx: Context) -> Fragment:
                 )
             )
         nats = []
-        for zone in range(1, site_nat_count(network, ctx.role) + 1):
+        for zone in range(1, site_nat_count(network, ctx) + 1):
             eip = out.add(
                 ec2.EIP(
                     f"NatGateway{zone}Eip", Domain="vpc", DependsOn=attachment.title, Tags=ctx.resource_tags(ctx.name("nat", str(zone)))
@@ -312,11 +313,16 @@ def nat_count(network: dict[str, Any]) -> int:
     return {"none": 0, "single": 1, "per-zone": int(network["zones"])}[network["nat"]]
 
 
-def site_nat_count(network: dict[str, Any], role: str) -> int:
-    """NAT gateways in one region. The DR region runs no compute of ivc's yet (its databases' standbys and replica
-    buckets need no egress), so NAT gateways and interface endpoints there would only idle and bill: it has none
-    until something there needs them."""
-    return 0 if role == "secondary" else nat_count(network)
+def computes_here(ctx: Context) -> bool:
+    """Whether ivc runs code in this region: always in the primary; in the DR region only when a standby runs there
+    (site.py). Until then its databases' standbys and replica buckets need no egress, so NAT gateways and interface
+    endpoints there would only idle and bill."""
+    return ctx.role != "secondary" or site.runs(ctx.spec)
+
+
+def site_nat_count(network: dict[str, Any], ctx: Context) -> int:
+    """NAT gateways in this region: the network's, where code runs (see computes_here)."""
+    return nat_count(network) if computes_here(ctx) else 0
 
 
 def _export(out: Fragment, ctx: Context, name: str, value: Any, description: str) -> None:
@@ -344,7 +350,7 @@ def _endpoints(
                     Tags=ctx.resource_tags(ctx.name("endpoint", name)),
                 )
             )
-    interface = interface_endpoints(network) if ctx.role != "secondary" else []  # see site_nat_count
+    interface = interface_endpoints(network) if computes_here(ctx) else []
     tier = endpoint_tier(network)
     if not interface or tier is None:
         return

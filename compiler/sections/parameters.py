@@ -142,5 +142,6 @@ SECTION = Section(
     check=check,
     build=build,
     stack=STACK,
+    site=True,
     use=UseTarget(default="read", accesses=("read",), connect=connect, statements=statements, names=groups),
 )

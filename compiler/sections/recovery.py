@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from . import site
 from .base import Problem, Section, Spec
 
 DURATION = "^[1-9][0-9]*(m|h|d)$"
@@ -98,6 +99,7 @@ def check(spec: Spec) -> Iterator[Problem]:
     recovery = spec.get("recovery")
     if not recovery:
         return
+    yield from site.check(spec)
     expendable = set(recovery["expendable"])
     for index, reference in enumerate(recovery["expendable"]):
         kind, _, name = reference.partition(".")
@@ -136,11 +138,14 @@ def check(spec: Spec) -> Iterator[Problem]:
                     f"recovery.{key} {recovery[key]} from {lost_what}: {said}; {better}, or list it in recovery.expendable",
                 )
     if disaster == "region" and "rto" in recovery:
-        yield (
-            ("recovery", "rto"),
-            f"recovery.rto {recovery['rto']} from the loss of {spec['regions']['primary']} needs something to serve in "
-            f"{secondary}, and ivc does not build the DR region's app layer yet; promise only the rpo for now",
-        )
+        missing = site.unserved(spec)
+        if missing:
+            yield (
+                ("recovery", "rto"),
+                f"recovery.rto {recovery['rto']} from the loss of {spec['regions']['primary']} needs every way in to serve in "
+                f"{secondary}, and {', '.join(missing)} would not: stand its fleets by (recovery.standby; services, functions "
+                "and APIs cannot stand by yet), or promise only the rpo",
+            )
 
 
 PROPERTIES: dict[str, Any] = {
@@ -175,6 +180,7 @@ PROPERTIES: dict[str, Any] = {
                 "uniqueItems": True,
                 "default": [],
             },
+            "standby": site.PROPERTY,
         },
     }
 }

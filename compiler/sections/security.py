@@ -207,4 +207,4 @@ def imported(ctx: Context, kind: str, name: str = "") -> Any:
 
 
 # Derived from relationships: no key of its own in the spec.
-SECTION = Section("security", build=build, stack=STACK, needed=needed, whole_spec=True)
+SECTION = Section("security", build=build, stack=STACK, needed=needed, whole_spec=True, site=True)

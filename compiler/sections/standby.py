@@ -18,10 +18,11 @@ from typing import Any
 from troposphere import GetAtt, Ref, Sub, ec2, rds
 
 from ..context import Context, Fragment, camel
-from . import network
+from . import network, security
 from .base import SECONDARY, Section, Spec
 from .databases import identifier, monitoring_role, parameter_group
 from .logs import log_group
+from .site import site_spec
 
 STACK = "standby"
 # cfn-lint's E3720 asks for StorageEncrypted beside KmsKeyId (cfn-lint #2965), and E3020 forbids StorageEncrypted beside
@@ -58,6 +59,11 @@ def standby_identifier(ctx: Context, name: str) -> str:
     return f"{identifier(ctx, name)}-dr"
 
 
+def standby_title(name: str) -> str:
+    """Logical ID (and output prefix) of database ``name``'s standby."""
+    return f"Standby{camel(name)}"
+
+
 def build(spec: Spec, ctx: Context) -> Fragment:
     out = Fragment()
     out.after.add((ctx.primary_region, "data"))  # the sources exist first
@@ -67,7 +73,7 @@ def build(spec: Spec, ctx: Context) -> Fragment:
         db = spec["databases"][name]
         standby = db["dr_replica"]
         out.at = ("databases", name, "dr_replica")
-        title = f"Standby{camel(name)}"
+        title = standby_title(name)
         replica_id = standby_identifier(ctx, name)
         subnets = out.add(
             rds.DBSubnetGroup(
@@ -78,16 +84,26 @@ def build(spec: Spec, ctx: Context) -> Fragment:
             )
         )
         group = out.add(parameter_group(f"{title}ParameterGroup", db, f"{replica_id}: the source's parameters", replica_id, ctx))
-        # Nobody connects to the standby until it is promoted and the DR site's code uses it: no inbound rule.
-        security = out.add(
-            ec2.SecurityGroup(
-                f"{title}SecurityGroup",
-                GroupDescription=f"{replica_id}: standby of database {name} in the DR region",
-                VpcId=ctx.imported(network.STACK, "VpcId"),
-                SecurityGroupEgress=[ec2.SecurityGroupRule(IpProtocol="-1", CidrIp="0.0.0.0/0", Description="All outbound traffic")],
-                Tags=ctx.resource_tags(replica_id),
+        site = site_spec(spec)
+        if site is not None and name in site["databases"]:
+            # The DR site's fleets use it: the site's security stack admits exactly them, as the primary's does.
+            group_id: Any = security.imported(ctx, "database", name)
+        else:
+            # Nobody connects to the standby until it is promoted and something there uses it: no inbound rule.
+            group_id = GetAtt(
+                out.add(
+                    ec2.SecurityGroup(
+                        f"{title}SecurityGroup",
+                        GroupDescription=f"{replica_id}: standby of database {name} in the DR region",
+                        VpcId=ctx.imported(network.STACK, "VpcId"),
+                        SecurityGroupEgress=[
+                            ec2.SecurityGroupRule(IpProtocol="-1", CidrIp="0.0.0.0/0", Description="All outbound traffic")
+                        ],
+                        Tags=ctx.resource_tags(replica_id),
+                    )
+                ),
+                "GroupId",
             )
-        )
         log_groups = [
             out.add(log_group(f"{title}Log{camel(kind)}", f"/aws/rds/instance/{replica_id}/{kind}", ctx, name, STACK))
             for kind in db["logs"]
@@ -104,7 +120,7 @@ def build(spec: Spec, ctx: Context) -> Fragment:
             "MaxAllocatedStorage": db["storage"]["max"],
             "DBSubnetGroupName": Ref(subnets),
             "DBParameterGroupName": Ref(group),
-            "VPCSecurityGroups": [GetAtt(security, "GroupId")],
+            "VPCSecurityGroups": [group_id],
             "PubliclyAccessible": False,
             "AutoMinorVersionUpgrade": True,
             "CopyTagsToSnapshot": True,

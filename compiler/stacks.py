@@ -75,14 +75,13 @@ def assemble(environment: Environment) -> list[Stack]:
         ctx = Context(spec["system"], environment.name, region, role, tuple(sorted(spec["tags"].items())), spec)
         # The DR site's app layer: the same builders as the primary's, on the spec cut down to what stands by there.
         site = site_spec(spec) if role == "secondary" else None
-        site_ctx = replace(ctx, spec=site) if site is not None else None
         fragments: dict[str, list[Fragment]] = {}
         for section in sections.SECTIONS:
             built_for, built_in = spec, ctx
             if not section.applies(spec, region, role):
                 if site is None or not section.site or not section.applies(site, region, "primary"):
                     continue
-                built_for, built_in = site, site_ctx
+                built_for, built_in = site, replace(ctx, spec=site)
             assert section.stack is not None
             fragment = section.builds(built_for, built_in)
             if not (fragment.resources or fragment.outputs or fragment.parameters):

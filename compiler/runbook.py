@@ -209,7 +209,7 @@ def _promote(spec: dict[str, Any], primary: Context, dr: Context) -> list[str]:
                 "--query 'DBInstanceAutomatedBackups[0].DBInstanceAutomatedBackupsArn' --output text)",
                 f'aws rds restore-db-instance-to-point-in-time --source-db-instance-automated-backups-arn "$BACKUPS" '
                 f"--target-db-instance-identifier {source} --use-latest-restorable-time "
-                f"--db-subnet-group-name <a subnet group of the data tier in {there}> --region {there}",
+                f'--db-subnet-group-name "<a subnet group of the data tier in {there}>" --region {there}',
                 f"aws rds wait db-instance-available --db-instance-identifier {source} --region {there}",
             ),
         ]
@@ -275,13 +275,31 @@ def _scale_up(spec: dict[str, Any], primary: Context, dr: Context) -> list[str]:
 def _restore(vault: str, region: str, types: list[str]) -> list[str]:
     """Restoring a recovery point of ``vault``: list them (of each resource type in ``types``), read one's metadata, start the job."""
     listing = f"aws backup list-recovery-points-by-backup-vault --backup-vault-name {vault}"
-    point = "--recovery-point-arn <recovery point ARN>"
-    role = "--iam-role-arn <the environment's backup role>"
+    point = '--recovery-point-arn "<recovery point ARN>"'
+    role = '--iam-role-arn "<the environment\'s backup role ARN>"'
     return _sh(
         *([f"{listing} --by-resource-type {kind} --region {region}" for kind in types] or [f"{listing} --region {region}"]),
         f"aws backup get-recovery-point-restore-metadata --backup-vault-name {vault} {point} --region {region}",
         f"aws backup start-restore-job {point} {role} --metadata file://metadata.json --region {region}",
     )
+
+
+# What a database made by hand must share with the one it replaces: its subnets, security groups and parameters (TLS only).
+SETTINGS = '--db-subnet-group-name "$SUBNETS" --vpc-security-group-ids $SECURITY_GROUPS --db-parameter-group-name "$PARAMETERS"'
+
+
+def _settings(source: str, region: str) -> list[str]:
+    """Shell lines reading ``source``'s subnet group, security groups and parameter group (CloudFormation named them)."""
+    queries = {
+        "SUBNETS": "DBSubnetGroup.DBSubnetGroupName",
+        "SECURITY_GROUPS": "VpcSecurityGroups[].VpcSecurityGroupId",
+        "PARAMETERS": "DBParameterGroups[0].DBParameterGroupName",
+    }
+    return [
+        f"{variable}=$(aws rds describe-db-instances --db-instance-identifier {source} --region {region} "
+        f"--query 'DBInstances[0].{query}' --output text)"
+        for variable, query in queries.items()
+    ]
 
 
 def _rename(old: str, new: str, region: str) -> str:
@@ -362,9 +380,10 @@ def _fail_back(spec: dict[str, Any], primary: Context, dr: Context) -> list[str]
             *(
                 "   " + line if line else line
                 for line in _sh(
+                    *_settings(source, here),
                     f"aws rds create-db-instance-read-replica --db-instance-identifier {source}-failback "
                     f"--source-db-instance-identifier arn:aws:rds:{there}:${{ACCOUNT}}:db:{replica} --source-region {there} "
-                    f"--kms-key-id {keys.key_alias(primary)} --region {here}",
+                    f"--kms-key-id {keys.key_alias(primary)} {SETTINGS} --region {here}",
                 )
             ),
         ]
@@ -441,11 +460,9 @@ def _zone_runbook(spec: dict[str, Any], primary: Context, heading: str, numbered
                 *(
                     "  " + line if line else line
                     for line in _sh(
-                        f"SUBNETS=$(aws rds describe-db-instances --db-instance-identifier {source} --region {here} "
-                        "--query 'DBInstances[0].DBSubnetGroup.DBSubnetGroupName' --output text)",
+                        *_settings(source, here),
                         f"aws rds restore-db-instance-to-point-in-time --source-db-instance-identifier {source} "
-                        f"--target-db-instance-identifier {source}-restored --use-latest-restorable-time "
-                        f'--db-subnet-group-name "$SUBNETS" --region {here}',
+                        f"--target-db-instance-identifier {source}-restored --use-latest-restorable-time {SETTINGS} --region {here}",
                         f"aws rds wait db-instance-available --db-instance-identifier {source}-restored --region {here}",
                         _rename(source, f"{source}-old", here),
                         _rename(f"{source}-restored", source, here),

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+import re
+import subprocess
+import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -135,6 +138,9 @@ def test_a_single_az_database_is_restored_to_a_point_in_time_under_its_own_name(
         "aws rds restore-db-instance-to-point-in-time --source-db-instance-identifier indivillage-development-main "
         "--target-db-instance-identifier indivillage-development-main-restored --use-latest-restorable-time" in text
     )
+    # The replacement shares the old one's subnets, security groups and (TLS-only) parameters, read from it.
+    assert '--vpc-security-group-ids $SECURITY_GROUPS --db-parameter-group-name "$PARAMETERS" --region us-east-1' in text
+    assert "SECURITY_GROUPS=$(aws rds describe-db-instances --db-instance-identifier indivillage-development-main" in text
     assert (
         "aws rds modify-db-instance --db-instance-identifier indivillage-development-main-restored "
         "--new-db-instance-identifier indivillage-development-main --apply-immediately --region us-east-1" in text
@@ -169,3 +175,13 @@ def test_a_spec_with_several_environments_needs_env() -> None:
     result = ivc("runbook", INDIVILLAGE)
     assert result.exit_code == 2
     assert "choose one with --env" in result.stderr
+
+
+@pytest.mark.parametrize("name", ["production", "staging", "development"])
+def test_every_command_block_is_valid_shell(production: Environment, name: str) -> None:
+    env = with_standby(production, STANDBY) if name == "production" else environment(INDIVILLAGE, name)
+    blocks = re.findall(r"```sh\n(.*?)```", runbook(env), re.S)
+    assert blocks
+    for block in blocks:
+        checked = subprocess.run(["bash", "-n"], input=textwrap.dedent(block), capture_output=True, text=True, check=False)
+        assert checked.returncode == 0, (block, checked.stderr)

@@ -359,6 +359,30 @@ def destroy(
 
 
 @main.command()
+@SPEC
+@click.option("--env", "-e", "env", metavar="ENV", help="The environment (needed when the spec has several).")
+@click.pass_context
+def runbook(ctx: click.Context, spec: Path, env: str | None) -> None:
+    """Print an environment's recovery runbook (Markdown): the steps the spec cannot automate, with the real names."""
+
+    def work() -> int:
+        from compiler.pipeline import UsageError, discover
+        from compiler.runbook import runbook as write
+        from compiler.validate import load_and_validate
+
+        specs = discover([spec])
+        if len(specs) != 1:
+            raise UsageError(f"{spec} holds {len(specs)} specs; name one")
+        environments = load_and_validate(specs[0], env)
+        if len(environments) != 1:
+            raise UsageError(f"{spec} has environments {', '.join(e.name for e in environments)}: choose one with --env")
+        click.echo(write(environments[0]), nl=False)
+        return 0
+
+    _run(ctx, work)
+
+
+@main.command()
 @click.option("--write", is_flag=True, help="Regenerate schemas/ivc.schema.json from the sections' pieces instead of printing it.")
 def schema(write: bool) -> None:
     """Print the spec language's JSON Schema (draft 2020-12), assembled from the sections' pieces."""

@@ -200,11 +200,11 @@ def connect(ctx: Context, use: Use) -> Connection:
         # keeps the name; its ARN's suffix is the source's, which this region cannot import). site.check makes sure
         # both exist before anything is built.
         from .standby import STACK as STANDBY
-        from .standby import standby_title
+        from .standby import address_output
 
         secret: Any = Sub(f"arn:${{AWS::Partition}}:secretsmanager:${{AWS::Region}}:${{AWS::AccountId}}:secret:{named}")
         readable: Any = Sub(f"arn:${{AWS::Partition}}:secretsmanager:${{AWS::Region}}:${{AWS::AccountId}}:secret:{named}-??????")
-        host: Any = ctx.imported(STANDBY, f"{standby_title(use.name)}Address")
+        host: Any = ctx.imported(STANDBY, address_output(use.name))
         port_number: Any = str(port(ctx.spec, use.name))
     else:
         secret = readable = ctx.imported(STACK, f"{prefix}SecretArn")

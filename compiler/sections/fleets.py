@@ -58,6 +58,11 @@ ENV_FOLDER = "/etc/ivc"
 SSM_CORE = "arn:${AWS::Partition}:iam::aws:policy/AmazonSSMManagedInstanceCore"
 
 
+def group_name(ctx: Context, name: str) -> str:
+    """The fleet's Auto Scaling group, the same name in every region it runs in (the runbook names it too)."""
+    return ctx.name(name)
+
+
 def title(name: str) -> str:
     return f"Fleet{camel(name)}"
 
@@ -370,7 +375,7 @@ def build(fleets: dict[str, Any], ctx: Context) -> Fragment:
         )
         version = GetAtt(template, "LatestVersionNumber")
         group_properties: dict[str, Any] = {
-            "AutoScalingGroupName": ctx.name(name),
+            "AutoScalingGroupName": group_name(ctx, name),
             "MinSize": str(fleet["min"]),
             "MaxSize": str(fleet["max"]),
             "VPCZoneIdentifier": network.subnet_ids(ctx, tier(spec, fleet)),

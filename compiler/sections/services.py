@@ -184,6 +184,16 @@ def _check_service_uses(spec: Spec) -> Iterator[Problem]:
                 yield where, f"{kind}.{name} uses services.{use.name}, which has no port to be reached on; give services.{use.name} a port"
 
 
+def cluster_name(ctx: Context) -> str:
+    """The environment's ECS cluster, the same name in every region it runs in."""
+    return ctx.name()
+
+
+def name_output(name: str) -> str:
+    """The output (and export, ``ctx.export_name(STACK, ...)``) holding the ECS service's name, which CloudFormation picks."""
+    return f"Service{camel(name)}Name"
+
+
 def discovery_namespace(ctx: Context) -> str:
     """The environment's private DNS namespace: services are found at <service>.<environment>.<system>.internal."""
     return f"{ctx.environment}.{ctx.system}.internal"
@@ -245,7 +255,7 @@ def build(services: dict[str, Any], ctx: Context) -> Fragment:
     cluster = out.add(
         ecs.Cluster(
             "Cluster",
-            ClusterName=ctx.name(),
+            ClusterName=cluster_name(ctx),
             ClusterSettings=[ecs.ClusterSetting(Name="containerInsights", Value="enabled")],
             Tags=ctx.resource_tags(ctx.name()),
         )
@@ -589,7 +599,7 @@ def _service(
         )
         properties["ServiceRegistries"] = [ecs.ServiceRegistry(RegistryArn=GetAtt(registry, "Arn"))]
     resource = out.add(ecs.Service(title, **properties))
-    out.export(ctx, STACK, f"{title}Name", GetAtt(resource, "Name"), f"Name of ECS service {name}.")
+    out.export(ctx, STACK, name_output(name), GetAtt(resource, "Name"), f"Name of ECS service {name}.")
     if "scale" in service:
         _autoscaling(name, service, ctx, out, cluster, resource, target_group)
 

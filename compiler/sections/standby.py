@@ -64,6 +64,11 @@ def standby_title(name: str) -> str:
     return f"Standby{camel(name)}"
 
 
+def address_output(name: str) -> str:
+    """The output (and export) holding the standby's host name: the DR site's code reads the database there."""
+    return f"{standby_title(name)}Address"
+
+
 def build(spec: Spec, ctx: Context) -> Fragment:
     out = Fragment()
     out.after.add((ctx.primary_region, "data"))  # the sources exist first
@@ -148,7 +153,7 @@ def build(spec: Spec, ctx: Context) -> Fragment:
                 **properties,
             ).no_validation()  # troposphere refuses MultiAZ beside a source; RDS takes it, cfn-lint checks the resource
         )
-        out.export(ctx, STACK, f"{title}Address", GetAtt(replica, "Endpoint.Address"), f"Host name of database {name}'s DR standby.")
+        out.export(ctx, STACK, address_output(name), GetAtt(replica, "Endpoint.Address"), f"Host name of database {name}'s DR standby.")
         out.export(ctx, STACK, f"{title}Id", Ref(replica), f"Instance identifier of database {name}'s DR standby.")
     return out
 

@@ -147,10 +147,7 @@ def _traffic(spec: dict[str, Any], primary: Context, dr: Context) -> list[str]:
             staying = [o for o in cdn_origin.origins(spec) if not _runs_there(spec, o)]
             said = f"- {name}: CloudFront is global and keeps serving this name."
             if moving:
-                said += (
-                    f" It reaches {', '.join(moving)} by the load balancer's name, which fails over to {there} with it "
-                    "(below)."
-                )
+                said += f" It reaches {', '.join(moving)} by the load balancer's name, which fails over to {there} with it (below)."
             if staying:
                 verb = "has" if len(staying) == 1 else "have"
                 said += f" {', '.join(staying)} {verb} no standby in {there}: those requests fail until {here} is back."
@@ -202,22 +199,20 @@ def _promote(spec: dict[str, Any], primary: Context, dr: Context) -> list[str]:
                 f"to {there} under the same name.",
                 "",
             ]
-    for name, db in sorted(spec.get("databases", {}).items()):
-        if name in standby.standing_by(spec) or db["backups"].get("replicate_to") != "secondary":
-            continue
+    for name in standby.restorable(spec):
         source = databases.identifier(primary, name)
         lines += [
             f"### databases.{name}",
             "",
             f"No standby: restore it in {there} from its replicated automated backups (about {RESTORE_MINUTES // 60} hours), "
-            f"in the DR network's data tier:",
+            f"into the subnet group ivc keeps ready in the DR network's data tier:",
             "",
             *_sh(
                 f"BACKUPS=$(aws rds describe-db-instance-automated-backups --db-instance-identifier {source} --region {there} "
                 "--query 'DBInstanceAutomatedBackups[0].DBInstanceAutomatedBackupsArn' --output text)",
                 f'aws rds restore-db-instance-to-point-in-time --source-db-instance-automated-backups-arn "$BACKUPS" '
                 f"--target-db-instance-identifier {source} --use-latest-restorable-time "
-                f'--db-subnet-group-name "<a subnet group of the data tier in {there}>" --region {there}',
+                f"--db-subnet-group-name {standby.restore_subnet_group(dr, name)} --region {there}",
                 f"aws rds wait db-instance-available --db-instance-identifier {source} --region {there}",
             ),
         ]

@@ -178,3 +178,23 @@ def test_dashboard_shows_apis_functions_queues_and_nat_gateways(env: str, nats: 
     for title in ("API public", "function api", "function worker", "queue processing", "queue email", "NAT gateways"):
         assert f'"title":"{title}' in body, title
     assert body.count('"NatGatewayId"') == 2 * nats
+
+
+def test_prod_copies_its_database_backups_to_us_west_2_and_keeps_a_place_to_restore_them() -> None:
+    # 004 "Disaster Recovery": "Cross-region snapshot copy (for prod)".
+    database = props(stack("prod", "data"), "DatabaseMain")
+    assert database["AutomaticBackupReplicationRegion"] == "us-west-2"
+    assert "AutomaticBackupReplicationRegion" not in props(stack("staging", "data"), "DatabaseMain")
+    dr = OUT / "prod" / "us-west-2"
+    group = props(read_json(dr / "standby.json"), "RestoreMainSubnetGroup")
+    assert group["DBSubnetGroupName"] == "rayman-portfolio-prod-main-restore"
+    assert not of_type(read_json(dr / "network.json"), "AWS::EC2::NatGateway")  # nothing runs there
+    assert not (dr / "app.json").exists()
+
+
+def test_the_prod_runbook_restores_into_that_subnet_group() -> None:
+    from conftest import ivc
+
+    result = ivc("runbook", ROOT / "specs" / "rayman-portfolio", "--env", "prod")
+    assert result.exit_code == 0, result.output
+    assert "--db-subnet-group-name rayman-portfolio-prod-main-restore --region us-west-2" in result.stdout

@@ -1,4 +1,5 @@
-"""The DR region's standby databases: an encrypted, promotable cross-region read replica of each database that asks.
+"""The DR region's standby databases: an encrypted, promotable cross-region read replica of each database that asks,
+and, for a database whose automated backups are replicated there instead, the subnet group a restore lands in.
 
 `databases.<n>.dr_replica` makes, in `regions.secondary`, a read replica of the primary region's instance, fed by
 RDS's asynchronous replication (seconds behind, what an RPO of minutes needs). It is encrypted with that region's
@@ -46,8 +47,24 @@ def standing_by(spec: Spec) -> list[str]:
     return sorted(name for name, db in spec.get("databases", {}).items() if "dr_replica" in db)
 
 
+def restorable(spec: Spec) -> list[str]:
+    """Databases without a standby whose automated backups are replicated to the DR region: restored there by hand."""
+    if not spec["regions"].get("secondary"):
+        return []
+    return sorted(
+        name
+        for name, db in spec.get("databases", {}).items()
+        if "dr_replica" not in db and db["backups"].get("replicate_to") == "secondary"
+    )
+
+
+def restore_subnet_group(ctx: Context, name: str) -> str:
+    """The DR region's subnet group a restore of database ``name`` lands in (the runbook names it)."""
+    return f"{identifier(ctx, name)}-restore"
+
+
 def needed(spec: Spec) -> bool:
-    return bool(standing_by(spec))
+    return bool(standing_by(spec) or restorable(spec))
 
 
 def source_arn(ctx: Context, name: str) -> Sub:
@@ -74,6 +91,18 @@ def build(spec: Spec, ctx: Context) -> Fragment:
     out.after.add((ctx.primary_region, "data"))  # the sources exist first
     tier = network.data_tier(spec["network"])
     key = ctx.imported("keys", "EnvironmentKeyArn")
+    for name in restorable(spec):
+        # Where a restore from the replicated backups lands: the DR network's data tier, ready before it is needed.
+        out.at = ("databases", name, "backups", "replicate_to")
+        out.add(
+            rds.DBSubnetGroup(
+                f"Restore{camel(name)}SubnetGroup",
+                DBSubnetGroupName=restore_subnet_group(ctx, name),
+                DBSubnetGroupDescription=f"{identifier(ctx, name)}: where a restore from its replicated backups lands",
+                SubnetIds=network.subnet_ids(ctx, tier),
+                Tags=ctx.resource_tags(restore_subnet_group(ctx, name)),
+            )
+        )
     for name in standing_by(spec):
         db = spec["databases"][name]
         standby = db["dr_replica"]

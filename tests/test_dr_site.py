@@ -206,3 +206,29 @@ def test_the_manifest_names_both_sites(out: Path) -> None:
     manifest = read_json(out / "manifest.json")
     assert [r["role"] for r in manifest["regions"]] == ["primary", "secondary"]
     assert json.dumps(manifest).count("us-west-2/app") >= 1
+
+
+# What `ivc destroy` leaves behind: it deletes stacks, and CloudFormation keeps what a stack retains.
+KEPT_IN_THE_DR_REGION = (
+    "AWS::S3::Bucket",
+    "AWS::RDS::DBInstance",
+    "AWS::Backup::BackupVault",
+    "AWS::SecretsManager::Secret",
+    "AWS::KMS::Key",
+)
+
+
+@pytest.mark.parametrize("manifest", sorted((FIXTURES.parent.parent / "output").glob("*/*/manifest.json")), ids=lambda p: p.parent.name)
+def test_destroy_never_deletes_a_replica_or_a_vault_of_a_bundled_environment(manifest: Path) -> None:
+    """Replicas in the DR region and every backup vault may hold the only copy of some data (once the primary is lost,
+    or a promoted standby): each is retained, so a destroy of its stack leaves it."""
+    for entry in read_json(manifest)["stacks"]:
+        template = read_json(manifest.parent / entry["file"])
+        for title, resource in template["Resources"].items():
+            kept = resource["Type"] == "AWS::Backup::BackupVault" or (
+                entry["role"] == "secondary" and resource["Type"] in KEPT_IN_THE_DR_REGION
+            )
+            if kept:
+                assert (resource.get("DeletionPolicy"), resource.get("UpdateReplacePolicy")) == ("Retain", "Retain"), (
+                    f"{entry['file']} {title}"
+                )

@@ -54,7 +54,9 @@ def test_the_replicated_bucket_is_served_through_an_origin_group_that_fails_over
     # Computed, never imported: exports do not cross regions.
     assert replica["DomainName"] == {"Fn::Sub": f"relay-prod-site-${{AWS::AccountId}}-{SECONDARY}.s3.{SECONDARY}.amazonaws.com"}
     # Through the same Origin Access Control as the primary bucket.
-    assert replica["OriginAccessControlId"] == origins["bucket-site"]["OriginAccessControlId"] == {"Fn::GetAtt": ["OriginAccessControl", "Id"]}
+    assert (
+        replica["OriginAccessControlId"] == origins["bucket-site"]["OriginAccessControlId"] == {"Fn::GetAtt": ["OriginAccessControl", "Id"]}
+    )
     assert replica["S3OriginConfig"] == {"OriginAccessIdentity": ""}
     # origin_shield: true shields each origin in the region AWS names for its own region.
     assert origins["bucket-site"]["OriginShield"]["OriginShieldRegion"] == PRIMARY

@@ -7,6 +7,9 @@ bucket (server access logs stay in their region: access_logs.py builds it). Dele
 the lifecycle says. With `time_control`, S3 Replication Time Control replicates 99.99% of objects within 15
 minutes and publishes replication metrics; without it replication is usually seconds to minutes, with no promise.
 
+A replica the cdn fails over to (see cdn.failover_buckets) admits CloudFront through Origin Access Control, for the
+distributions of this account (cdn_buckets.account_distributions): the distribution is built in another region.
+
 Nothing is imported across regions: the replica's name is computed (see ``replica_arn``), and the source's data
 stack deploys after the DR region's, so the replica exists before the replication that names it (S3 checks).
 """
@@ -139,7 +142,13 @@ def _replica(name: str, settings: dict[str, Any], ctx: Context, out: Fragment) -
     if failover and cdn_region(ctx.spec) == ctx.region:
         # The distribution is built in this very region (CloudFront's, the DR region here): it imports the domain name,
         # which orders the stacks (an `after` orders stacks of different regions only).
-        out.export(ctx, STACK, f"Bucket{camel(name)}DomainName", GetAtt(bucket, "RegionalDomainName"), f"Regional domain name of bucket {name}'s replica.")
+        out.export(
+            ctx,
+            STACK,
+            f"Bucket{camel(name)}DomainName",
+            GetAtt(bucket, "RegionalDomainName"),
+            f"Regional domain name of bucket {name}'s replica.",
+        )
 
 
 def _role(ctx: Context, names: list[str]) -> iam.Role:

@@ -14,6 +14,9 @@ only forwards through a cache policy. The buckets the CDN serves get their
 bucket policy here: TLS only, and reads only by this distribution. An API origin
 caches nothing unless its behavior writes a ttl: API answers are per request.
 
+A served bucket replicated to the DR region (buckets.<n>.replicate) is read through an origin group that fails over
+to its replica (see _failover; the replica's policy is written in the DR region, see bucket_replicas).
+
 Origin Shield, field-level encryption and CloudFront Functions are checked and described in cdn_edge; their
 resources and the behaviors' settings are made here. Field-level encryption also puts the distribution in us-east-1
 (see regions.cdn_apart): CloudFormation makes its profiles and configurations there only.
@@ -258,7 +261,8 @@ def _failover(ctx: Context, access_control: Any, origins: list[cloudfront.Origin
             cloudfront.OriginGroup(
                 Id=f"{primary}{GROUP}",
                 Members=cloudfront.OriginGroupMembers(
-                    Quantity=2, Items=[cloudfront.OriginGroupMember(OriginId=primary), cloudfront.OriginGroupMember(OriginId=f"{primary}{REPLICA}")]
+                    Quantity=2,
+                    Items=[cloudfront.OriginGroupMember(OriginId=primary), cloudfront.OriginGroupMember(OriginId=f"{primary}{REPLICA}")],
                 ),
                 FailoverCriteria=cloudfront.OriginGroupFailoverCriteria(
                     StatusCodes=cloudfront.StatusCodes(Quantity=len(FAILOVER_STATUS_CODES), Items=FAILOVER_STATUS_CODES)

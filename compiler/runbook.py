@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from troposphere import Sub
 
 from .context import Context
-from .sections import backups, bucket_replicas, buckets, cdn_origin, databases, dns, failover, fleets, keys, services, standby
+from .sections import backups, bucket_replicas, buckets, cdn, cdn_origin, databases, dns, failover, fleets, keys, services, standby
 from .sections.recovery import PROMOTE_MINUTES, RESTORE_MINUTES, minutes
 
 if TYPE_CHECKING:
@@ -148,6 +148,9 @@ def _traffic(spec: dict[str, Any], primary: Context, dr: Context) -> list[str]:
             said = f"- {name}: CloudFront is global and keeps serving this name."
             if moving:
                 said += f" It reaches {', '.join(moving)} by the load balancer's name, which fails over to {there} with it (below)."
+            grouped = [f"buckets.{name}" for name in cdn.failover_buckets(spec)]
+            if grouped:
+                said += f" It reads {', '.join(grouped)} from the replica in {there} when the bucket fails (an origin group)."
             if staying:
                 verb = "has" if len(staying) == 1 else "have"
                 said += f" {', '.join(staying)} {verb} no standby in {there}: those requests fail until {here} is back."

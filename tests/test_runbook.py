@@ -101,7 +101,8 @@ def test_the_standby_is_scaled_to_the_primary_s_sizes_with_the_names_the_app_sta
     )
     assert (
         "(cdn): CloudFront is global and keeps serving this name. It reaches fleets.web by the load balancer's name, which "
-        "fails over to us-west-2 with it (below). services.api has no standby in us-west-2: those requests fail" in text
+        "fails over to us-west-2 with it (below). It reads buckets.assets from the replica in us-west-2 when the bucket fails (an "
+        "origin group). services.api has no standby in us-west-2: those requests fail" in text
     )
     assert "the secret `/production/database/credentials` is replicated to us-west-2 under the same name" in text
 

@@ -7,6 +7,9 @@ bucket (server access logs stay in their region: access_logs.py builds it). Dele
 the lifecycle says. With `time_control`, S3 Replication Time Control replicates 99.99% of objects within 15
 minutes and publishes replication metrics; without it replication is usually seconds to minutes, with no promise.
 
+A replica the cdn fails over to (see cdn.failover_buckets) admits CloudFront through Origin Access Control, for the
+distributions of this account (cdn_buckets.account_distributions): the distribution is built in another region.
+
 Nothing is imported across regions: the replica's name is computed (see ``replica_arn``), and the source's data
 stack deploys after the DR region's, so the replica exists before the replication that names it (S3 checks).
 """
@@ -21,6 +24,7 @@ from awacs.aws import Action, Allow, Condition, PolicyDocument, Principal, State
 from troposphere import GetAtt, Join, Ref, Sub, iam, s3
 
 from ..context import Context, Fragment, camel
+from ..regions import cdn_region
 from . import access_logs
 from .base import SITES, Section, Spec
 from .keys import key_alias
@@ -47,6 +51,12 @@ def replica_name(ctx: Context, name: str) -> Sub:
 
 def replica_arn(ctx: Context, name: str) -> Sub:
     return Sub(f"arn:${{AWS::Partition}}:s3:::{ctx.name(name)}-${{AWS::AccountId}}-{ctx.spec['regions']['secondary']}")
+
+
+def replica_domain_name(ctx: Context, name: str) -> Sub:
+    """The replica's regional domain name, computed, as the distribution (in another region) names its DR origin."""
+    secondary = ctx.spec["regions"]["secondary"]
+    return Sub(f"{ctx.name(name)}-${{AWS::AccountId}}-{secondary}.s3.{secondary}.amazonaws.com")
 
 
 def replica_key_arn(ctx: Context) -> Sub:
@@ -93,6 +103,8 @@ def build(spec: Spec, ctx: Context) -> Fragment:
 
 def _replica(name: str, settings: dict[str, Any], ctx: Context, out: Fragment) -> None:
     from .buckets import encryption, lifecycle_rules, owner_enforced, private, tls_only
+    from .cdn import cloudfront_reads, failover_buckets
+    from .cdn_buckets import account_distributions
 
     title = f"BucketReplica{camel(name)}"
     bucket = out.add(
@@ -110,16 +122,33 @@ def _replica(name: str, settings: dict[str, Any], ctx: Context, out: Fragment) -
             UpdateReplacePolicy="Retain",
         )
     )
+    statements = [tls_only(GetAtt(bucket, "Arn"))]
+    failover = name in failover_buckets(ctx.spec)
+    if failover:
+        # The cdn fails over to this replica (see cdn.failover_buckets). The distribution's ID is generated in another
+        # region and cannot be named here: CloudFront reads on behalf of a distribution of this account, through Origin
+        # Access Control, as cdn_buckets admits it to primary buckets a distribution in another region serves.
+        statements.append(cloudfront_reads(GetAtt(bucket, "Arn"), account_distributions()))
     out.add(
         s3.BucketPolicy(
             f"{title}Policy",
             Bucket=Ref(bucket),
-            PolicyDocument=PolicyDocument(Version="2012-10-17", Statement=[tls_only(GetAtt(bucket, "Arn"))]),
+            PolicyDocument=PolicyDocument(Version="2012-10-17", Statement=statements),
         )
     )
     # Under the bucket's own output names: in this region the replica is the bucket, for the DR site's code.
     out.export(ctx, STACK, f"Bucket{camel(name)}Name", Ref(bucket), f"Name of bucket {name}'s replica in this DR region.")
     out.export(ctx, STACK, f"Bucket{camel(name)}Arn", GetAtt(bucket, "Arn"), f"ARN of bucket {name}'s replica in this DR region.")
+    if failover and cdn_region(ctx.spec) == ctx.region:
+        # The distribution is built in this very region (CloudFront's, the DR region here): it imports the domain name,
+        # which orders the stacks (an `after` orders stacks of different regions only).
+        out.export(
+            ctx,
+            STACK,
+            f"Bucket{camel(name)}DomainName",
+            GetAtt(bucket, "RegionalDomainName"),
+            f"Regional domain name of bucket {name}'s replica.",
+        )
 
 
 def _role(ctx: Context, names: list[str]) -> iam.Role:

@@ -14,6 +14,9 @@ only forwards through a cache policy. The buckets the CDN serves get their
 bucket policy here: TLS only, and reads only by this distribution. An API origin
 caches nothing unless its behavior writes a ttl: API answers are per request.
 
+A served bucket replicated to the DR region (buckets.<n>.replicate) is read through an origin group that fails over
+to its replica (see _failover; the replica's policy is written in the DR region, see bucket_replicas).
+
 Origin Shield, field-level encryption and CloudFront Functions are checked and described in cdn_edge; their
 resources and the behaviors' settings are made here. Field-level encryption also puts the distribution in us-east-1
 (see regions.cdn_apart): CloudFormation makes its profiles and configurations there only.
@@ -31,7 +34,7 @@ from troposphere import GetAtt, Join, Ref, Select, Split, Sub, cloudfront, s3
 
 from ..context import Context, Fragment, camel, is_protected
 from ..regions import CLOUDFRONT_REGION, cdn_apart
-from . import access_logs, cdn_edge, cdn_origin, certificates, dns
+from . import access_logs, bucket_replicas, cdn_edge, cdn_origin, certificates, dns
 from .base import CDN, Problem, Section, Spec
 from .buckets import regional_domain_name, tls_only
 
@@ -39,7 +42,14 @@ STACK = "edge"
 PRICE_CLASSES = {100: "PriceClass_100", 200: "PriceClass_200", "all": "PriceClass_All"}
 YEAR = 31536000
 TTL = 86400  # default seconds cached for bucket and service origins; API origins default to 0
-READ_METHODS = ["GET", "HEAD", "OPTIONS"]
+READ_METHODS = ["GET", "HEAD", "OPTIONS"]  # also all that CloudFront lets a behavior that targets an origin group allow
+# When CloudFront fails over from a bucket to its DR replica (an origin group): the primary's 5xx (S3 failing, or
+# throttling, which S3 answers 503), and 403 and 404, because S3 answers 403 for a key that is not there when the reader
+# may not list the bucket (Origin Access Control grants GetObject only), and a bucket or a policy lost in a regional
+# failure answers the same: the replica is then tried too. A key missing from both costs a second origin request. Not
+# 400 or 416: the request itself is wrong, and the replica would answer the same. CloudFront also fails over when it
+# cannot connect to the primary or it does not answer in time.
+FAILOVER_STATUS_CODES = [403, 404, 500, 502, 503, 504]
 ALL_METHODS = ["DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT"]
 # CloudFront delivers standard logs to no bucket in these regions (AWS: "Configure standard logging (legacy)"), and the
 # environment's log bucket is in the primary region.
@@ -210,6 +220,58 @@ def _origin_id(origin: str) -> str:
     return {"buckets": f"bucket-{name}", "apis": f"api-{name}"}.get(kind, "load-balancer")
 
 
+REPLICA, GROUP = "-dr", "-failover"  # suffixes of a bucket's origin ID: its DR replica's origin, their origin group
+
+
+def _group_id(spec: Spec, origin: str) -> str | None:
+    """The origin group a behavior serving ``origin`` targets, when the cdn fails over from it to its DR replica."""
+    kind, _, name = origin.partition(".")
+    return f"{_origin_id(origin)}{GROUP}" if kind == "buckets" and name in failover_buckets(spec) else None
+
+
+def _failover(ctx: Context, access_control: Any, origins: list[cloudfront.Origin], out: Fragment) -> list[cloudfront.OriginGroup]:
+    """For each served bucket replicated to the DR region, its replica as an origin (through the same Origin Access
+    Control) and an origin group that fails over to it: the bucket first, the replica second."""
+    spec = ctx.spec
+    names = failover_buckets(spec)
+    if not names:
+        return []
+    secondary = spec["regions"]["secondary"]
+    # The replicas and their policies (which admit CloudFront) are in the DR region's data stack.
+    out.after.add((secondary, bucket_replicas.STACK))
+    groups = []
+    for name in names:
+        primary = f"bucket-{name}"
+        # Computed: exports do not cross regions. Built in the DR region itself (CloudFront's region being the DR one),
+        # the distribution imports it, and that orders the two stacks.
+        domain = (
+            ctx.imported(bucket_replicas.STACK, f"Bucket{camel(name)}DomainName")
+            if ctx.region == secondary
+            else bucket_replicas.replica_domain_name(ctx, name)
+        )
+        origins.append(
+            cloudfront.Origin(
+                Id=f"{primary}{REPLICA}",
+                DomainName=domain,
+                S3OriginConfig=cloudfront.S3OriginConfig(OriginAccessIdentity=""),
+                OriginAccessControlId=access_control,
+            )
+        )
+        groups.append(
+            cloudfront.OriginGroup(
+                Id=f"{primary}{GROUP}",
+                Members=cloudfront.OriginGroupMembers(
+                    Quantity=2,
+                    Items=[cloudfront.OriginGroupMember(OriginId=primary), cloudfront.OriginGroupMember(OriginId=f"{primary}{REPLICA}")],
+                ),
+                FailoverCriteria=cloudfront.OriginGroupFailoverCriteria(
+                    StatusCodes=cloudfront.StatusCodes(Quantity=len(FAILOVER_STATUS_CODES), Items=FAILOVER_STATUS_CODES)
+                ),
+            )
+        )
+    return groups
+
+
 def ttl(behavior: dict[str, Any]) -> int:
     """Seconds cached by default: what the behavior says, else nothing for an API and a day for the rest."""
     return int(behavior.get("ttl", 0 if behavior["origin"].startswith("apis.") else TTL))
@@ -225,6 +287,7 @@ def build(cdn: dict[str, Any], ctx: Context) -> Fragment:
     behaviors = [("default", cdn["default"])] + list(cdn["paths"].items())
     bucket_names = served_buckets(cdn)
     origins = []
+    groups: list[cloudfront.OriginGroup] = []
     if bucket_names:
         oac = out.add(
             cloudfront.OriginAccessControl(
@@ -247,6 +310,7 @@ def build(cdn: dict[str, Any], ctx: Context) -> Fragment:
                     OriginAccessControlId=GetAtt(oac, "Id"),
                 )
             )
+        groups = _failover(ctx, GetAtt(oac, "Id"), origins, out)
     if any(b["origin"].startswith(cdn_origin.BALANCED) for _, b in behaviors):
         https = "certificate" in spec["load_balancer"]
         # Over HTTPS the origin must be a name the load balancer's certificate covers: its record's, when there is one.
@@ -289,8 +353,11 @@ def build(cdn: dict[str, Any], ctx: Context) -> Fragment:
     # Origin Shield, per origin: the behaviors that share one agree (check() made sure).
     shields: dict[str, str | None] = {}
     for _, behavior in behaviors:
-        region = cdn_edge.shield_region(cdn_edge.shield_setting(cdn, behavior), ctx.primary_region)
-        shields.setdefault(_origin_id(behavior["origin"]), region)
+        setting = cdn_edge.shield_setting(cdn, behavior)
+        shields.setdefault(_origin_id(behavior["origin"]), cdn_edge.shield_region(setting, ctx.primary_region))
+        if _group_id(spec, behavior["origin"]):
+            # The replica is shielded as the behavior says, true meaning the region AWS names for the DR region.
+            shields.setdefault(f"{_origin_id(behavior['origin'])}{REPLICA}", cdn_edge.shield_region(setting, spec["regions"]["secondary"]))
     for origin in origins:
         region = shields.get(origin.Id)
         if region:
@@ -303,12 +370,14 @@ def build(cdn: dict[str, Any], ctx: Context) -> Fragment:
     for path, behavior in behaviors:
         out.at = ("cdn", "default") if path == "default" else ("cdn", "paths", path)
         policy = out.add(_cache_policy(path, behavior, ctx))
+        group = _group_id(spec, behavior["origin"])
         fields: dict[str, Any] = {
-            "TargetOriginId": _origin_id(behavior["origin"]),
+            "TargetOriginId": group or _origin_id(behavior["origin"]),
             "ViewerProtocolPolicy": "redirect-to-https",
             "Compress": True,
             "CachePolicyId": Ref(policy),
-            "AllowedMethods": READ_METHODS if behavior["origin"].startswith("buckets.") else ALL_METHODS,
+            # A behavior that targets an origin group may allow no more than READ_METHODS.
+            "AllowedMethods": READ_METHODS if group or behavior["origin"].startswith("buckets.") else ALL_METHODS,
             "CachedMethods": ["GET", "HEAD"],
         }
         if encryption is not None and path in encrypted:
@@ -334,6 +403,8 @@ def build(cdn: dict[str, Any], ctx: Context) -> Fragment:
     }
     if cache_behaviors:
         config["CacheBehaviors"] = cache_behaviors
+    if groups:
+        config["OriginGroups"] = cloudfront.OriginGroups(Quantity=len(groups), Items=groups)
     firewall = next((name for name, f in sorted(spec.get("firewall", {}).items()) if "cdn" in f.get("attach", [])), None)
     if firewall:
         config["WebACLId"] = GetAtt(f"Firewall{camel(firewall)}", "Arn")
@@ -449,19 +520,32 @@ def served_buckets(cdn: dict[str, Any]) -> list[str]:
     return sorted({b["origin"].split(".", 1)[1] for b in behaviors if b["origin"].startswith("buckets.")})
 
 
+def failover_buckets(spec: Spec) -> list[str]:
+    """The buckets the CDN serves that are replicated to the DR region: it fails over to their replicas."""
+    cdn = spec.get("cdn")
+    if not cdn:
+        return []
+    return sorted(set(served_buckets(cdn)) & set(bucket_replicas.replicated(spec)))
+
+
+def cloudfront_reads(arn: Any, source: Any) -> Statement:
+    """CloudFront may read the objects of the bucket ``arn`` on behalf of ``source`` (a condition, or a list of them)."""
+    return Statement(
+        Sid="CloudFrontReadsThroughOriginAccessControl",
+        Effect=Allow,
+        Principal=Principal("Service", "cloudfront.amazonaws.com"),
+        Action=[s3_actions.GetObject],
+        Resource=[Join("", [arn, "/*"])],
+        Condition=Condition(source if isinstance(source, list) else [source]),
+    )
+
+
 def bucket_policies(ctx: Context, source: Any) -> list[s3.BucketPolicy]:
     """The policy of each bucket the CDN serves: TLS only, and reads by CloudFront on behalf of ``source``."""
     policies = []
     for name in served_buckets(ctx.spec["cdn"]):
         arn = ctx.imported("data", f"Bucket{camel(name)}Arn")
-        read = Statement(
-            Sid="CloudFrontReadsThroughOriginAccessControl",
-            Effect=Allow,
-            Principal=Principal("Service", "cloudfront.amazonaws.com"),
-            Action=[s3_actions.GetObject],
-            Resource=[Join("", [arn, "/*"])],
-            Condition=Condition(source if isinstance(source, list) else [source]),
-        )
+        read = cloudfront_reads(arn, source)
         policies.append(
             s3.BucketPolicy(
                 f"Bucket{camel(name)}Policy",

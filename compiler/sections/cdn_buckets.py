@@ -22,14 +22,20 @@ from .base import Section, Spec
 from .cdn import STACK, bucket_policies, served_buckets
 
 
-def build(spec: Spec, ctx: Context) -> Fragment:
-    out = Fragment()
-    out.at = ("cdn",)
-    source: list[Any] = [
+def account_distributions() -> list[Any]:
+    """The condition of a bucket policy written where the distribution's ID cannot be named: CloudFront reading on
+    behalf of any distribution of this account. Also the DR replicas' (see bucket_replicas), whose region never has
+    the distribution."""
+    return [
         StringEquals({"AWS:SourceAccount": Ref("AWS::AccountId")}),
         ArnLike({"AWS:SourceArn": Sub("arn:${AWS::Partition}:cloudfront::${AWS::AccountId}:distribution/*")}),
     ]
-    for policy in bucket_policies(ctx, source):
+
+
+def build(spec: Spec, ctx: Context) -> Fragment:
+    out = Fragment()
+    out.at = ("cdn",)
+    for policy in bucket_policies(ctx, account_distributions()):
         out.add(policy)
     return out
 

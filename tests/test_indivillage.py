@@ -281,7 +281,12 @@ def test_a_custom_event_bus_encrypted_with_an_archive_and_pattern_rules(env: str
 @pytest.mark.parametrize("env", ["development", "staging", "production"])
 def test_origin_shield_an_edge_function_and_a_scheduled_task_on_the_ecs_fleet(env: str) -> None:
     distribution = props(stack(env, "edge"), "Distribution")["DistributionConfig"]
-    assert {o["OriginShield"]["OriginShieldRegion"] for o in distribution["Origins"]} == {"us-east-1"}
+    shields = {o["Id"]: o["OriginShield"]["OriginShieldRegion"] for o in distribution["Origins"]}
+    # us-east-1 for the origins there; production's assets replica (its origin group's second) is shielded in us-west-2.
+    assert set(shields.values()) == ({"us-east-1", "us-west-2"} if env == "production" else {"us-east-1"})
+    assert all(region == "us-west-2" for origin, region in shields.items() if origin.endswith("-dr")) and (
+        any(origin.endswith("-dr") for origin in shields) == (env == "production")
+    )
     assets = next(b for b in distribution["CacheBehaviors"] if b["PathPattern"] == "/assets/*")
     assert [a["EventType"] for a in assets["FunctionAssociations"]] == ["viewer-request"]
     schedule = props(stack(env, "app"), "ScheduleNightlyCleanup")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from typing import Any
 
 from troposphere import Template
@@ -25,7 +26,6 @@ class Stack:
     region: str
     role: str
     template: dict[str, Any]
-    body: str = ""
     exports: list[str] = field(default_factory=list)
     imports: list[str] = field(default_factory=list)
     wave: int = 0
@@ -52,6 +52,11 @@ class Stack:
     @property
     def deploy_body(self) -> str:
         return minified(self.template)
+
+    @cached_property
+    def body(self) -> str:
+        """The template's bytes as written to output/ (rendered once, when something reads or writes them)."""
+        return render(self.template)
 
 
 def render(template: dict[str, Any]) -> str:
@@ -243,7 +248,7 @@ def _template(
 
 
 def _stack(name: str, region: str, role: str, as_dict: dict[str, Any]) -> Stack:
-    stack = Stack(name, region, role, as_dict, render(as_dict))
+    stack = Stack(name, region, role, as_dict)
     stack.exports = sorted(str(o["Export"]["Name"]) for o in as_dict.get("Outputs", {}).values() if "Export" in o)
     stack.imports = sorted(set(_imports(as_dict)))
     return stack

@@ -382,3 +382,18 @@ def test_the_documented_recovery_objectives_are_stated_and_hold() -> None:
     }
     # The compiled output exists only for a spec that validated, promises included.
     assert (OUT / "production" / "manifest.json").exists()
+
+
+def test_production_stands_its_web_and_app_tiers_by_in_us_west_2_patched_and_behind_a_failover_record() -> None:
+    dr_app = stack("production", "app", "us-west-2")
+    groups = {t: r["Properties"] for t, r in of_type(dr_app, "AWS::AutoScaling::AutoScalingGroup").items()}
+    assert {t: (g["MinSize"], g["MaxSize"], g["DesiredCapacity"]) for t, g in groups.items()} == {
+        "FleetWebGroup": ("1", "10", "1"),
+        "FleetAppGroup": ("1", "10", "1"),
+    }
+    # The standby instances are patched in the same windows as us-east-1's (the first and third Sunday, 02:00 UTC).
+    windows = of_type(stack("production", "operations", "us-west-2"), "AWS::SSM::MaintenanceWindow")
+    primary = of_type(stack("production", "operations"), "AWS::SSM::MaintenanceWindow")
+    assert {t: w["Properties"]["Schedule"] for t, w in windows.items()} == {t: w["Properties"]["Schedule"] for t, w in primary.items()}
+    record = props(stack("production", "edge", "us-west-2"), "RecordOriginA")
+    assert (record["Name"], record["Failover"]) == ("origin.indivillage.com", "SECONDARY")

@@ -248,4 +248,6 @@ OVERLAY: dict[str, Any] = {
     "patching": {"description": "Changes to patching in this environment, merged over the spec's.", "type": ["object", "null"]}
 }
 
-SECTION = Section("patching", PROPERTIES, DEFS, OVERLAY, check=check, check_environment=environment_problems, build=build, stack=STACK)
+SECTION = Section(
+    "patching", PROPERTIES, DEFS, OVERLAY, check=check, check_environment=environment_problems, build=build, stack=STACK, site=True
+)

@@ -3,7 +3,7 @@
 `recovery.standby` names the fleets that stand by in the DR region and their sizes there (a warm standby: small,
 scaled up on failover). From it ivc derives the *site spec*: the environment's spec cut down to those fleets and to
 what they use, which the same builders as the primary's (security groups, fleets, the load balancer, caches, file
-systems, buckets, parameters) compile in the DR region. Nothing is written twice, and the DR site is what the
+systems, buckets, parameters, patching) compile in the DR region. Nothing is written twice, and the DR site is what the
 primary is, smaller.
 
 What a standby uses there:

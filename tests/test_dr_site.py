@@ -232,3 +232,19 @@ def test_destroy_never_deletes_a_replica_or_a_vault_of_a_bundled_environment(man
                 assert (resource.get("DeletionPolicy"), resource.get("UpdateReplacePolicy")) == ("Retain", "Retain"), (
                     f"{entry['file']} {title}"
                 )
+
+
+def test_the_dr_site_is_watched_by_its_own_alarms_to_topics_of_its_own(out: Path) -> None:
+    monitoring = stack(out, "us-west-2", "monitoring")
+    alarms = sorted(of_type(monitoring, "AWS::CloudWatch::Alarm"))
+    # What stands by is watched there; the database's alarms stay with the primary (the standby is not it yet).
+    assert alarms == ["AlarmFleetsWebCpuCritical", "AlarmLoadBalancerFleetWebHealthyBelowCritical"]
+    topic = props(monitoring, "AlarmTopicCriticalSubscription1")
+    assert (topic["Endpoint"], topic["TopicArn"]) == ("ops@harbor.example.com", {"Ref": "AlarmTopicCritical"})
+    assert props(monitoring, "AlarmFleetsWebCpuCritical")["AlarmActions"] == [{"Ref": "AlarmTopicCritical"}]
+    # A composite whose members all stand by is there too; one about the database is not.
+    assert sorted(of_type(monitoring, "AWS::CloudWatch::CompositeAlarm")) == ["AlarmCompositeDown"]
+    assert sorted(of_type(stack(out, "us-east-1", "monitoring"), "AWS::CloudWatch::CompositeAlarm")) == [
+        "AlarmCompositeDatabase",
+        "AlarmCompositeDown",
+    ]

@@ -575,7 +575,9 @@ def _dashboard(ctx: Context) -> cloudwatch.Dashboard:
             ],
         )
     for name in sorted(spec.get("databases", {})):
-        variables[f"Database{camel(name)}"] = ctx.imported("data", f"Database{camel(name)}Id")
+        # In the DR site, the database is its standby (standby.py), promoted or not.
+        source = ("standby", f"Standby{camel(name)}Id") if ctx.role == "secondary" else ("data", f"Database{camel(name)}Id")
+        variables[f"Database{camel(name)}"] = ctx.imported(*source)
         dims = ["DBInstanceIdentifier", f"${{Database{camel(name)}}}"]
         widget(f"database {name}: CPU % and connections", [["AWS/RDS", "CPUUtilization", *dims], ["AWS/RDS", "DatabaseConnections", *dims]])
         widget(f"database {name}: read and write IOPS", [["AWS/RDS", "ReadIOPS", *dims], ["AWS/RDS", "WriteIOPS", *dims]])
@@ -892,4 +894,4 @@ OVERLAY: dict[str, Any] = {
     "alarms": {"description": "Changes to alarms in this environment, merged over the spec's.", "type": ["object", "null"]}
 }
 
-SECTION = Section("alarms", PROPERTIES, DEFS, OVERLAY, check=check, build=build, stack=STACK)
+SECTION = Section("alarms", PROPERTIES, DEFS, OVERLAY, check=check, build=build, stack=STACK, site=True)

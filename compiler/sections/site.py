@@ -3,7 +3,7 @@
 `recovery.standby` names the fleets that stand by in the DR region and their sizes there (a warm standby: small,
 scaled up on failover). From it ivc derives the *site spec*: the environment's spec cut down to those fleets and to
 what they use, which the same builders as the primary's (security groups, fleets, the load balancer, caches, file
-systems, buckets, parameters, patching) compile in the DR region. Nothing is written twice, and the DR site is what the
+systems, buckets, parameters, patching, alarms) compile in the DR region. Nothing is written twice, and the DR site is what the
 primary is, smaller.
 
 What a standby uses there:
@@ -72,7 +72,31 @@ def _derive(spec: Spec) -> Spec:
     if "parameters" in spec:
         values = {group: entries for group, entries in spec["parameters"]["values"].items() if group in used.get("parameters", ())}
         site["parameters"] = {**spec["parameters"], "values": values}
+    if spec.get("alarms"):
+        site["alarms"] = _site_alarms(spec["alarms"], site)
     return site
+
+
+def _site_alarms(alarms: dict[str, Any], site: Spec) -> dict[str, Any]:
+    """The primary's alarms on what the DR site runs: its fleets, caches and load balancers' targets, to topics of its
+    own (the spec's `topics.` are not in the DR site), and the composites all of whose members are there."""
+    from . import alarms as alarms_section  # alarms reaches balancers, which reach this module
+
+    trimmed: dict[str, Any] = {**alarms, **{kind: {} for kind in alarms_section.ITEM_KINDS}}
+    for kind in ("fleets", "caches"):
+        trimmed[kind] = {name: metrics for name, metrics in alarms[kind].items() if name in site[kind]}
+    trimmed["notify"] = {
+        severity: [endpoint for endpoint in endpoints if not str(endpoint).startswith("topics.")]
+        for severity, endpoints in alarms["notify"].items()
+    }
+    trimmed["cost_dashboard"] = False  # the account's costs: the primary's dashboard shows them
+    plan = alarms_section.planned(trimmed, site)
+    trimmed["composite"] = {
+        name: composite
+        for name, composite in alarms["composite"].items()
+        if all(isinstance(alarms_section.resolve(reference, plan), alarms_section.Planned) for reference in composite["of"])
+    }
+    return trimmed
 
 
 # Sections of the primary that the DR site does not have: what is global (the cdn's distribution and its firewall,
@@ -87,7 +111,6 @@ _DROPPED = (
     "rest_apis",
     "apis",
     "access",
-    "alarms",
     "backups",
     "registries",
     "secrets",

@@ -2,9 +2,9 @@
 
 `recovery.standby` names the fleets that stand by in the DR region and their sizes there (a warm standby: small,
 scaled up on failover). From it ivc derives the *site spec*: the environment's spec cut down to those fleets and to
-what they use, which the same builders as the primary's (security groups, fleets, the load balancer, caches, file
-systems, buckets, parameters, patching, alarms) compile in the DR region. Nothing is written twice, and the DR site is what the
-primary is, smaller.
+what they use, which the same builders as the primary's compile in the DR region (the sections marked `site=True`:
+security groups, fleets, load balancers, caches, file systems, buckets, parameters, patching, alarms). Nothing is
+written twice, and the DR site is what the primary is, smaller.
 
 What a standby uses there:
 - a database: its DR replica (`databases.<n>.dr_replica`), read-only until promoted; the credentials secret is
@@ -55,9 +55,7 @@ def site_spec(spec: Spec) -> Spec | None:
 def _derive(spec: Spec) -> Spec:
     fleets = {}
     for name, sizes in sorted(standby(spec).items()):
-        fleet = {key: value for key, value in spec["fleets"][name].items() if key != "schedules"}  # no scheduled scale-up
-        fleet["schedules"] = []
-        fleet.update(sizes)
+        fleet = {**spec["fleets"][name], "schedules": [], **sizes}  # no scheduled scale-up of the standby
         if "desired" not in sizes:
             fleet.pop("desired", None)
         fleets[name] = fleet

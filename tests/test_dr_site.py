@@ -248,3 +248,26 @@ def test_the_dr_site_is_watched_by_its_own_alarms_to_topics_of_its_own(out: Path
         "AlarmCompositeDatabase",
         "AlarmCompositeDown",
     ]
+
+
+def test_a_standby_behind_a_load_balancer_with_a_primary_region_certificate_arn_is_refused(tmp_path: Path) -> None:
+    arn = "arn:aws:acm:us-east-1:111111111111:certificate/0b8c5a4e-1d2f-4a3b-9c8d-7e6f5a4b3c2d"
+    code, said = _validate(tmp_path, FIXTURE.read_text().replace("certificate: certificates.site", f"certificate: {arn}"))
+    assert code == 1
+    assert (
+        "error: fleets.web stands by behind a load balancer whose certificate is an ARN of us-east-1; use certificates.<n>, "
+        "which ivc requests in us-west-2 too" in said
+    )
+
+
+def test_an_rto_needs_the_cdn_to_reach_the_load_balancer_by_a_name_that_fails_over(tmp_path: Path) -> None:
+    # Over HTTP the cdn names its load-balancer origin by the load balancer's own DNS name, which does not fail over.
+    text = FIXTURE.read_text().replace("load_balancer: {certificate: certificates.site}\n", "")
+    text = text.replace("records: {www: fleets.web}", 'records: {www: fleets.web, "@": cdn}')
+    text = text.replace("certificates: {site: {domains: [www]}}", 'certificates: {site: {domains: [www]}, edge: {domains: ["@"]}}')
+    code, said = _validate(tmp_path, text + "cdn: {certificate: certificates.edge, default: {origin: fleets.web}}\n")
+    assert code == 1, said
+    assert (
+        "needs traffic to reach us-west-2 after a failover, but the cdn reaches the load balancer by its own DNS name (HTTP), "
+        "which does not fail over" in said
+    )

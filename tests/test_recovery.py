@@ -206,7 +206,14 @@ def test_a_kept_promise_validates_and_an_rto_of_a_region_needs_every_way_in_to_s
         "fleets by (recovery.standby" in said
     )
     standby = "recovery: {rpo: 15m, rto: 1h, expendable: [buckets.scratch], standby: {fleets: {web: {min: 1}}}}\n"
-    assert "error" not in _problems(tmp_path, kept + fleet + standby)
+    # Standing by is not enough: traffic reaches the DR load balancer only by a name Route 53 fails over.
+    said = _problems(tmp_path, kept + fleet + standby)
+    assert (
+        "recovery.rto 1h from the loss of us-east-1 needs traffic to reach us-west-2 after a failover, but no dns record "
+        "points at a standing-by fleet, so no name fails over to it" in said
+    )
+    record = "dns: {zone: shop.example.com, records: {www: fleets.web}}\n"
+    assert "error" not in _problems(tmp_path, kept + fleet + record + standby)
 
 
 def test_a_single_region_environment_cannot_promise_the_loss_of_its_region(tmp_path: Path) -> None:

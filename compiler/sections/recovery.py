@@ -139,12 +139,20 @@ def check(spec: Spec) -> Iterator[Problem]:
                 )
     if disaster == "region" and "rto" in recovery:
         missing = site.unserved(spec)
+        unreachable = site.unreachable(spec)
         if missing:
             yield (
                 ("recovery", "rto"),
                 f"recovery.rto {recovery['rto']} from the loss of {spec['regions']['primary']} needs every way in to serve in "
                 f"{secondary}, and {', '.join(missing)} would not: stand its fleets by (recovery.standby; services, functions "
                 "and APIs cannot stand by yet), or promise only the rpo",
+            )
+        elif unreachable:
+            yield (
+                ("recovery", "rto"),
+                f"recovery.rto {recovery['rto']} from the loss of {spec['regions']['primary']} needs traffic to reach {secondary} "
+                f"after a failover, but {unreachable}: point a dns record at a standing-by fleet (with a cdn, the record "
+                "it names its load-balancer origin by, over HTTPS)",
             )
 
 

@@ -128,6 +128,27 @@ def unserved(spec: Spec) -> list[str]:
     return sorted(entry for entry in entries if entry not in standing)
 
 
+def unreachable(spec: Spec) -> str | None:
+    """Why the DR site's load balancer would not be reached after a failover, or None: traffic reaches it only by a
+    name Route 53 fails over (failover.py), and the cdn only when it names its load-balancer origin that way."""
+    from ..regions import cdn_apart
+    from . import balancers, cdn_origin, dns, failover
+
+    standing = {f"fleets.{name}" for name in standby(spec)}
+    public = {f"{kind}.{name}" for b in balancers.balancers(spec) if not b.internal for kind, name, _ in b.targets}
+    if not (standing & (balancers.reached_from_outside(spec) | public)):
+        return None
+    pairs = {dns.fqdn(spec, relative) for relative in failover.failing_over(spec)}
+    if not pairs:
+        return "no dns record points at a standing-by fleet, so no name fails over to it"
+    if cdn_origin.origins(spec):
+        https = "certificate" in (spec.get("load_balancer") or {})
+        named = dns.balancer_name(spec) if https or cdn_apart(spec) else None
+        if named not in pairs:
+            return f"the cdn reaches the load balancer by {named or 'its own DNS name (HTTP)'}, which does not fail over"
+    return None
+
+
 def replicated(spec: Spec, kind: str, name: str) -> bool:
     """Whether the DR region holds a copy of ``kind.name`` the site uses in its place."""
     item = spec.get(kind, {}).get(name, {})
@@ -143,6 +164,8 @@ def check(spec: Spec) -> Iterator[Problem]:
     if not spec["regions"].get("secondary"):
         yield ("recovery", "standby"), "a standby runs in regions.secondary, which this environment does not have; add it"
         return
+    from . import balancers  # balancers reaches cdn_origin, which imports this module
+
     expendable = set(recovery.get("expendable", []))
     for name, sizes in sorted(fleets.items()):
         at = ("recovery", "standby", "fleets", name)
@@ -159,6 +182,13 @@ def check(spec: Spec) -> Iterator[Problem]:
             yield at, f"the standby of fleets.{name} has min {low} over max {high}"
         elif "desired" in sizes and not low <= sizes["desired"] <= high:
             yield (*at, "desired"), f"desired {sizes['desired']} is outside the standby's min {low} and max {high}"
+        balancer = balancers.balancer_of(spec, "fleets", name) if "route" in fleet else None
+        if balancer is not None and str(balancer.certificate).startswith("arn:"):
+            yield (
+                at,
+                f"fleets.{name} stands by behind a load balancer whose certificate is an ARN of {spec['regions']['primary']}; "
+                f"use certificates.<n>, which ivc requests in {spec['regions']['secondary']} too",
+            )
         for index, use in enumerate(relations.uses(fleet)):
             yield from _use_problems(spec, name, index, use, expendable)
 

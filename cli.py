@@ -366,17 +366,10 @@ def runbook(ctx: click.Context, spec: Path, env: str | None) -> None:
     """Print an environment's recovery runbook (Markdown): the steps the spec cannot automate, with the real names."""
 
     def work() -> int:
-        from compiler.pipeline import UsageError, discover
+        from compiler.pipeline import one_environment
         from compiler.runbook import runbook as write
-        from compiler.validate import load_and_validate
 
-        specs = discover([spec])
-        if len(specs) != 1:
-            raise UsageError(f"{spec} holds {len(specs)} specs; name one")
-        environments = load_and_validate(specs[0], env)
-        if len(environments) != 1:
-            raise UsageError(f"{spec} has environments {', '.join(e.name for e in environments)}: choose one with --env")
-        click.echo(write(environments[0]), nl=False)
+        click.echo(write(one_environment(spec, env)), nl=False)
         return 0
 
     _run(ctx, work)

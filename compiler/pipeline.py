@@ -55,6 +55,17 @@ def discover(paths: list[Path]) -> list[Path]:
     return list(dict.fromkeys(found))
 
 
+def one_environment(path: Path, env: str | None) -> Environment:
+    """The one environment a command acts on: ``path`` must hold one spec, and ``env`` pick one of its environments."""
+    specs = discover([path])
+    if len(specs) != 1:
+        raise UsageError(f"{path} holds {len(specs)} specs; name one")
+    environments = load_and_validate(specs[0], env)
+    if len(environments) != 1:
+        raise UsageError(f"{path} has environments {', '.join(e.name for e in environments)}: choose one with --env")
+    return environments[0]
+
+
 def _refuse_out_among_specs(paths: list[Path], out: Path) -> None:
     """Compiling into a folder of specs would mix generated files with sources, and pruning could reach them."""
     target = out.resolve()

@@ -39,16 +39,9 @@ def _session(
     sets: Sequence[str] = (),
     resets: Sequence[str] = (),
 ) -> tuple[Environment, StackSets, list[Target], dict[str, str | None]]:
-    from ..pipeline import UsageError, discover
-    from ..validate import load_and_validate
+    from ..pipeline import one_environment
 
-    specs = discover([path])
-    if len(specs) != 1:
-        raise UsageError(f"{path} holds {len(specs)} specs; name one")
-    environments = load_and_validate(specs[0], env)
-    if len(environments) != 1:
-        raise UsageError(f"{path} has environments {', '.join(e.name for e in environments)}: choose one with --env")
-    environment = environments[0]
+    environment = one_environment(path, env)
     stacks = compiled(environment, out)  # before any AWS call
     where = f"{environment.system} {environment.name}"
     wanted = requested(sets, resets, [s.template for s in stacks], where)  # so are the releases asked for

@@ -24,11 +24,11 @@ from collections.abc import Iterator
 from typing import Any
 
 from awacs import sns as sns_actions
-from awacs.aws import Allow, ArnEquals, Bool, Condition, Deny, PolicyDocument, Principal, Statement, StringEquals
+from awacs.aws import Allow, ArnEquals, Condition, PolicyDocument, Principal, Statement, StringEquals
 from troposphere import GetAtt, Ref, Sub, events, sns
 
 from ..context import Context, Fragment, camel
-from .base import Problem, Section, Spec
+from .base import Problem, Section, Spec, deny_insecure_transport
 
 STACK = "monitoring"
 SEVERITIES = ("critical", "warning", "info")
@@ -170,14 +170,7 @@ def build(spec: Spec, ctx: Context) -> Fragment:
                 PolicyDocument=PolicyDocument(
                     Version="2012-10-17",
                     Statement=[
-                        Statement(
-                            Sid="DenyInsecureTransport",
-                            Effect=Deny,
-                            Principal=Principal("*"),
-                            Action=[sns_actions.Publish],
-                            Resource=[topic],
-                            Condition=Condition(Bool({"aws:SecureTransport": "false"})),
-                        ),
+                        deny_insecure_transport([sns_actions.Publish], [topic]),
                         Statement(
                             Sid="AlarmsPublish",
                             Effect=Allow,

@@ -11,6 +11,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from awacs.aws import Bool, Condition, Deny, Principal, Statement
+
 from ..context import Context, Fragment
 from ..regions import cdn_region
 
@@ -163,6 +165,18 @@ class Section:
     def builds(self, spec: Spec, ctx: Context) -> Fragment:
         assert self.build is not None
         return self.build(spec if self.whole_spec else spec[self.name], ctx)
+
+
+def deny_insecure_transport(actions: list[Any], resources: list[Any]) -> Statement:
+    """A resource policy's statement refusing every request to ``resources`` that does not use TLS."""
+    return Statement(
+        Sid="DenyInsecureTransport",
+        Effect=Deny,
+        Principal=Principal("*"),
+        Action=actions,
+        Resource=resources,
+        Condition=Condition(Bool({"aws:SecureTransport": "false"})),
+    )
 
 
 def env_name(*parts: str) -> str:

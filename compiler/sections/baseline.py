@@ -39,7 +39,6 @@ from awacs.aws import (
     Action,
     Allow,
     ArnLike,
-    Bool,
     BoolIfExists,
     Condition,
     Deny,
@@ -72,7 +71,7 @@ from troposphere import logs as cwlogs
 
 from .. import relations
 from ..context import Context, Fragment, camel
-from .base import EVERY, Path, Problem, Section, Spec
+from .base import EVERY, Path, Problem, Section, Spec, deny_insecure_transport
 
 STACK = "baseline"
 NAMESPACE = "ivc/Baseline"  # the metrics of the security alarms' filters
@@ -520,14 +519,7 @@ def _topic(out: Fragment, ctx: Context, subscribers: list[str]) -> sns.Topic:
                         Resource=[Ref(topic)],
                         Condition=_same_account(),
                     ),
-                    Statement(
-                        Sid="DenyInsecureTransport",
-                        Effect=Deny,
-                        Principal=Principal("*"),
-                        Action=[sns_actions.Publish],
-                        Resource=[Ref(topic)],
-                        Condition=Condition(Bool({"aws:SecureTransport": "false"})),
-                    ),
+                    deny_insecure_transport([sns_actions.Publish], [Ref(topic)]),
                 ],
             ),
         )

@@ -7,13 +7,13 @@ from typing import Any
 
 from awacs import kms as kms_actions
 from awacs import s3 as s3_actions
-from awacs.aws import Allow, Bool, Condition, Deny, PolicyDocument, Principal, Statement
+from awacs.aws import Allow, PolicyDocument, Statement
 from troposphere import GetAtt, Join, Ref, Sub, s3
 
 from ..context import Context, Fragment, camel
 from . import bucket_replicas
 from .access_logs import LOGS_BUCKET
-from .base import Connection, Problem, Section, Spec, Use, UseTarget, env_name
+from .base import Connection, Problem, Section, Spec, Use, UseTarget, deny_insecure_transport, env_name
 from .secrets import key_arn
 
 STACK = "data"
@@ -84,14 +84,7 @@ def regional_domain_name(ctx: Context, name: str) -> Sub:
 
 def tls_only(arn: Any) -> Statement:
     """Refuse any request to the bucket (``arn``) or its objects that does not use TLS."""
-    return Statement(
-        Sid="DenyInsecureTransport",
-        Effect=Deny,
-        Principal=Principal("*"),
-        Action=[s3_actions.Action("*")],
-        Resource=[arn, Join("", [arn, "/*"])],
-        Condition=Condition(Bool({"aws:SecureTransport": "false"})),
-    )
+    return deny_insecure_transport([s3_actions.Action("*")], [arn, Join("", [arn, "/*"])])
 
 
 def private() -> s3.PublicAccessBlockConfiguration:

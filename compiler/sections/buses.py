@@ -16,11 +16,11 @@ from typing import Any
 
 from awacs import events as events_actions
 from awacs import sqs as sqs_actions
-from awacs.aws import Allow, ArnEquals, Bool, Condition, Deny, PolicyDocument, Principal, Statement
+from awacs.aws import Allow, ArnEquals, Condition, PolicyDocument, Principal, Statement
 from troposphere import GetAtt, Ref, Sub, events, sqs
 
 from ..context import Context, Fragment, camel
-from .base import Connection, Path, Problem, Section, Spec, Use, UseTarget, env_name
+from .base import Connection, Path, Problem, Section, Spec, Use, UseTarget, deny_insecure_transport, env_name
 from .secrets import key_arn
 
 STACK = "data"
@@ -194,14 +194,7 @@ def build(buses: dict[str, Any], ctx: Context) -> Fragment:
                 PolicyDocument=PolicyDocument(
                     Version="2012-10-17",
                     Statement=[
-                        Statement(
-                            Sid="DenyInsecureTransport",
-                            Effect=Deny,
-                            Principal=Principal("*"),
-                            Action=[sqs_actions.Action("*")],
-                            Resource=[GetAtt(dead_letter, "Arn")],
-                            Condition=Condition(Bool({"aws:SecureTransport": "false"})),
-                        ),
+                        deny_insecure_transport([sqs_actions.Action("*")], [GetAtt(dead_letter, "Arn")]),
                         Statement(
                             Sid="BusAndRulesDeadLetter",
                             Effect=Allow,

@@ -13,11 +13,11 @@ from typing import Any
 
 from awacs import kms as kms_actions
 from awacs import sqs as sqs_actions
-from awacs.aws import Allow, ArnEquals, Bool, Condition, Deny, PolicyDocument, Principal, Statement
+from awacs.aws import Allow, ArnEquals, Condition, PolicyDocument, Principal, Statement
 from troposphere import GetAtt, Ref, sqs
 
 from ..context import Context, Fragment, camel
-from .base import Connection, Problem, Section, Spec, Use, UseTarget, env_name
+from .base import Connection, Problem, Section, Spec, Use, UseTarget, deny_insecure_transport, env_name
 from .buses import delivery_arns
 from .secrets import key_arn
 
@@ -109,16 +109,7 @@ def build(queues: dict[str, Any], ctx: Context) -> Fragment:
                 **fifo_settings,
             )
         )
-        statements = [
-            Statement(
-                Sid="DenyInsecureTransport",
-                Effect=Deny,
-                Principal=Principal("*"),
-                Action=[sqs_actions.Action("*")],
-                Resource=[GetAtt(resource, "Arn"), GetAtt(dead_letter, "Arn")],
-                Condition=Condition(Bool({"aws:SecureTransport": "false"})),
-            )
-        ]
+        statements = [deny_insecure_transport([sqs_actions.Action("*")], [GetAtt(resource, "Arn"), GetAtt(dead_letter, "Arn")])]
         topics = subscribed_topics(spec, name)
         if topics:
             statements.append(

@@ -12,11 +12,11 @@ from typing import Any
 
 from awacs import kms as kms_actions
 from awacs import sns as sns_actions
-from awacs.aws import Allow, ArnEquals, Bool, Condition, Deny, PolicyDocument, Principal, Statement, StringEquals
+from awacs.aws import Allow, ArnEquals, Condition, PolicyDocument, Principal, Statement, StringEquals
 from troposphere import GetAtt, Ref, sns
 
 from ..context import Context, Fragment, camel
-from .base import Connection, Problem, Section, Spec, Use, UseTarget, env_name
+from .base import Connection, Problem, Section, Spec, Use, UseTarget, deny_insecure_transport, env_name
 from .buses import delivery_arns
 from .secrets import key_arn
 
@@ -68,14 +68,7 @@ def build(topics: dict[str, Any], ctx: Context) -> Fragment:
                 PolicyDocument=PolicyDocument(
                     Version="2012-10-17",
                     Statement=[
-                        Statement(
-                            Sid="DenyInsecureTransport",
-                            Effect=Deny,
-                            Principal=Principal("*"),
-                            Action=[sns_actions.Publish],
-                            Resource=[Ref(resource)],
-                            Condition=Condition(Bool({"aws:SecureTransport": "false"})),
-                        ),
+                        deny_insecure_transport([sns_actions.Publish], [Ref(resource)]),
                         *_alarm_delivery(ctx.spec, name, resource),
                         *_bus_delivery(ctx, name, resource),
                     ],

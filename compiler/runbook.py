@@ -20,6 +20,7 @@ from troposphere import Sub
 from .context import Context
 from .sections import backups, bucket_replicas, buckets, cdn, cdn_origin, databases, dns, failover, fleets, keys, services, standby
 from .sections.recovery import PROMOTE_MINUTES, RESTORE_MINUTES, minutes
+from .stacks import region_context
 
 if TYPE_CHECKING:
     from .validate import Environment
@@ -41,10 +42,8 @@ def runbook(environment: Environment) -> str:
 
 
 def _context(environment: Environment, role: str) -> Context:
-    """The context the builders see in the region of ``role``, as compiler.stacks makes it."""
-    spec = environment.spec
-    region = spec["regions"][role]
-    return Context(spec["system"], environment.name, region, role, tuple(sorted(spec["tags"].items())), spec)
+    """The context the builders see in the region of ``role``."""
+    return region_context(environment, environment.spec["regions"][role], role)
 
 
 def _sh(*lines: str) -> list[str]:

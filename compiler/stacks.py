@@ -69,6 +69,12 @@ def minified(template: dict[str, Any]) -> str:
     return json.dumps(template, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
+def region_context(environment: Environment, region: str, role: str) -> Context:
+    """What the builders see of ``environment`` in ``region``, whose role is ``role``."""
+    spec = environment.spec
+    return Context(spec["system"], environment.name, region, role, tuple(sorted(spec["tags"].items())), spec)
+
+
 def assemble(environment: Environment) -> list[Stack]:
     """Every stack of ``environment``, in every region it declares, in deploy order."""
     spec = environment.spec
@@ -77,7 +83,7 @@ def assemble(environment: Environment) -> list[Stack]:
     roles: dict[str, str] = {}
     after: dict[tuple[str, str], set[tuple[str, str]]] = {}
     for region, role in environment.regions:
-        ctx = Context(spec["system"], environment.name, region, role, tuple(sorted(spec["tags"].items())), spec)
+        ctx = region_context(environment, region, role)
         # The DR site's app layer: the same builders as the primary's, on the spec cut down to what stands by there.
         site = site_spec(spec) if role == "secondary" else None
         fragments: dict[str, list[Fragment]] = {}

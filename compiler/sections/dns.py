@@ -186,7 +186,7 @@ def build(spec: Spec, ctx: Context) -> Fragment:
         if relative in pairs:
             continue  # a failover pair, built by failover.py in both regions
         out.at = ("dns", "records", relative)
-        title = f"Record{_title(relative)}"
+        title = f"Record{record_title(relative)}"
         name = fqdn(spec, relative)
         kinds = ["A"]
         if target == "cdn":
@@ -234,7 +234,7 @@ def build(spec: Spec, ctx: Context) -> Fragment:
         out.at = ("dns", "health_checks", relative)
         check_ = out.add(
             route53.HealthCheck(
-                f"HealthCheck{_title(relative)}",
+                f"HealthCheck{record_title(relative)}",
                 HealthCheckConfig=route53.HealthCheckConfig(
                     Type="HTTPS",
                     FullyQualifiedDomainName=fqdn(spec, relative),
@@ -248,12 +248,12 @@ def build(spec: Spec, ctx: Context) -> Fragment:
             )
         )
         out.export(
-            ctx, STACK, f"HealthCheck{_title(relative)}Id", Ref(check_), f"ID of the Route 53 health check of {fqdn(spec, relative)}."
+            ctx, STACK, f"HealthCheck{record_title(relative)}Id", Ref(check_), f"ID of the Route 53 health check of {fqdn(spec, relative)}."
         )
     return out
 
 
-def _title(relative: str) -> str:
+def record_title(relative: str) -> str:
     """A record's part of logical IDs: ``@`` -> ``Apex``, ``api`` -> ``Api``, ``www.eu`` -> ``WwwEu``."""
     return "Apex" if relative == "@" else camel(relative)
 

@@ -15,7 +15,7 @@ from troposphere import Ref, cloudwatch, route53
 from ..context import Context, Fragment
 from . import load_balancer, site
 from .base import SITES, Section, Spec
-from .dns import STACK, ZONE_STACK, _title, fqdn, zone_reference
+from .dns import STACK, ZONE_STACK, fqdn, record_title, zone_reference
 
 PERIOD, PERIODS = 60, 3  # healthy hosts under one for three minutes: unhealthy
 
@@ -35,13 +35,13 @@ def build(spec: Spec, ctx: Context) -> Fragment:
     for relative, target in failing_over(spec).items():
         out.at = ("dns", "records", relative)
         kind, _, name = target.partition(".")
-        title = f"Record{_title(relative)}"
+        title = f"Record{record_title(relative)}"
         extra = {}
         if primary:
             alarm = out.add(
                 cloudwatch.Alarm(
                     f"{title}FailoverAlarm",
-                    AlarmName=ctx.name("failover", _title(relative).lower()),
+                    AlarmName=ctx.name("failover", record_title(relative).lower()),
                     AlarmDescription=f"{fqdn(spec, relative)} fails over to {spec['regions']['secondary']}: no healthy {target} "
                     f"behind the load balancer for {PERIODS} minutes",
                     Namespace="AWS/ApplicationELB",
@@ -71,7 +71,7 @@ def build(spec: Spec, ctx: Context) -> Fragment:
                         AlarmIdentifier=route53.AlarmIdentifier(Name=Ref(alarm), Region=ctx.region),
                         InsufficientDataHealthStatus="LastKnownStatus",
                     ),
-                    HealthCheckTags=ctx.resource_tags(ctx.name("failover", _title(relative).lower())),
+                    HealthCheckTags=ctx.resource_tags(ctx.name("failover", record_title(relative).lower())),
                 )
             )
             extra["HealthCheckId"] = Ref(check)

@@ -179,9 +179,10 @@ def test_an_rto_from_the_loss_of_the_region_needs_the_standby(tmp_path: Path) ->
             "name the secret (databases.main.secret) so ivc replicates it",
         ),
         (
-            ("buckets.scratch:readwrite]", "buckets.scratch:readwrite, queues.jobs:send]\nqueues: {jobs: {}}"),
-            "fleets.web stands by in us-west-2, where queues.jobs is not: the DR site has databases, buckets, file systems, "
-            "caches and parameters only",
+            ("buckets.scratch:readwrite]", "buckets.scratch:readwrite, functions.resize]\nfunctions: {resize: {runtime: python3.12, "
+             "handler: app.handler, code: s3:harbor-artifacts/resize.zip}}"),
+            "fleets.web stands by in us-west-2, where functions.resize is not: the DR site has databases, buckets, file systems, "
+            "caches, parameters, queues, topics, buses and standing-by services only",
         ),
     ],
 )

@@ -4,11 +4,12 @@ reviewer would. specs/indivillage/README.md maps each fact to its source line.""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from conftest import ROOT, of_type, props, read_json
+from conftest import ROOT, ivc, of_type, props, read_json
 
 OUT = ROOT / "output" / "indivillage"
 
@@ -377,7 +378,10 @@ def test_the_documented_recovery_objectives_are_stated_and_hold() -> None:
         "production": {
             "rpo": "15m",
             "from": "region",
-            "standby": {"fleets": {"web": {"min": 1, "desired": 1}, "app": {"min": 1, "desired": 1}}},
+            "standby": {
+                "fleets": {"web": {"min": 1, "desired": 1}, "app": {"min": 1, "desired": 1}, "containers": {"min": 1}},
+                "services": {"api": {"count": 1}, "worker": {"count": 1}},
+            },
         },
     }
     # The compiled output exists only for a spec that validated, promises included.
@@ -387,9 +391,10 @@ def test_the_documented_recovery_objectives_are_stated_and_hold() -> None:
 def test_production_stands_its_web_and_app_tiers_by_in_us_west_2_patched_and_behind_a_failover_record() -> None:
     dr_app = stack("production", "app", "us-west-2")
     groups = {t: r["Properties"] for t, r in of_type(dr_app, "AWS::AutoScaling::AutoScalingGroup").items()}
-    assert {t: (g["MinSize"], g["MaxSize"], g["DesiredCapacity"]) for t, g in groups.items()} == {
+    assert {t: (g["MinSize"], g["MaxSize"], g.get("DesiredCapacity")) for t, g in groups.items()} == {
         "FleetWebGroup": ("1", "10", "1"),
         "FleetAppGroup": ("1", "10", "1"),
+        "FleetContainersGroup": ("1", "10", None),  # the ECS capacity: its capacity provider decides how many
     }
     # The standby instances are patched in the same windows as us-east-1's (the first and third Sunday, 02:00 UTC).
     windows = of_type(stack("production", "operations", "us-west-2"), "AWS::SSM::MaintenanceWindow")
@@ -397,3 +402,24 @@ def test_production_stands_its_web_and_app_tiers_by_in_us_west_2_patched_and_beh
     assert {t: w["Properties"]["Schedule"] for t, w in windows.items()} == {t: w["Properties"]["Schedule"] for t, w in primary.items()}
     record = props(stack("production", "edge", "us-west-2"), "RecordOriginA")
     assert (record["Name"], record["Failover"]) == ("origin.indivillage.com", "SECONDARY")
+
+
+def test_production_stands_its_ecs_services_by_and_an_hours_rto_waits_only_on_the_rest_api(tmp_path: Path) -> None:
+    dr_app = stack("production", "app", "us-west-2")
+    assert {name: dr_app["Resources"][f"Service{name}"]["Properties"]["DesiredCount"] for name in ("Api", "Worker")} == {
+        "Api": 1,
+        "Worker": 1,
+    }
+    replication = stack("production", "data", "us-east-1")["Resources"]["RegistryReplication"]["Properties"]
+    filters = replication["ReplicationConfiguration"]["Rules"][0]["RepositoryFilters"]
+    assert [f["Filter"] for f in filters] == ["api", "worker"]
+    # Stating production's RTO of an hour is refused, naming the one way in that does not stand by yet.
+    text = (ROOT / "specs" / "indivillage" / "spec.yaml").read_text()
+    promise = "      rpo: 15m\n      from: region\n"
+    assert promise in text
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(text.replace(promise, promise + "      rto: 1h\n").replace("extends: ../_defaults/org.yaml", f"extends: {ROOT}/specs/_defaults/org.yaml"))
+    result = ivc("validate", spec)
+    assert result.exit_code == 1
+    assert "rest_apis.app" in result.output
+    assert "services.api" not in result.output

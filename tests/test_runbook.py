@@ -93,16 +93,19 @@ def test_the_standby_is_scaled_to_the_primary_s_sizes_with_the_names_the_app_sta
             "--desired-capacity 4 --region us-west-2" in text
         )
     assert "# fleets.web (standby: min 1, desired 1)" in text
-    assert "Not in us-west-2 (no standby): fleets.containers, services.api, services.worker." in text
+    assert "# fleets.containers (standby: min 1)" in text  # the services' ECS capacity stands by too
+    assert "# services.api (standby: count 1)" in text
+    assert "# services.worker (standby: count 1)" in text
+    assert "Not in us-west-2 (no standby)" not in text
     # DNS: the record to a fleet standing by fails over on the alarm's health check; the cdn follows that name.
     assert (
         "- `origin.indivillage.com` (fleets.web): a Route 53 failover record answers with the load balancer in us-west-2 once "
         "its health check fails: no healthy fleets.web host behind the load balancer of us-east-1 for 3 minutes" in text
     )
     assert (
-        "(cdn): CloudFront is global and keeps serving this name. It reaches fleets.web by the load balancer's name, which "
-        "fails over to us-west-2 with it (below). It reads buckets.assets from the replica in us-west-2 when the bucket fails (an "
-        "origin group). services.api has no standby in us-west-2: those requests fail" in text
+        "(cdn): CloudFront is global and keeps serving this name. It reaches fleets.web, services.api by the load balancer's "
+        "name, which fails over to us-west-2 with it (below). It reads buckets.assets from the replica in us-west-2 when the "
+        "bucket fails (an origin group)." in text
     )
     assert "the secret `/production/database/credentials` is replicated to us-west-2 under the same name" in text
 

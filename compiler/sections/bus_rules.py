@@ -84,4 +84,4 @@ def needed(spec: Spec) -> bool:
     return any(bus["rules"] for bus in spec.get("buses", {}).values())
 
 
-SECTION = Section("bus-rules", build=build, stack=STACK, needed=needed, whole_spec=True)
+SECTION = Section("bus-rules", build=build, stack=STACK, needed=needed, whole_spec=True, site=True)

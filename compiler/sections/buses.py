@@ -341,4 +341,5 @@ SECTION = Section(
     build=build,
     stack=STACK,
     use=UseTarget(default="publish", accesses=("publish",), connect=connect, statements=statements),
+    site=True,
 )

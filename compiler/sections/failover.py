@@ -22,7 +22,7 @@ PERIOD, PERIODS = 60, 3  # healthy hosts under one for three minutes: unhealthy
 
 def failing_over(spec: Spec) -> dict[str, str]:
     """dns records (relative name -> target) whose target stands by in the DR region."""
-    standing = {f"fleets.{name}" for name in site.standby(spec)}
+    standing = site.standing(spec)
     records = (spec.get("dns") or {}).get("records", {})
     return {relative: str(target) for relative, target in sorted(records.items()) if str(target) in standing}
 

@@ -259,4 +259,5 @@ SECTION = Section(
     build=build,
     stack=STACK,
     use=UseTarget(default="send", accesses=("send", "consume"), connect=connect, statements=statements),
+    site=True,
 )

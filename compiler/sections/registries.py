@@ -5,6 +5,12 @@ immutable unless the spec opts out, every push is scanned, a lifecycle policy ke
 and expires untagged ones after a day, and images are encrypted with the environment key (or AES-256 when
 the spec says so). A service whose image is in one of these repositories may pull from that one only, and
 decrypt with the environment key when the repository is KMS-encrypted (see services.py).
+
+When services stand by in the DR region (site.py), their repositories are made there too, with the same settings
+and the DR region's environment key, and the primary's registry replicates every push to them. The repositories
+are made first (the primary's stack deploys after the DR region's), because a repository that replication creates
+gets ECR's defaults instead. Replication is one setting of the account's registry in the primary region: one
+environment per account and region can hold it (docs/recovery.md).
 """
 
 from __future__ import annotations
@@ -12,11 +18,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from troposphere import GetAtt, Sub, ecr
+from troposphere import GetAtt, Ref, Sub, ecr
 
 from ..context import Context, Fragment, camel
 from .base import Section, Spec
 from .secrets import key_arn
+from .site import site_spec
 
 STACK = "data"
 KIND = "registries"
@@ -58,8 +65,32 @@ def lifecycle(keep: int) -> str:
     return json.dumps({"rules": rules}, sort_keys=True)
 
 
+def replicated(spec: Spec) -> list[str]:
+    """The repositories the DR site pulls from, which the primary's registry replicates to the DR region."""
+    site = site_spec(spec)
+    return sorted(site["registries"]) if site else []
+
+
 def build(registries: dict[str, Any], ctx: Context) -> Fragment:
     out = Fragment()
+    if ctx.role == "primary" and (names := replicated(ctx.spec)):
+        secondary = ctx.spec["regions"]["secondary"]
+        out.at = (KIND,)
+        out.add(
+            ecr.ReplicationConfiguration(
+                "RegistryReplication",
+                ReplicationConfiguration=ecr.ReplicationConfigurationProperty(
+                    Rules=[
+                        ecr.ReplicationRule(
+                            Destinations=[ecr.ReplicationDestination(Region=secondary, RegistryId=Ref("AWS::AccountId"))],
+                            # A prefix is ECR's only filter: a longer name with the same start is replicated too.
+                            RepositoryFilters=[ecr.RepositoryFilter(Filter=name, FilterType="PREFIX_MATCH") for name in names],
+                        )
+                    ]
+                ),
+            )
+        )
+        out.after.add((secondary, STACK))  # the repositories there exist before the first image is replicated
     for name, registry in sorted(registries.items()):
         out.at = (KIND, name)
         if registry["encryption"] == "kms":
@@ -136,4 +167,4 @@ OVERLAY: dict[str, Any] = {
     KIND: {"description": "Changes to registries in this environment, merged over the spec's.", "type": ["object", "null"]}
 }
 
-SECTION = Section(KIND, PROPERTIES, DEFS, OVERLAY, build=build, stack=STACK)
+SECTION = Section(KIND, PROPERTIES, DEFS, OVERLAY, build=build, stack=STACK, site=True)

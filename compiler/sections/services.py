@@ -1050,4 +1050,5 @@ SECTION = Section(
     stack=STACK,
     log_groups=named_log_groups,
     use=UseTarget(default="connect", port=_port, connect=connect),
+    site=True,
 )

@@ -1,10 +1,11 @@
 """The DR site: what runs in `regions.secondary` while the primary serves, at its standby sizes.
 
-`recovery.standby` names the fleets that stand by in the DR region and their sizes there (a warm standby: small,
-scaled up on failover). From it ivc derives the *site spec*: the environment's spec cut down to those fleets and to
-what they use, which the same builders as the primary's compile in the DR region (the sections marked `site=True`:
-security groups, fleets, load balancers, caches, file systems, buckets, parameters, patching, alarms). Nothing is
-written twice, and the DR site is what the primary is, smaller.
+`recovery.standby` names the fleets and services that stand by in the DR region and their sizes there (a warm
+standby: small, scaled up on failover). From it ivc derives the *site spec*: the environment's spec cut down to
+them and to what they use, which the same builders as the primary's compile in the DR region (the sections marked
+`site=True`: security groups, fleets, services, load balancers, caches, file systems, buckets, queues, topics,
+buses, registries, parameters, patching, alarms). Nothing is written twice, and the DR site is what the primary is,
+smaller.
 
 What a standby uses there:
 - a database: its DR replica (`databases.<n>.dr_replica`), read-only until promoted; the credentials secret is
@@ -12,8 +13,13 @@ What a standby uses there:
 - a bucket: its replica when it is replicated, else a bucket of its own in the DR region, empty: allowed only for a
   bucket the recovery promise lists as expendable;
 - a file system: one of its own there, empty: expendable ones only, like buckets;
-- a cache or a parameter group: built there too; a cache holds nothing of record (it warms up again).
-Anything else (queues, topics, functions, services...) is not in the DR site yet and is refused at validate time.
+- a cache or a parameter group: built there too; a cache holds nothing of record (it warms up again);
+- a queue, a topic or a bus: built there too, empty, with the queues their subscriptions and rules deliver to: work
+  waiting in the primary's queues when the region is lost is lost with it (what it came from is data the promise
+  covers: uploads are replicated or expendable);
+- another service: its standby, found through the DR site's own service discovery;
+- an image in the spec's registries: its repository there, to which ECR replicates every push (registries.py).
+Anything else (functions, APIs, secrets of `secrets:`) is not in the DR site yet and is refused at validate time.
 """
 
 from __future__ import annotations
@@ -22,24 +28,31 @@ from collections.abc import Iterator
 from typing import Any
 
 from .. import relations
-from .base import Problem, Spec
+from .base import Path, Problem, Spec
 
 # What a standby may use, and how the DR region has it.
-AVAILABLE = ("databases", "buckets", "filesystems", "caches", "parameters")
+AVAILABLE = ("databases", "buckets", "filesystems", "caches", "parameters", "queues", "topics", "buses", "services")
+# Built in the DR site, empty, whenever something there uses them.
+MESSAGING = ("queues", "topics", "buses")
 
 _SITES: dict[int, tuple[Spec, Spec | None]] = {}
 
 
-def standby(spec: Spec) -> dict[str, dict[str, Any]]:
-    """The standby fleets and their DR sizes, when the environment has a DR region."""
+def standby(spec: Spec, kind: str = "fleets") -> dict[str, dict[str, Any]]:
+    """The standby fleets (or services) and their DR sizes, when the environment has a DR region."""
     if not spec["regions"].get("secondary"):
         return {}
-    return dict(((spec.get("recovery") or {}).get("standby") or {}).get("fleets", {}))
+    return dict(((spec.get("recovery") or {}).get("standby") or {}).get(kind, {}))
+
+
+def standing(spec: Spec) -> set[str]:
+    """What stands by, as references: `fleets.<n>` and `services.<n>`."""
+    return {f"{kind}.{name}" for kind in ("fleets", "services") for name in standby(spec, kind)}
 
 
 def runs(spec: Spec) -> bool:
     """Whether anything computes in the DR region (so it needs NAT, a load balancer, certificates...)."""
-    return bool(standby(spec))
+    return bool(standby(spec) or standby(spec, "services"))
 
 
 def site_spec(spec: Spec) -> Spec | None:
@@ -59,14 +72,23 @@ def _derive(spec: Spec) -> Spec:
         if "desired" not in sizes:
             fleet.pop("desired", None)
         fleets[name] = fleet
+    services = {name: _resized(spec["services"][name], sizes) for name, sizes in sorted(standby(spec, "services").items())}
     used: dict[str, set[str]] = {}
-    for fleet in fleets.values():
-        for use in relations.uses(fleet):
+    for item in [*fleets.values(), *services.values()]:
+        for use in relations.uses(item):
             used.setdefault(use.kind, set()).add(use.name)
+        queue = (item.get("scale") or {}).get("queue")
+        if queue:
+            used.setdefault("queues", set()).add(queue.split(".", 1)[1])
+    for kind, name in delivered(spec, used):
+        used.setdefault(kind, set()).add(name)
     site = {key: value for key, value in spec.items() if key not in _DROPPED}
     site["fleets"] = fleets
     for kind in AVAILABLE:
         site[kind] = {name: item for name, item in spec.get(kind, {}).items() if name in used.get(kind, ())}
+    site["services"] = services
+    images = {registry for service in services.values() if (registry := registries_of(spec, service))}
+    site["registries"] = {name: item for name, item in spec.get("registries", {}).items() if name in images}
     if "parameters" in spec:
         values = {group: entries for group, entries in spec["parameters"]["values"].items() if group in used.get("parameters", ())}
         site["parameters"] = {**spec["parameters"], "values": values}
@@ -75,13 +97,50 @@ def _derive(spec: Spec) -> Spec:
     return site
 
 
+def _resized(service: dict[str, Any], sizes: dict[str, Any]) -> dict[str, Any]:
+    """A service at its standby size: `count` tasks, scaling between them and `max` (else its own maximum)."""
+    count = sizes.get("count", service["count"])
+    resized = {**service, "count": count}
+    if service.get("scale"):
+        resized["scale"] = {**service["scale"], "min": count, "max": sizes.get("max", service["scale"]["max"])}
+    return resized
+
+
+def registries_of(spec: Spec, service: dict[str, Any]) -> str | None:
+    from . import registries  # registries reaches secrets, which reach services
+
+    return registries.of_image(spec, str(service["image"]))
+
+
+def delivered(spec: Spec, used: dict[str, set[str]]) -> list[tuple[str, str]]:
+    """The queues and topics that the used topics' subscriptions and the used buses' rules deliver to, transitively:
+    the DR site's messaging delivers where the primary's does."""
+    found: set[tuple[str, str]] = set()
+    todo = [(kind, name) for kind in ("topics", "buses") for name in used.get(kind, ())]
+    while todo:
+        kind, name = todo.pop()
+        item = spec.get(kind, {}).get(name)
+        if item is None:
+            continue
+        if kind == "topics":
+            targets = [subscription["queue"] for subscription in item.get("subscriptions", []) if "queue" in subscription]
+        else:
+            targets = [target for rule in item.get("rules", {}).values() for target in rule["to"]]
+        for target in targets:
+            key = tuple(target.split(".", 1))
+            if key[0] in MESSAGING and key not in found:
+                found.add((key[0], key[1]))
+                todo.append((key[0], key[1]))
+    return sorted(found)
+
+
 def _site_alarms(alarms: dict[str, Any], site: Spec) -> dict[str, Any]:
     """The primary's alarms on what the DR site runs: its fleets, caches and load balancers' targets, to topics of its
     own (the spec's `topics.` are not in the DR site), and the composites all of whose members are there."""
     from . import alarms as alarms_section  # alarms reaches balancers, which reach this module
 
     trimmed: dict[str, Any] = {**alarms, **{kind: {} for kind in alarms_section.ITEM_KINDS}}
-    for kind in ("fleets", "caches"):
+    for kind in ("fleets", "caches", "services", "queues"):
         trimmed[kind] = {name: metrics for name, metrics in alarms[kind].items() if name in site[kind]}
     trimmed["notify"] = {
         severity: [endpoint for endpoint in endpoints if not str(endpoint).startswith("topics.")]
@@ -100,17 +159,12 @@ def _site_alarms(alarms: dict[str, Any], site: Spec) -> dict[str, Any]:
 # Sections of the primary that the DR site does not have: what is global (the cdn's distribution and its firewall,
 # the zone and its records are in the primary's and CloudFront's regions) or not in the DR site yet.
 _DROPPED = (
-    "services",
     "functions",
-    "queues",
-    "topics",
-    "buses",
     "schedules",
     "rest_apis",
     "apis",
     "access",
     "backups",
-    "registries",
     "secrets",
     "firewall",
 )
@@ -121,11 +175,10 @@ def unserved(spec: Spec) -> list[str]:
     the DR region."""
     from . import balancers  # balancers reaches cdn_origin, which imports this module
 
-    standing = {f"fleets.{name}" for name in standby(spec)}
     public = {f"{kind}.{name}" for b in balancers.balancers(spec) if not b.internal for kind, name, _ in b.targets}
     apis = {f"{kind}.{name}" for kind in ("apis", "rest_apis") for name in spec.get(kind, {})}
     entries = balancers.reached_from_outside(spec) | public | apis
-    return sorted(entry for entry in entries if entry not in standing)
+    return sorted(entry for entry in entries if entry not in standing(spec))
 
 
 def unreachable(spec: Spec) -> str | None:
@@ -134,9 +187,8 @@ def unreachable(spec: Spec) -> str | None:
     from ..regions import cdn_apart
     from . import balancers, cdn_origin, dns, failover
 
-    standing = {f"fleets.{name}" for name in standby(spec)}
     public = {f"{kind}.{name}" for b in balancers.balancers(spec) if not b.internal for kind, name, _ in b.targets}
-    if not (standing & (balancers.reached_from_outside(spec) | public)):
+    if not (standing(spec) & (balancers.reached_from_outside(spec) | public)):
         return None
     pairs = {dns.fqdn(spec, relative) for relative in failover.failing_over(spec)}
     if not pairs:
@@ -158,77 +210,123 @@ def replicated(spec: Spec, kind: str, name: str) -> bool:
 def check(spec: Spec) -> Iterator[Problem]:
     """What a standby needs that the DR region would not have, at the standby's line."""
     recovery = spec.get("recovery") or {}
-    fleets = (recovery.get("standby") or {}).get("fleets", {})
-    if not fleets:
+    declared = recovery.get("standby") or {}
+    fleets, services = declared.get("fleets", {}), declared.get("services", {})
+    if not fleets and not services:
         return
     if not spec["regions"].get("secondary"):
         yield ("recovery", "standby"), "a standby runs in regions.secondary, which this environment does not have; add it"
         return
-    from . import balancers  # balancers reaches cdn_origin, which imports this module
-
     expendable = set(recovery.get("expendable", []))
     for name, sizes in sorted(fleets.items()):
-        at = ("recovery", "standby", "fleets", name)
-        fleet = spec.get("fleets", {}).get(name)
-        if fleet is None:
-            known = ", ".join(sorted(spec.get("fleets", {}))) or "none are declared"
-            yield at, f"fleets.{name} does not exist (fleets: {known})"
-            continue
-        if fleet.get("ecs"):
-            yield at, f"fleets.{name} is ECS capacity; its services do not stand by in the DR region yet"
-            continue
-        low, high = sizes.get("min", fleet["min"]), sizes.get("max", fleet["max"])
-        if low > high:
-            yield at, f"the standby of fleets.{name} has min {low} over max {high}"
-        elif "desired" in sizes and not low <= sizes["desired"] <= high:
-            yield (*at, "desired"), f"desired {sizes['desired']} is outside the standby's min {low} and max {high}"
-        balancer = balancers.balancer_of(spec, "fleets", name) if "route" in fleet else None
-        if balancer is not None and str(balancer.certificate).startswith("arn:"):
-            yield (
-                at,
-                f"fleets.{name} stands by behind a load balancer whose certificate is an ARN of {spec['regions']['primary']}; "
-                f"use certificates.<n>, which ivc requests in {spec['regions']['secondary']} too",
-            )
-        for index, use in enumerate(relations.uses(fleet)):
-            yield from _use_problems(spec, name, index, use, expendable)
+        yield from _check_fleet(spec, name, sizes, services, expendable)
+    for name, sizes in sorted(services.items()):
+        yield from _check_service(spec, name, sizes, fleets, expendable)
 
 
-def _use_problems(spec: Spec, fleet: str, index: int, use: Any, expendable: set[str]) -> Iterator[Problem]:
-    at = ("fleets", fleet, "uses", index)
+def _check_fleet(spec: Spec, name: str, sizes: dict[str, Any], services: dict[str, Any], expendable: set[str]) -> Iterator[Problem]:
+    from . import services as services_section  # services reach balancers, which reach cdn_origin, which imports this
+
+    at = ("recovery", "standby", "fleets", name)
+    fleet = spec.get("fleets", {}).get(name)
+    if fleet is None:
+        known = ", ".join(sorted(spec.get("fleets", {}))) or "none are declared"
+        yield at, f"fleets.{name} does not exist (fleets: {known})"
+        return
+    if fleet.get("ecs"):
+        on_it = [s for s in services if services_section.on_fleet(spec.get("services", {}).get(s, {})) == name]
+        if not on_it:
+            yield at, f"fleets.{name} is ECS capacity, and no service on it stands by: stand one by (recovery.standby.services) or remove it"
+    low, high = sizes.get("min", fleet["min"]), sizes.get("max", fleet["max"])
+    if low > high:
+        yield at, f"the standby of fleets.{name} has min {low} over max {high}"
+    elif "desired" in sizes and not low <= sizes["desired"] <= high:
+        yield (*at, "desired"), f"desired {sizes['desired']} is outside the standby's min {low} and max {high}"
+    yield from _certificate_problems(spec, at, "fleets", name, fleet)
+    for index, use in enumerate(relations.uses(fleet)):
+        yield from _use_problems(spec, ("fleets", name), index, use, expendable)
+
+
+def _check_service(spec: Spec, name: str, sizes: dict[str, Any], fleets: dict[str, Any], expendable: set[str]) -> Iterator[Problem]:
+    from . import services as services_section
+
+    at = ("recovery", "standby", "services", name)
+    service = spec.get("services", {}).get(name)
+    if service is None:
+        known = ", ".join(sorted(spec.get("services", {}))) or "none are declared"
+        yield at, f"services.{name} does not exist (services: {known})"
+        return
+    fleet = services_section.on_fleet(service)
+    if fleet is not None and fleet not in fleets:
+        yield at, f"services.{name} runs on fleets.{fleet}, which does not stand by: add it to recovery.standby.fleets with its sizes"
+    count = sizes.get("count", service["count"])
+    high = sizes.get("max", (service.get("scale") or {}).get("max", count))
+    if count > high:
+        yield at, f"the standby of services.{name} has count {count} over max {high}"
+    if "max" in sizes and not service.get("scale"):
+        yield (*at, "max"), f"services.{name} does not scale (no scale:); its standby runs count tasks, so remove max"
+    yield from _certificate_problems(spec, at, "services", name, service)
+    for variable in sorted(service.get("secrets", {})):
+        yield (
+            ("services", name, "secrets", variable),
+            f"services.{name} stands by in {spec['regions']['secondary']}, where {service['secrets'][variable]} is not: "
+            "the spec's secrets do not stand by yet (a database's named secret does)",
+        )
+    for index, use in enumerate(relations.uses(service)):
+        yield from _use_problems(spec, ("services", name), index, use, expendable)
+
+
+def _certificate_problems(spec: Spec, at: Path, kind: str, name: str, item: dict[str, Any]) -> Iterator[Problem]:
+    from . import balancers  # balancers reaches cdn_origin, which imports this module
+
+    balancer = balancers.balancer_of(spec, kind, name) if "route" in item else None
+    if balancer is not None and str(balancer.certificate).startswith("arn:"):
+        yield (
+            at,
+            f"{kind}.{name} stands by behind a load balancer whose certificate is an ARN of {spec['regions']['primary']}; "
+            f"use certificates.<n>, which ivc requests in {spec['regions']['secondary']} too",
+        )
+
+
+def _use_problems(spec: Spec, owner: tuple[str, str], index: int, use: Any, expendable: set[str]) -> Iterator[Problem]:
+    at = (*owner, "uses", index)
+    who = ".".join(owner)
     reference = f"{use.kind}.{use.name}"
     secondary = spec["regions"]["secondary"]
     if use.kind not in AVAILABLE:
         yield (
             at,
-            f"fleets.{fleet} stands by in {secondary}, where {reference} is not: the DR site has databases, buckets, file "
-            "systems, caches and parameters only",
+            f"{who} stands by in {secondary}, where {reference} is not: the DR site has databases, buckets, file systems, "
+            "caches, parameters, queues, topics, buses and standing-by services only",
         )
+    elif use.kind == "services" and use.name not in standby(spec, "services"):
+        yield at, f"{who} stands by in {secondary} and calls {reference}, which does not: stand it by too (recovery.standby.services)"
     elif use.kind == "databases":
         database = spec["databases"][use.name]
         if "dr_replica" not in database:
             yield (
                 at,
-                f"fleets.{fleet} stands by in {secondary} and uses {reference}, which has no copy there: "
-                f"add databases.{use.name}.dr_replica",
+                f"{who} stands by in {secondary} and uses {reference}, which has no copy there: add databases.{use.name}.dr_replica",
             )
         elif "secret" not in database:
             yield (
                 at,
-                f"fleets.{fleet} stands by in {secondary} and reads {reference}'s credentials, which RDS manages in "
+                f"{who} stands by in {secondary} and reads {reference}'s credentials, which RDS manages in "
                 f"{spec['regions']['primary']} only: name the secret (databases.{use.name}.secret) so ivc replicates it",
             )
     elif use.kind in ("buckets", "filesystems") and not replicated(spec, use.kind, use.name) and reference not in expendable:
         better = f"replicate it (buckets.{use.name}.replicate)" if use.kind == "buckets" else "or restore it from a backup"
         yield (
             at,
-            f"fleets.{fleet} stands by in {secondary} and uses {reference}, which would be empty there: {better}, or list it "
+            f"{who} stands by in {secondary} and uses {reference}, which would be empty there: {better}, or list it "
             "in recovery.expendable",
         )
 
 
 PROPERTY: dict[str, Any] = {
-    "description": "The warm standby in regions.secondary: the fleets that run there before any failover, at these "
-    "sizes (scaled up on failover), with what they use (database replicas, replica buckets; see docs/recovery.md).",
+    "description": "The warm standby in regions.secondary: the fleets and services that run there before any failover, at "
+    "these sizes (scaled up on failover), with what they use (database replicas, replica buckets, queues; see "
+    "docs/recovery.md).",
     "type": "object",
     "additionalProperties": False,
     "properties": {
@@ -247,6 +345,22 @@ PROPERTY: dict[str, Any] = {
             },
             "default": {},
             "examples": [{"web": {"min": 1, "desired": 1}}],
-        }
+        },
+        "services": {
+            "description": "Services standing by in the DR region, by name, with their task counts there; an ECS service on a "
+            "fleet needs that fleet to stand by too.",
+            "type": "object",
+            "additionalProperties": {
+                "description": "A standby service's task counts in the DR region.",
+                "type": "object",
+                "additionalProperties": False,
+                "properties": {
+                    "count": {"description": "Tasks standing by (and the fewest autoscaling keeps).", "type": "integer", "minimum": 0, "maximum": 1000},
+                    "max": {"description": "Most tasks after scaling up (a service with scale: only).", "type": "integer", "minimum": 1, "maximum": 1000},
+                },
+            },
+            "default": {},
+            "examples": [{"api": {"count": 1}}],
+        },
     },
 }

@@ -101,7 +101,9 @@ def test_the_messaging_standing_by_services_use_is_rebuilt_with_what_it_delivers
 
 
 def test_the_dr_site_watches_its_standing_by_services_and_queues(out: Path) -> None:
-    alarms = {props(stack(out, DR, "monitoring"), title)["AlarmName"] for title in of_type(stack(out, DR, "monitoring"), "AWS::CloudWatch::Alarm")}
+    alarms = {
+        props(stack(out, DR, "monitoring"), title)["AlarmName"] for title in of_type(stack(out, DR, "monitoring"), "AWS::CloudWatch::Alarm")
+    }
     assert any("api" in name and "running-below" in name for name in alarms), alarms
     assert any("jobs" in name and "age" in name for name in alarms), alarms
     assert not any("reporter" in name or "reports" in name for name in alarms), alarms

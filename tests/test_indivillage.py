@@ -418,7 +418,11 @@ def test_production_stands_its_ecs_services_by_and_an_hours_rto_waits_only_on_th
     promise = "      rpo: 15m\n      from: region\n"
     assert promise in text
     spec = tmp_path / "spec.yaml"
-    spec.write_text(text.replace(promise, promise + "      rto: 1h\n").replace("extends: ../_defaults/org.yaml", f"extends: {ROOT}/specs/_defaults/org.yaml"))
+    spec.write_text(
+        text.replace(promise, promise + "      rto: 1h\n").replace(
+            "extends: ../_defaults/org.yaml", f"extends: {ROOT}/specs/_defaults/org.yaml"
+        )
+    )
     result = ivc("validate", spec)
     assert result.exit_code == 1
     assert "rest_apis.app" in result.output

@@ -236,7 +236,10 @@ def _check_fleet(spec: Spec, name: str, sizes: dict[str, Any], services: dict[st
     if fleet.get("ecs"):
         on_it = [s for s in services if services_section.on_fleet(spec.get("services", {}).get(s, {})) == name]
         if not on_it:
-            yield at, f"fleets.{name} is ECS capacity, and no service on it stands by: stand one by (recovery.standby.services) or remove it"
+            yield (
+                at,
+                f"fleets.{name} is ECS capacity, and no service on it stands by: stand one by (recovery.standby.services) or remove it",
+            )
     low, high = sizes.get("min", fleet["min"]), sizes.get("max", fleet["max"])
     if low > high:
         yield at, f"the standby of fleets.{name} has min {low} over max {high}"
@@ -318,8 +321,7 @@ def _use_problems(spec: Spec, owner: tuple[str, str], index: int, use: Any, expe
         better = f"replicate it (buckets.{use.name}.replicate)" if use.kind == "buckets" else "or restore it from a backup"
         yield (
             at,
-            f"{who} stands by in {secondary} and uses {reference}, which would be empty there: {better}, or list it "
-            "in recovery.expendable",
+            f"{who} stands by in {secondary} and uses {reference}, which would be empty there: {better}, or list it in recovery.expendable",
         )
 
 
@@ -355,8 +357,18 @@ PROPERTY: dict[str, Any] = {
                 "type": "object",
                 "additionalProperties": False,
                 "properties": {
-                    "count": {"description": "Tasks standing by (and the fewest autoscaling keeps).", "type": "integer", "minimum": 0, "maximum": 1000},
-                    "max": {"description": "Most tasks after scaling up (a service with scale: only).", "type": "integer", "minimum": 1, "maximum": 1000},
+                    "count": {
+                        "description": "Tasks standing by (and the fewest autoscaling keeps).",
+                        "type": "integer",
+                        "minimum": 0,
+                        "maximum": 1000,
+                    },
+                    "max": {
+                        "description": "Most tasks after scaling up (a service with scale: only).",
+                        "type": "integer",
+                        "minimum": 1,
+                        "maximum": 1000,
+                    },
                 },
             },
             "default": {},

@@ -115,3 +115,33 @@ def test_an_rto_is_refused_while_a_routed_service_does_not_stand_by(tmp_path: Pa
     result = ivc("validate", spec)
     assert result.exit_code == 1
     assert "services.api" in result.output and "rto" in result.output
+
+
+def test_the_dr_replicas_lag_is_watched_in_the_dr_region_and_its_other_alarms_stay_with_the_primary(out: Path) -> None:
+    def database_alarms(region: str) -> dict[str, dict[str, Any]]:
+        template = stack(out, region, "monitoring")
+        alarms = {props(template, title)["AlarmName"]: props(template, title) for title in of_type(template, "AWS::CloudWatch::Alarm")}
+        return {name: alarm for name, alarm in alarms.items() if "-databases-" in name}
+
+    dr, primary = database_alarms(DR), database_alarms(PRIMARY)
+    assert set(dr) == {"quay-prod-databases-main-replica-lag-critical"}
+    lag = dr["quay-prod-databases-main-replica-lag-critical"]
+    assert (lag["MetricName"], lag["Threshold"], lag["Dimensions"]) == (
+        "ReplicaLag",
+        900,
+        [{"Name": "DBInstanceIdentifier", "Value": "quay-prod-main-dr"}],
+    )
+    assert props(stack(out, DR, "standby"), "StandbyMain")["DBInstanceIdentifier"] == "quay-prod-main-dr"
+    assert lag["TreatMissingData"] == "breaching"  # no lag reported: replication is broken
+    assert lag["AlarmActions"] == [{"Ref": "AlarmTopicCritical"}]  # the DR region's own topic
+    assert set(primary) == {"quay-prod-databases-main-cpu-critical"}  # the source has no replica lag
+
+
+def test_a_replica_lag_alarm_without_anything_standing_by_is_refused_at_its_line(tmp_path: Path) -> None:
+    text = FIXTURE.read_text()
+    start = text.index("  standby:\n")
+    spec = tmp_path / "quay.yaml"
+    spec.write_text((text[:start] + text[text.index("environments:") :]).replace("  rto: 1h\n", ""))  # no standby, no RTO
+    result = ivc("validate", spec)
+    assert result.exit_code == 1
+    assert "replica_lag is raised by the DR site's alarms, in the DR region: stand something by there (recovery.standby)" in result.output

@@ -83,6 +83,9 @@ METRICS: dict[str, dict[str, Metric]] = {
         "cpu": Metric("AWS/RDS", "CPUUtilization", "Average", True, words="CPU %"),
         "connections": Metric("AWS/RDS", "DatabaseConnections", "Maximum", True, words="connections"),
         "free_storage_gb": Metric("AWS/RDS", "FreeStorageSpace", "Minimum", False, GIB, words="free storage (GiB)"),
+        # The DR replica's (`dr_replica`) lag behind its source, in seconds: what the RPO loses if the region goes now.
+        # Raised by the DR site's alarms, in its region (an alarm notifies topics of its own region only).
+        "replica_lag": Metric("AWS/RDS", "ReplicaLag", "Maximum", True, missing="breaching", words="DR replica lag (s)"),
     },
     "caches": {
         "cpu": Metric("AWS/ElastiCache", "EngineCPUUtilization", "Average", True, words="engine CPU %"),
@@ -148,6 +151,7 @@ METRICS: dict[str, dict[str, Metric]] = {
 NOTIFY_PATTERN = "^(https://\\S+|[^@\\s]+@[^@\\s]+\\.[a-z]{2,}|\\+[1-9][0-9]{6,14}|topics\\.[a-z][a-z0-9-]*)$"
 COMPOSITE_PATTERN = "^[a-z_]+\\.[a-z][a-z0-9-]*\\.[a-z0-9_]+(\\.[a-z]+){0,2}$"
 # alarms set per item of these sections
+DR_ONLY = ("replica_lag",)  # metrics of what only the DR region has: their alarms are built there
 ITEM_KINDS = ("services", "databases", "caches", "queues", "functions", "apis", "rest_apis", "fleets")
 KINDS = (*ITEM_KINDS, "load_balancer")  # what a composite's reference may start with
 
@@ -322,6 +326,7 @@ def check(spec: Spec) -> Iterator[Problem]:
             if (alarm.path, message) not in told:
                 told.add((alarm.path, message))
                 yield alarm.path, message
+    yield from _dr_only_problems(alarms, spec)
     for name, composite in alarms["composite"].items():
         path = ("alarms", "composite", name)
         if composite["severity"] not in severities:
@@ -355,6 +360,10 @@ def _dimensions(kind: str, name: str, ctx: Context, metric: Metric, target: str 
             cloudwatch.MetricDimension(Name="ClusterName", Value=ctx.imported("app", "ClusterName")),
             cloudwatch.MetricDimension(Name="ServiceName", Value=ctx.imported("app", f"Service{camel(name)}Name")),
         ]
+    if kind == "databases" and ctx.role == "secondary":
+        from .standby import standby_identifier  # standby reaches site, which reaches this module
+
+        return [cloudwatch.MetricDimension(Name="DBInstanceIdentifier", Value=standby_identifier(ctx, name))]
     if kind == "databases":
         return [cloudwatch.MetricDimension(Name="DBInstanceIdentifier", Value=ctx.imported("data", f"Database{camel(name)}Id"))]
     if kind == "caches":
@@ -427,7 +436,7 @@ def build(alarms: dict[str, Any], ctx: Context) -> Fragment:
                 )
             )
         out.export(ctx, STACK, f"AlarmTopic{camel(severity)}Arn", Ref(topic), f"SNS topic for {severity} alarms.")
-    plan = planned(alarms, ctx.spec)
+    plan = [alarm for alarm in planned(alarms, ctx.spec) if ctx.role == "secondary" or alarm.metric_key not in DR_ONLY]
     quiet = quieted(alarms, plan)
     for alarm in plan:
         out.at = alarm.path
@@ -705,6 +714,25 @@ _SIDES = {
 
 def _metric_description(metric: Metric) -> str:
     return f"{metric.words[:1].upper()}{metric.words[1:]} {'above' if metric.above else 'below'}. {_SIDES[metric.side]}"
+
+
+def _dr_only_problems(alarms: dict[str, Any], spec: Spec) -> Iterator[Problem]:
+    """A DR replica's lag is watched from the DR site: the database needs `dr_replica`, and something must stand by."""
+    from .site import runs  # site reaches balancers, which reach this module
+
+    for name, metrics in alarms["databases"].items():
+        if "replica_lag" not in metrics or name not in spec.get("databases", {}):
+            continue
+        at = ("alarms", "databases", name, "replica_lag")
+        if "dr_replica" not in spec["databases"][name]:
+            yield at, f"replica_lag watches databases.{name}'s DR replica, which it does not have: add databases.{name}.dr_replica"
+        elif not runs(spec):
+            yield at, "replica_lag is raised by the DR site's alarms, in the DR region: stand something by there (recovery.standby)"
+    for name, composite in alarms["composite"].items():
+        for index, reference in enumerate(composite["of"]):
+            parts = reference.split(".")
+            if parts[0] == "databases" and len(parts) > 2 and parts[2] in DR_ONLY:
+                yield ("alarms", "composite", name, "of", index), "replica_lag alarms live in the DR region: a composite cannot join them"
 
 
 def _item_thresholds(kind: str, description: str, noun: str) -> dict[str, Any]:

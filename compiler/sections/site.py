@@ -142,6 +142,12 @@ def _site_alarms(alarms: dict[str, Any], site: Spec) -> dict[str, Any]:
     trimmed: dict[str, Any] = {**alarms, **{kind: {} for kind in alarms_section.ITEM_KINDS}}
     for kind in ("fleets", "caches", "services", "queues"):
         trimmed[kind] = {name: metrics for name, metrics in alarms[kind].items() if name in site[kind]}
+    # Of the databases', the DR replicas' lag: their other alarms stay with the primary.
+    trimmed["databases"] = {
+        name: {key: metrics[key] for key in alarms_section.DR_ONLY if key in metrics}
+        for name, metrics in alarms["databases"].items()
+        if name in site["databases"] and any(key in metrics for key in alarms_section.DR_ONLY)
+    }
     trimmed["notify"] = {
         severity: [endpoint for endpoint in endpoints if not str(endpoint).startswith("topics.")]
         for severity, endpoints in alarms["notify"].items()

@@ -162,6 +162,12 @@ def _traffic(spec: dict[str, Any], primary: Context, dr: Context) -> list[str]:
             )
         else:
             lines.append(f"- {name}: stays on {here}: nothing serves it in {there} (not in `recovery.standby`).")
+    for kind in ("apis", "rest_apis"):
+        for api in sorted(spec.get(kind, {})):
+            lines.append(
+                f"- {kind}.{api}: API Gateway's own URL in {here}: it does not fail over, and its callers wait until {here} "
+                "is back (APIs do not stand by yet)."
+            )
     checks = [dns.fqdn(spec, relative) for relative in records]
     lines += ["", "Check what the names answer now:", "", *_sh(*(f"dig +short {name}" for name in checks))]
     return lines

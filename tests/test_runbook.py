@@ -108,6 +108,7 @@ def test_the_standby_is_scaled_to_the_primary_s_sizes_with_the_names_the_app_sta
         "bucket fails (an origin group)." in text
     )
     assert "the secret `/production/database/credentials` is replicated to us-west-2 under the same name" in text
+    assert "- rest_apis.app: API Gateway's own URL in us-east-1: it does not fail over, and its callers wait" in text
 
 
 def test_a_standby_service_is_scaled_with_the_names_the_app_stack_gives(production: Environment, production_stacks: list[Stack]) -> None:

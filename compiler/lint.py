@@ -69,9 +69,14 @@ def cfn_lint_matches(body: str, region: str) -> list[Any]:
 
 def lint(body: str, region: str, location: str) -> list[Diagnostic]:
     """cfn-lint's findings for one template, as diagnostics naming stack, resource and rule."""
+    return to_diagnostics(cfn_lint_matches(body, region), location)
+
+
+def to_diagnostics(matches: list[Any], location: str) -> list[Diagnostic]:
+    """cfn-lint's matches as diagnostics naming stack, resource and rule."""
     findings = []
-    for match in cfn_lint_matches(body, region):
-        path = [str(step) for step in (match.path or [])]
+    for match in matches:
+        path = [str(step) for step in (getattr(match, "path", None) or [])]  # a decode error has none
         resource = path[1] if len(path) > 1 and path[0] in ("Resources", "Outputs") else None
         if resource and path[0] == "Outputs":
             resource = f"Outputs/{resource}"

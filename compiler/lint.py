@@ -158,7 +158,11 @@ def lint_all(jobs: list[tuple[str, str, str]], done: Callable[[int, int], None] 
 
 
 def _pool_context() -> Any:
-    """Fork where it is safe (Linux), so workers inherit the rules; elsewhere the platform's default."""
+    """Fork on Linux (also on Python 3.14+, whose default is forkserver), so that workers inherit the rules.
+
+    Elsewhere the platform's default (spawn on macOS and Windows, where fork is unsafe): each worker then
+    imports cfn-lint and builds its own rules once, on its first template.
+    """
     if sys.platform == "linux":
         return multiprocessing.get_context("fork")
     return multiprocessing.get_context()

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from compiler import lint
-from tests.conftest import ROOT
+from conftest import ROOT
 
 
 def _template(resources: dict[str, Any], outputs: dict[str, Any] | None = None) -> str:

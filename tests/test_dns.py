@@ -229,3 +229,33 @@ def test_the_compiled_fixture_is_lint_clean_through_the_cli(out: Path) -> None:
         "network.json",
         "security.json",
     ]
+
+
+def test_a_rest_api_record_maps_a_custom_domain_to_the_environments_stage(tmp_path: Path) -> None:
+    source = (FIXTURES / "good" / "rest_apis.yaml").read_text()
+    spec = tmp_path / "restapis.yaml"
+    spec.write_text(
+        source.replace(
+            "regions: {primary: us-east-1}\n",
+            "regions: {primary: us-east-1}\ndns: {zone: example.com, records: {partners: rest_apis.partners}}\n",
+        )
+        + "certificates: {partners: {domains: [partners]}}\n"
+    )
+    result = ivc("compile", spec, "--out", tmp_path / "out", "--strict")
+    assert result.exit_code == 0, result.output
+    environment = next(p.name for p in (tmp_path / "out" / "restapis").iterdir())
+    edge = dict(read_json(tmp_path / "out" / "restapis" / environment / "us-east-1" / "edge.json"))
+    assert props(edge, "RecordPartnersApiDomain")["DomainName"] == "partners.example.com"
+    assert props(edge, "RecordPartnersApiMapping") == {
+        "ApiId": {"Fn::ImportValue": f"restapis-{environment}-app-RestApiPartnersId"},
+        "DomainName": {"Ref": "RecordPartnersApiDomain"},
+        "Stage": environment,  # the REST API's one stage is named after the environment
+    }
+    # Without a certificate covering the name, the record is refused at its line.
+    spec.write_text(spec.read_text().replace("certificates: {partners: {domains: [partners]}}\n", ""))
+    result = ivc("validate", spec)
+    assert result.exit_code == 1
+    assert (
+        "dns record partners points at rest_apis.partners, whose custom domain needs a certificate covering partners.example.com"
+        in result.output
+    )

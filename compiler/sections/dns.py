@@ -35,7 +35,7 @@ INTERVAL, FAILURES = 30, 3
 ZONE_PATTERN = "^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\\.)+[a-z]{2,63}$"
 ZONE_ID_PATTERN = "^Z[A-Z0-9]{1,31}$"
 RECORD_PATTERN = "^(@|[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*)$"
-TARGET_PATTERN = "^(cdn|(services|fleets|apis)\\.[a-z][a-z0-9-]*)$"
+TARGET_PATTERN = "^(cdn|(services|fleets|apis|rest_apis)\\.[a-z][a-z0-9-]*)$"
 BALANCED = ("services.", "fleets.")  # records to these alias the load balancer in front of them
 
 
@@ -148,7 +148,7 @@ def check(spec: Spec) -> Iterator[Problem]:
                     at,
                     f"dns record {relative} names the load balancer, but its certificate ({balancer_certificate}) does not cover {name}",
                 )
-        elif kind == "apis" and not _api_certificate(spec, name):
+        elif kind in ("apis", "rest_apis") and not _api_certificate(spec, name):
             yield (
                 at,
                 f"dns record {relative} points at {target}, whose custom domain needs a certificate covering {name}: "
@@ -201,33 +201,7 @@ def build(spec: Spec, ctx: Context) -> Fragment:
                 EvaluateTargetHealth=True,
             )
         else:
-            api = target.split(".", 1)[1]
-            certificate = _api_certificate(spec, name)
-            assert certificate is not None  # check() made sure
-            domain = out.add(
-                apigatewayv2.DomainName(
-                    f"{title}ApiDomain",
-                    DomainName=name,
-                    DomainNameConfigurations=[
-                        apigatewayv2.DomainNameConfiguration(
-                            CertificateArn=certificate_arn(ctx, f"certificates.{certificate}"),
-                            EndpointType="REGIONAL",
-                            SecurityPolicy="TLS_1_2",
-                        )
-                    ],
-                    Tags=_tags(ctx, name),
-                )
-            )
-            out.add(
-                apigatewayv2.ApiMapping(
-                    f"{title}ApiMapping", ApiId=ctx.imported("app", f"Api{camel(api)}Id"), DomainName=Ref(domain), Stage="$default"
-                )
-            )
-            alias = route53.AliasTarget(
-                DNSName=GetAtt(domain, "RegionalDomainName"),
-                HostedZoneId=GetAtt(domain, "RegionalHostedZoneId"),
-                EvaluateTargetHealth=False,
-            )
+            alias = _api_domain(spec, ctx, out, title, name, target)
         for kind in kinds:
             out.add(route53.RecordSetType(f"{title}{kind.capitalize()}", Name=name, Type=kind, AliasTarget=alias, **zone))
     for relative, settings in dns["health_checks"].items() if ctx.role == "primary" else ():
@@ -251,6 +225,34 @@ def build(spec: Spec, ctx: Context) -> Fragment:
             ctx, STACK, f"HealthCheck{record_title(relative)}Id", Ref(check_), f"ID of the Route 53 health check of {fqdn(spec, relative)}."
         )
     return out
+
+
+def _api_domain(spec: Spec, ctx: Context, out: Fragment, title: str, name: str, target: str) -> route53.AliasTarget:
+    """A regional custom domain for an HTTP API (`apis.<n>`, its `$default` stage) or a REST API (`rest_apis.<n>`, its
+    environment's stage), and the alias to it."""
+    kind, _, api = target.partition(".")
+    certificate = _api_certificate(spec, name)
+    assert certificate is not None  # check() made sure
+    domain = out.add(
+        apigatewayv2.DomainName(
+            f"{title}ApiDomain",
+            DomainName=name,
+            DomainNameConfigurations=[
+                apigatewayv2.DomainNameConfiguration(
+                    CertificateArn=certificate_arn(ctx, f"certificates.{certificate}"),
+                    EndpointType="REGIONAL",
+                    SecurityPolicy="TLS_1_2",
+                )
+            ],
+            Tags=_tags(ctx, name),
+        )
+    )
+    # One mapping of the whole name: an HTTP API's `$default` stage, or the REST API's stage named after the environment.
+    api_id, stage = (f"RestApi{camel(api)}Id", ctx.environment) if kind == "rest_apis" else (f"Api{camel(api)}Id", "$default")
+    out.add(apigatewayv2.ApiMapping(f"{title}ApiMapping", ApiId=ctx.imported("app", api_id), DomainName=Ref(domain), Stage=stage))
+    return route53.AliasTarget(
+        DNSName=GetAtt(domain, "RegionalDomainName"), HostedZoneId=GetAtt(domain, "RegionalHostedZoneId"), EvaluateTargetHealth=False
+    )
 
 
 def record_title(relative: str) -> str:
@@ -323,8 +325,8 @@ DEFS: dict[str, Any] = {
             },
             "records": {
                 "description": "Alias records by name relative to the zone (`@` is the apex): `cdn`, `services.<n>` or `fleets.<n>` (the "
-                "load balancer in front of that service) or `apis.<n>` (a custom domain for that HTTP API, with a "
-                "certificate of `certificates:` covering the name).",
+                "load balancer in front of that service), `apis.<n>` or `rest_apis.<n>` (a custom domain for that HTTP or REST "
+                "API, with a certificate of `certificates:` covering the name).",
                 "type": "object",
                 "propertyNames": {"pattern": RECORD_PATTERN},
                 "additionalProperties": {"type": "string", "pattern": TARGET_PATTERN},

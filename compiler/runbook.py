@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from troposphere import Sub
 
 from .context import Context
-from .sections import backups, bucket_replicas, buckets, cdn, cdn_origin, databases, dns, failover, fleets, keys, services, standby
+from .sections import backups, bucket_replicas, buckets, cdn, cdn_origin, databases, dns, failover, fleets, keys, services, site, standby
 from .sections.recovery import PROMOTE_MINUTES, RESTORE_MINUTES, minutes
 from .stacks import region_context
 
@@ -127,9 +127,8 @@ def _region_runbook(spec: dict[str, Any], primary: Context, dr: Context) -> list
 
 
 def _runs_there(spec: dict[str, Any], target: str) -> bool:
-    """Whether `fleets.<n>` or `services.<n>` also runs in the DR region."""
-    kind, _, name = target.partition(".")
-    return kind in ("fleets", "services") and name in _standby(spec).get(kind, {})
+    """Whether `fleets.<n>`, `services.<n>` or `rest_apis.<n>` also runs in the DR region."""
+    return target in site.standing(spec)
 
 
 def _traffic(spec: dict[str, Any], primary: Context, dr: Context) -> list[str]:
@@ -154,6 +153,13 @@ def _traffic(spec: dict[str, Any], primary: Context, dr: Context) -> list[str]:
                 verb = "has" if len(staying) == 1 else "have"
                 said += f" {', '.join(staying)} {verb} no standby in {there}: those requests fail until {here} is back."
             lines.append(said)
+        elif _runs_there(spec, target) and target.startswith("rest_apis."):
+            watched = site.api_targets(spec["rest_apis"][target.split(".", 1)[1]])[0]
+            lines.append(
+                f"- {name}: a Route 53 failover record answers with the API's custom domain in {there} once its health "
+                f"check fails: no healthy {watched} host behind the load balancer of {here} for {detect} minutes. Callers' "
+                "keys work there: their values are the same in both regions."
+            )
         elif _runs_there(spec, target):
             lines.append(
                 f"- {name}: a Route 53 failover record answers with the load balancer in {there} once its health check "
@@ -164,6 +170,8 @@ def _traffic(spec: dict[str, Any], primary: Context, dr: Context) -> list[str]:
             lines.append(f"- {name}: stays on {here}: nothing serves it in {there} (not in `recovery.standby`).")
     for kind in ("apis", "rest_apis"):
         for api in sorted(spec.get(kind, {})):
+            if _runs_there(spec, f"{kind}.{api}"):
+                continue
             lines.append(
                 f"- {kind}.{api}: API Gateway's own URL in {here}: it does not fail over, and its callers wait until {here} "
                 "is back (APIs do not stand by yet)."

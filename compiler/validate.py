@@ -119,7 +119,9 @@ PATTERN_WORDS = {
     "^(@|[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*)$": (
         "a name relative to dns.zone, such as www or api.eu, or @ for the zone's apex"
     ),
-    "^(cdn|(services|fleets|apis)\\.[a-z][a-z0-9-]*)$": "cdn, services.<name> or fleets.<name> (their load balancer) or apis.<name>",
+    "^(cdn|(services|fleets|apis|rest_apis)\\.[a-z][a-z0-9-]*)$": "cdn, services.<name> or fleets.<name> (their load balancer), "
+    "apis.<name> or rest_apis.<name>",
+    "^[a-z][a-z0-9-]*$": "a name of lowercase letters, digits and hyphens, starting with a letter",
     "^(@|\\*|(\\*\\.)?[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*)$": (
         "a name relative to dns.zone: @ for the apex, www, api.eu, * or *.eu for any one label"
     ),

@@ -179,8 +179,11 @@ def test_an_rto_from_the_loss_of_the_region_needs_the_standby(tmp_path: Path) ->
             "name the secret (databases.main.secret) so ivc replicates it",
         ),
         (
-            ("buckets.scratch:readwrite]", "buckets.scratch:readwrite, functions.resize]\nfunctions: {resize: {runtime: python3.12, "
-             "handler: app.handler, code: s3:harbor-artifacts/resize.zip}}"),
+            (
+                "buckets.scratch:readwrite]",
+                "buckets.scratch:readwrite, functions.resize]\nfunctions: {resize: {runtime: python3.12, "
+                "handler: app.handler, code: s3:harbor-artifacts/resize.zip}}",
+            ),
             "fleets.web stands by in us-west-2, where functions.resize is not: the DR site has databases, buckets, file systems, "
             "caches, parameters, queues, topics, buses and standing-by services only",
         ),
@@ -272,3 +275,14 @@ def test_an_rto_needs_the_cdn_to_reach_the_load_balancer_by_a_name_that_fails_ov
         "needs traffic to reach us-west-2 after a failover, but the cdn reaches the load balancer by its own DNS name (HTTP), "
         "which does not fail over" in said
     )
+
+
+def test_the_dr_load_balancer_takes_the_primarys_regional_web_acl(tmp_path: Path) -> None:
+    spec = tmp_path / "harbor.yaml"
+    spec.write_text(FIXTURE.read_text() + "firewall: {web: {attach: [load_balancer], rules: [common]}}\n")
+    result = ivc("compile", spec, "--out", tmp_path / "out", "--strict")
+    assert result.exit_code == 0, result.output
+    for region in ("us-east-1", "us-west-2"):
+        app = dict(read_json(tmp_path / "out" / "harbor" / "prod" / region / "app.json"))
+        association = props(app, "FirewallWebLoadBalancerAssociation")
+        assert association == {"ResourceArn": {"Ref": "LoadBalancer"}, "WebACLArn": {"Fn::GetAtt": ["FirewallWeb", "Arn"]}}

@@ -108,7 +108,10 @@ def test_the_standby_is_scaled_to_the_primary_s_sizes_with_the_names_the_app_sta
         "bucket fails (an origin group)." in text
     )
     assert "the secret `/production/database/credentials` is replicated to us-west-2 under the same name" in text
-    assert "- rest_apis.app: API Gateway's own URL in us-east-1: it does not fail over, and its callers wait" in text
+    assert (
+        "- `api.indivillage.com` (rest_apis.app): a Route 53 failover record answers with the API's custom domain in us-west-2 "
+        "once its health check fails: no healthy fleets.app host behind the load balancer of us-east-1 for 3 minutes." in text
+    )
 
 
 def test_a_standby_service_is_scaled_with_the_names_the_app_stack_gives(production: Environment, production_stacks: list[Stack]) -> None:

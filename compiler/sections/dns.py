@@ -148,7 +148,7 @@ def check(spec: Spec) -> Iterator[Problem]:
                     at,
                     f"dns record {relative} names the load balancer, but its certificate ({balancer_certificate}) does not cover {name}",
                 )
-        elif kind in ("apis", "rest_apis") and not _api_certificate(spec, name):
+        elif kind in ("apis", "rest_apis") and not api_certificate(spec, name):
             yield (
                 at,
                 f"dns record {relative} points at {target}, whose custom domain needs a certificate covering {name}: "
@@ -165,7 +165,7 @@ def check(spec: Spec) -> Iterator[Problem]:
             )
 
 
-def _api_certificate(spec: Spec, name: str) -> str | None:
+def api_certificate(spec: Spec, name: str) -> str | None:
     """The first certificate (by name) of the spec covering ``name``."""
     for certificate, settings in sorted(spec.get("certificates", {}).items()):
         if covers([fqdn(spec, d) for d in settings["domains"]], name):
@@ -201,7 +201,7 @@ def build(spec: Spec, ctx: Context) -> Fragment:
                 EvaluateTargetHealth=True,
             )
         else:
-            alias = _api_domain(spec, ctx, out, title, name, target)
+            alias = api_domain(spec, ctx, out, title, name, target)
         for kind in kinds:
             out.add(route53.RecordSetType(f"{title}{kind.capitalize()}", Name=name, Type=kind, AliasTarget=alias, **zone))
     for relative, settings in dns["health_checks"].items() if ctx.role == "primary" else ():
@@ -227,11 +227,11 @@ def build(spec: Spec, ctx: Context) -> Fragment:
     return out
 
 
-def _api_domain(spec: Spec, ctx: Context, out: Fragment, title: str, name: str, target: str) -> route53.AliasTarget:
+def api_domain(spec: Spec, ctx: Context, out: Fragment, title: str, name: str, target: str) -> route53.AliasTarget:
     """A regional custom domain for an HTTP API (`apis.<n>`, its `$default` stage) or a REST API (`rest_apis.<n>`, its
     environment's stage), and the alias to it."""
     kind, _, api = target.partition(".")
-    certificate = _api_certificate(spec, name)
+    certificate = api_certificate(spec, name)
     assert certificate is not None  # check() made sure
     domain = out.add(
         apigatewayv2.DomainName(

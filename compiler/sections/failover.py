@@ -6,6 +6,10 @@ health check watches a CloudWatch alarm instead: the target's healthy hosts behi
 for three minutes. The SECONDARY record, in the DR region's `edge` stack, aliases the DR site's load balancer (the
 zone by name there: its ID is exported in the primary region only). Route 53 answers with it while the primary is
 unhealthy, and CloudFront, which reaches its origin by that name, follows.
+
+A record to a REST API standing by (`rest_apis.<n>`) is a pair of its custom domains, one in each region. Its health
+check watches the healthy hosts of the first target its routes reach (all stand by: site.py checks), behind the
+internal load balancer: a Route 53 health check takes one alarm, and not one of metric math.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from troposphere import Ref, cloudwatch, route53
 from ..context import Context, Fragment
 from . import load_balancer, site
 from .base import SITES, Section, Spec
-from .dns import STACK, ZONE_STACK, fqdn, record_title, zone_reference
+from .dns import STACK, ZONE_STACK, api_domain, fqdn, record_title, zone_reference
 
 PERIOD, PERIODS = 60, 3  # healthy hosts under one for three minutes: unhealthy
 
@@ -37,12 +41,16 @@ def build(spec: Spec, ctx: Context) -> Fragment:
         kind, _, name = target.partition(".")
         title = f"Record{record_title(relative)}"
         extra = {}
+        watched = target
+        if kind == "rest_apis":
+            watched = site.api_targets(spec["rest_apis"][name])[0]
+            kind, _, name = watched.partition(".")
         if primary:
             alarm = out.add(
                 cloudwatch.Alarm(
                     f"{title}FailoverAlarm",
                     AlarmName=ctx.name("failover", record_title(relative).lower()),
-                    AlarmDescription=f"{fqdn(spec, relative)} fails over to {spec['regions']['secondary']}: no healthy {target} "
+                    AlarmDescription=f"{fqdn(spec, relative)} fails over to {spec['regions']['secondary']}: no healthy {watched} "
                     f"behind the load balancer for {PERIODS} minutes",
                     Namespace="AWS/ApplicationELB",
                     MetricName="HealthyHostCount",
@@ -75,11 +83,14 @@ def build(spec: Spec, ctx: Context) -> Fragment:
                 )
             )
             extra["HealthCheckId"] = Ref(check)
-        alias = route53.AliasTarget(
-            DNSName=ctx.imported("app", "LoadBalancerDnsName"),
-            HostedZoneId=ctx.imported("app", "LoadBalancerCanonicalHostedZoneId"),
-            EvaluateTargetHealth=True,
-        )
+        if target.startswith("rest_apis."):
+            alias = api_domain(spec, ctx, out, title, fqdn(spec, relative), target)
+        else:
+            alias = route53.AliasTarget(
+                DNSName=ctx.imported("app", "LoadBalancerDnsName"),
+                HostedZoneId=ctx.imported("app", "LoadBalancerCanonicalHostedZoneId"),
+                EvaluateTargetHealth=True,
+            )
         out.add(
             route53.RecordSetType(
                 f"{title}A",

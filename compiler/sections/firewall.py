@@ -467,4 +467,5 @@ SECTION = Section(
     stack=REGIONAL_STACK,
     needed=needs_regional,
     log_groups=named_log_groups,
+    site=True,
 )

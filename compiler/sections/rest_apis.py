@@ -36,12 +36,16 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from troposphere import AWSObject, GetAtt, Join, Ref, Sub, apigateway, apigatewayv2, awslambda
+from troposphere import AWSObject, GetAtt, Join, Ref, Sub, apigateway, apigatewayv2, awslambda, secretsmanager
 
 from ..context import Context, Fragment, camel
 from . import apis, balancers, network, security
 from .base import LOG_GROUP_PATTERN, Path, Problem, Section, Spec
+from .keys import STACK as KEYS_STACK
+from .keys import key_alias
 from .logs import log_group
+from .secrets import key_arn
+from .site import standby
 
 STACK = "app"
 TIMEOUT_MS = 29000  # API Gateway's default most for a REST API integration: the proxy waits as long as it can
@@ -428,7 +432,6 @@ def _stage(name: str, api: dict[str, Any], ctx: Context, out: Fragment, resource
         )
         for key_name, key in sorted(keys.items()):
             out.at = ("rest_apis", name, "keys", key_name)
-            # No Value: API Gateway generates the key, so no template and no output/ file ever holds one.
             api_key = out.add(
                 apigateway.ApiKey(
                     f"{title}Key{camel(key_name)}",
@@ -436,6 +439,7 @@ def _stage(name: str, api: dict[str, Any], ctx: Context, out: Fragment, resource
                     Description=f"{ctx.name(name)}: key {key_name}",
                     Enabled=key["enabled"],
                     Tags=ctx.resource_tags(ctx.name(name, key_name)),
+                    **_shared_value(name, key_name, ctx, out),
                 )
             )
             out.add(
@@ -448,6 +452,40 @@ def _stage(name: str, api: dict[str, Any], ctx: Context, out: Fragment, resource
     url = Join("", ["https://", Ref(resource), ".execute-api.", Ref("AWS::Region"), ".", Ref("AWS::URLSuffix"), "/", Ref(stage)])
     out.export(ctx, STACK, f"{title}Url", url, f"Base URL of REST API {name}'s stage (https://.../<environment>).")
     out.export(ctx, STACK, f"{title}Id", Ref(resource), f"ID of REST API {name}.")
+
+
+def key_secret_name(ctx: Context, api: str, key: str) -> str:
+    """The secret holding the value of a standing-by REST API's key, the same name in both regions."""
+    return f"{ctx.system}/{ctx.environment}/rest-apis/{api}/keys/{key}"
+
+
+def _shared_value(api: str, key: str, ctx: Context, out: Fragment) -> dict[str, Any]:
+    """The key's value, when the API stands by in the DR region: the same in both regions, so a caller's key works
+    after a failover. A secret of the primary region, replicated to the DR region, holds it; each region's key reads
+    its own copy by a dynamic reference (never the value). Otherwise no Value: API Gateway generates the key, so no
+    template and no output/ file ever holds one."""
+    if api not in standby(ctx.spec, "rest_apis"):
+        return {}
+    name = key_secret_name(ctx, api, key)
+    if ctx.role == "primary":
+        secondary = ctx.spec["regions"]["secondary"]
+        secret = out.add(
+            secretsmanager.Secret(
+                f"{api_id(api)}Key{camel(key)}Secret",
+                Name=name,
+                Description=f"{ctx.name(api)}: the value of key {key}, in both regions",
+                KmsKeyId=key_arn(ctx),
+                GenerateSecretString=secretsmanager.GenerateSecretString(PasswordLength=40, ExcludePunctuation=True),
+                ReplicaRegions=[secretsmanager.ReplicaRegion(Region=secondary, KmsKeyId=key_alias(ctx))],
+                Tags=ctx.resource_tags(ctx.name(api, key)),
+                DeletionPolicy="Retain",
+                UpdateReplacePolicy="Retain",
+            )
+        )
+        out.after.add((secondary, KEYS_STACK))  # the replica is encrypted with the DR region's key
+        return {"Value": f"{{{{resolve:secretsmanager:{name}:SecretString}}}}", "DependsOn": [secret.title]}
+    out.after.add((ctx.primary_region, STACK))  # the replica exists once the primary's secret does
+    return {"Value": f"{{{{resolve:secretsmanager:{name}:SecretString}}}}"}
 
 
 def _function(item: str) -> apigateway.Integration:
@@ -630,4 +668,4 @@ OVERLAY: dict[str, Any] = {
     "rest_apis": {"description": "Changes to rest_apis in this environment, merged over the spec's.", "type": ["object", "null"]}
 }
 
-SECTION = Section("rest_apis", PROPERTIES, DEFS, OVERLAY, check=check, build=build, stack=STACK, log_groups=named_log_groups)
+SECTION = Section("rest_apis", PROPERTIES, DEFS, OVERLAY, check=check, build=build, stack=STACK, log_groups=named_log_groups, site=True)

@@ -39,15 +39,21 @@ _SITES: dict[int, tuple[Spec, Spec | None]] = {}
 
 
 def standby(spec: Spec, kind: str = "fleets") -> dict[str, dict[str, Any]]:
-    """The standby fleets (or services) and their DR sizes, when the environment has a DR region."""
+    """The standby fleets (services, REST APIs) and their DR sizes, when the environment has a DR region."""
     if not spec["regions"].get("secondary"):
         return {}
-    return dict(((spec.get("recovery") or {}).get("standby") or {}).get(kind, {}))
+    named = ((spec.get("recovery") or {}).get("standby") or {}).get(kind, {})
+    return {name: {} for name in named} if isinstance(named, list) else dict(named)
 
 
 def standing(spec: Spec) -> set[str]:
-    """What stands by, as references: `fleets.<n>` and `services.<n>`."""
-    return {f"{kind}.{name}" for kind in ("fleets", "services") for name in standby(spec, kind)}
+    """What stands by, as references: `fleets.<n>`, `services.<n>` and `rest_apis.<n>`."""
+    return {f"{kind}.{name}" for kind in ("fleets", "services", "rest_apis") for name in standby(spec, kind)}
+
+
+def api_targets(api: dict[str, Any]) -> list[str]:
+    """What a REST API's routes reach (`fleets.<n>`, `services.<n>`, `functions.<n>`), sorted, once each."""
+    return sorted(set(api["routes"].values()))
 
 
 def runs(spec: Spec) -> bool:
@@ -92,9 +98,27 @@ def _derive(spec: Spec) -> Spec:
     if "parameters" in spec:
         values = {group: entries for group, entries in spec["parameters"]["values"].items() if group in used.get("parameters", ())}
         site["parameters"] = {**spec["parameters"], "values": values}
+    site["rest_apis"] = {name: spec["rest_apis"][name] for name in sorted(standby(spec, "rest_apis"))}
+    site["firewall"] = _site_firewall(spec, site)
     if spec.get("alarms"):
         site["alarms"] = _site_alarms(spec["alarms"], site)
     return site
+
+
+def _site_firewall(spec: Spec, site: Spec) -> dict[str, Any]:
+    """The regional web ACLs of what the DR site has: its public load balancer and the REST APIs standing by (the
+    cdn's ACL stays with the distribution)."""
+    from . import balancers  # balancers reach cdn_origin, which imports this module
+
+    here = {f"rest_apis.{name}" for name in site["rest_apis"]}
+    if any(not balancer.internal for balancer in balancers.balancers(site)):
+        here.add("load_balancer")
+    acls = {}
+    for name, firewall in (spec.get("firewall") or {}).items():
+        attach = [target for target in firewall["attach"] if target in here]
+        if attach:
+            acls[name] = {**firewall, "attach": attach}
+    return acls
 
 
 def _resized(service: dict[str, Any], sizes: dict[str, Any]) -> dict[str, Any]:
@@ -140,7 +164,7 @@ def _site_alarms(alarms: dict[str, Any], site: Spec) -> dict[str, Any]:
     from . import alarms as alarms_section  # alarms reaches balancers, which reach this module
 
     trimmed: dict[str, Any] = {**alarms, **{kind: {} for kind in alarms_section.ITEM_KINDS}}
-    for kind in ("fleets", "caches", "services", "queues"):
+    for kind in ("fleets", "caches", "services", "queues", "rest_apis"):
         trimmed[kind] = {name: metrics for name, metrics in alarms[kind].items() if name in site[kind]}
     # Of the databases', the DR replicas' lag: their other alarms stay with the primary.
     trimmed["databases"] = {
@@ -167,12 +191,10 @@ def _site_alarms(alarms: dict[str, Any], site: Spec) -> dict[str, Any]:
 _DROPPED = (
     "functions",
     "schedules",
-    "rest_apis",
     "apis",
     "access",
     "backups",
     "secrets",
-    "firewall",
 )
 
 
@@ -217,8 +239,8 @@ def check(spec: Spec) -> Iterator[Problem]:
     """What a standby needs that the DR region would not have, at the standby's line."""
     recovery = spec.get("recovery") or {}
     declared = recovery.get("standby") or {}
-    fleets, services = declared.get("fleets", {}), declared.get("services", {})
-    if not fleets and not services:
+    fleets, services, apis = declared.get("fleets", {}), declared.get("services", {}), declared.get("rest_apis", [])
+    if not fleets and not services and not apis:
         return
     if not spec["regions"].get("secondary"):
         yield ("recovery", "standby"), "a standby runs in regions.secondary, which this environment does not have; add it"
@@ -228,6 +250,29 @@ def check(spec: Spec) -> Iterator[Problem]:
         yield from _check_fleet(spec, name, sizes, services, expendable)
     for name, sizes in sorted(services.items()):
         yield from _check_service(spec, name, sizes, fleets, expendable)
+    for index, name in enumerate(apis):
+        yield from _check_api(spec, name, ("recovery", "standby", "rest_apis", index))
+
+
+def _check_api(spec: Spec, name: str, at: Path) -> Iterator[Problem]:
+    """A REST API stands by when what its routes reach does, and a name of its own fails over to it."""
+    api = spec.get("rest_apis", {}).get(name)
+    if api is None:
+        known = ", ".join(sorted(spec.get("rest_apis", {}))) or "none are declared"
+        yield at, f"rest_apis.{name} does not exist (rest_apis: {known})"
+        return
+    here = standing(spec)
+    for target in api_targets(api):
+        if target not in here:
+            better = "functions do not stand by yet" if target.startswith("functions.") else "stand it by too (recovery.standby)"
+            yield at, f"rest_apis.{name} stands by in {spec['regions']['secondary']}, and routes to {target}, which does not: {better}"
+    records = (spec.get("dns") or {}).get("records", {})
+    if f"rest_apis.{name}" not in records.values():
+        yield (
+            at,
+            f"rest_apis.{name}'s callers use API Gateway's URL of {spec['regions']['primary']}, which cannot fail over: give it a "
+            f"name that can (dns.records.<name>: rest_apis.{name}, with a certificate covering it)",
+        )
 
 
 def _check_fleet(spec: Spec, name: str, sizes: dict[str, Any], services: dict[str, Any], expendable: set[str]) -> Iterator[Problem]:
@@ -379,6 +424,15 @@ PROPERTY: dict[str, Any] = {
             },
             "default": {},
             "examples": [{"api": {"count": 1}}],
+        },
+        "rest_apis": {
+            "description": "REST APIs standing by in the DR region: each is built there too, behind its custom domain's failover "
+            "record (dns.records.<name>: rest_apis.<n>), with its keys' values shared by both regions.",
+            "type": "array",
+            "uniqueItems": True,
+            "items": {"type": "string", "pattern": "^[a-z][a-z0-9-]*$"},
+            "default": [],
+            "examples": [["partners"]],
         },
     },
 }

@@ -1,4 +1,4 @@
-"""The DR site's certificates: its load balancers' `certificates.<n>`, requested again in the DR region.
+"""The DR site's certificates: its load balancers' and standing-by APIs' `certificates.<n>`, requested again in the DR region.
 
 ACM certificates are regional, so the DR site's load balancers need their own, under the same names. They are
 requested without a zone ID (the zone's ID is exported in the primary region only): ACM validates a domain of one
@@ -9,7 +9,7 @@ account by the same CNAME record in every region, and the primary's certificate 
 from __future__ import annotations
 
 from ..context import Context, Fragment, camel
-from . import balancers
+from . import balancers, dns
 from .base import SECONDARY, Section, Spec
 from .certificates import twin_certificate
 from .dns import ZONE_STACK
@@ -25,7 +25,14 @@ def wanted(spec: Spec) -> list[str]:
     if site is None:
         return []
     found = {str(b.certificate) for b in balancers.balancers(site) if str(b.certificate).startswith(CERTIFICATE_PREFIX)}
-    return sorted(reference[len(CERTIFICATE_PREFIX) :] for reference in found)
+    names = {reference[len(CERTIFICATE_PREFIX) :] for reference in found}
+    # The custom domains of the REST APIs standing by, behind their failover records.
+    for relative, target in (spec.get("dns") or {}).get("records", {}).items():
+        if str(target).startswith("rest_apis.") and str(target).split(".", 1)[1] in site["rest_apis"]:
+            certificate = dns.api_certificate(spec, dns.fqdn(spec, relative))
+            if certificate:
+                names.add(certificate)
+    return sorted(names)
 
 
 def build(spec: Spec, ctx: Context) -> Fragment:

@@ -181,11 +181,10 @@ def test_an_rto_from_the_loss_of_the_region_needs_the_standby(tmp_path: Path) ->
         (
             (
                 "buckets.scratch:readwrite]",
-                "buckets.scratch:readwrite, functions.resize]\nfunctions: {resize: {runtime: python3.12, "
-                "handler: app.handler, code: s3:harbor-artifacts/resize.zip}}",
+                "buckets.scratch:readwrite, secrets.token]\nsecrets: {token: {}}",
             ),
-            "fleets.web stands by in us-west-2, where functions.resize is not: the DR site has databases, buckets, file systems, "
-            "caches, parameters, queues, topics, buses and standing-by services only",
+            "fleets.web stands by in us-west-2, where secrets.token is not: the DR site has databases, buckets, file systems, "
+            "caches, parameters, queues, topics, buses and standing-by services and functions only",
         ),
     ],
 )

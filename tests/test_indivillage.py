@@ -382,6 +382,11 @@ def test_the_documented_recovery_objectives_are_stated_and_hold() -> None:
                 "fleets": {"web": {"min": 1, "desired": 1}, "app": {"min": 1, "desired": 1}, "containers": {"min": 1}},
                 "services": {"api": {"count": 1}, "worker": {"count": 1}},
                 "rest_apis": ["app"],
+                "functions": {
+                    "file-processor": {"bucket": "indivillage-artifacts-us-west-2"},
+                    "image-optimizer": {"bucket": "indivillage-artifacts-us-west-2"},
+                    "notifications": {"bucket": "indivillage-artifacts-us-west-2"},
+                },
             },
         },
     }
@@ -440,3 +445,17 @@ def test_production_partners_api_fails_over_to_us_west_2_with_the_same_keys_and_
     dimensions = edges["us-east-1"]["RecordApiFailoverAlarm"]["Properties"]["Dimensions"]
     assert dimensions[1]["Value"] == {"Fn::ImportValue": "indivillage-production-app-FleetAppTargetGroupFullName"}
     assert "CertificateApi" in stack("production", "dns", "us-west-2")["Resources"]  # ACM is regional
+
+
+def test_production_functions_stand_by_with_code_from_us_west_2_and_the_rotation_stays_in_us_east_1() -> None:
+    dr = stack("production", "app", "us-west-2")
+    functions = {title: r["Properties"] for title, r in of_type(dr, "AWS::Lambda::Function").items()}
+    assert set(functions) == {"FunctionFileProcessor", "FunctionImageOptimizer", "FunctionNotifications"}
+    for function in functions.values():
+        assert function["Code"]["S3Bucket"] == "indivillage-artifacts-us-west-2"  # Lambda reads code in its own region
+    # The same release key as us-east-1's, so one `ivc deploy --set` ships both regions.
+    primary = stack("production", "app")["Resources"]["FunctionFileProcessor"]["Properties"]["Code"]
+    assert functions["FunctionFileProcessor"]["Code"]["S3Key"] == primary["S3Key"] == {"Ref": "FunctionFileProcessorCodeKey"}
+    # Uploads to us-west-2's own uploads bucket reach the processors there through EventBridge.
+    uploads = stack("production", "data", "us-west-2")["Resources"]["BucketUploads"]["Properties"]
+    assert uploads["NotificationConfiguration"] == {"EventBridgeConfiguration": {"EventBridgeEnabled": True}}

@@ -767,4 +767,5 @@ SECTION = Section(
     stack=STACK,
     use=UseTarget(default="invoke", accesses=("invoke",), connect=connect, statements=statements),
     log_groups=named_log_groups,
+    site=True,
 )

@@ -31,7 +31,7 @@ from .. import relations
 from .base import Path, Problem, Spec
 
 # What a standby may use, and how the DR region has it.
-AVAILABLE = ("databases", "buckets", "filesystems", "caches", "parameters", "queues", "topics", "buses", "services")
+AVAILABLE = ("databases", "buckets", "filesystems", "caches", "parameters", "queues", "topics", "buses", "services", "functions")
 # Built in the DR site, empty, whenever something there uses them.
 MESSAGING = ("queues", "topics", "buses")
 
@@ -48,7 +48,7 @@ def standby(spec: Spec, kind: str = "fleets") -> dict[str, dict[str, Any]]:
 
 def standing(spec: Spec) -> set[str]:
     """What stands by, as references: `fleets.<n>`, `services.<n>` and `rest_apis.<n>`."""
-    return {f"{kind}.{name}" for kind in ("fleets", "services", "rest_apis") for name in standby(spec, kind)}
+    return {f"{kind}.{name}" for kind in ("fleets", "services", "functions", "rest_apis") for name in standby(spec, kind)}
 
 
 def api_targets(api: dict[str, Any]) -> list[str]:
@@ -58,7 +58,7 @@ def api_targets(api: dict[str, Any]) -> list[str]:
 
 def runs(spec: Spec) -> bool:
     """Whether anything computes in the DR region (so it needs NAT, a load balancer, certificates...)."""
-    return bool(standby(spec) or standby(spec, "services"))
+    return bool(standby(spec) or standby(spec, "services") or standby(spec, "functions"))
 
 
 def site_spec(spec: Spec) -> Spec | None:
@@ -73,19 +73,27 @@ def site_spec(spec: Spec) -> Spec | None:
 
 def _derive(spec: Spec) -> Spec:
     fleets = {}
-    for name, sizes in sorted(standby(spec).items()):
+    # Names that do not exist are check()'s to report; the site leaves them out.
+    for name, sizes in sorted((n, z) for n, z in standby(spec).items() if n in spec.get("fleets", {})):
         fleet = {**spec["fleets"][name], "schedules": [], **sizes}  # no scheduled scale-up of the standby
         if "desired" not in sizes:
             fleet.pop("desired", None)
         fleets[name] = fleet
-    services = {name: _resized(spec["services"][name], sizes) for name, sizes in sorted(standby(spec, "services").items())}
+    services = {n: _resized(spec["services"][n], z) for n, z in sorted(standby(spec, "services").items()) if n in spec.get("services", {})}
+    functions = {
+        n: _moved(spec["functions"][n], z) for n, z in sorted(standby(spec, "functions").items()) if n in spec.get("functions", {})
+    }
     used: dict[str, set[str]] = {}
-    for item in [*fleets.values(), *services.values()]:
+    for item in [*fleets.values(), *services.values(), *functions.values()]:
         for use in relations.uses(item):
             used.setdefault(use.kind, set()).add(use.name)
         queue = (item.get("scale") or {}).get("queue")
-        if queue:
-            used.setdefault("queues", set()).add(queue.split(".", 1)[1])
+        references = [queue] if queue else []
+        references += [item["dead_letter"]] if item.get("dead_letter") else []
+        references += [str(trigger[key]) for trigger in item.get("on", []) for key in ("queue", "topic", "bucket") if key in trigger]
+        for reference in references:
+            kind, _, name = reference.partition(".")
+            used.setdefault(kind, set()).add(name)
     for kind, name in delivered(spec, used):
         used.setdefault(kind, set()).add(name)
     site = {key: value for key, value in spec.items() if key not in _DROPPED}
@@ -93,12 +101,13 @@ def _derive(spec: Spec) -> Spec:
     for kind in AVAILABLE:
         site[kind] = {name: item for name, item in spec.get(kind, {}).items() if name in used.get(kind, ())}
     site["services"] = services
-    images = {registry for service in services.values() if (registry := registries_of(spec, service))}
+    site["functions"] = functions
+    images = {registry for item in [*services.values(), *functions.values()] if (registry := registries_of(spec, item))}
     site["registries"] = {name: item for name, item in spec.get("registries", {}).items() if name in images}
     if "parameters" in spec:
         values = {group: entries for group, entries in spec["parameters"]["values"].items() if group in used.get("parameters", ())}
         site["parameters"] = {**spec["parameters"], "values": values}
-    site["rest_apis"] = {name: spec["rest_apis"][name] for name in sorted(standby(spec, "rest_apis"))}
+    site["rest_apis"] = {name: spec["rest_apis"][name] for name in sorted(standby(spec, "rest_apis")) if name in spec.get("rest_apis", {})}
     site["firewall"] = _site_firewall(spec, site)
     if spec.get("alarms"):
         site["alarms"] = _site_alarms(spec["alarms"], site)
@@ -130,10 +139,19 @@ def _resized(service: dict[str, Any], sizes: dict[str, Any]) -> dict[str, Any]:
     return resized
 
 
-def registries_of(spec: Spec, service: dict[str, Any]) -> str | None:
+def _moved(function: dict[str, Any], there: dict[str, Any]) -> dict[str, Any]:
+    """A function as it stands by: its code from the DR region's artifacts bucket (Lambda reads code in its own region)."""
+    code = str(function["code"])
+    if code.startswith("s3:") and "bucket" in there:
+        code = f"s3:{there['bucket']}/{code.split('/', 1)[1]}"
+    return {**function, "code": code}
+
+
+def registries_of(spec: Spec, item: dict[str, Any]) -> str | None:
+    """The spec's registry an image of a service (`image:`) or a function (`code: ecr:...`) is in, or None."""
     from . import registries  # registries reaches secrets, which reach services
 
-    return registries.of_image(spec, str(service["image"]))
+    return registries.of_image(spec, str(item.get("image") or item.get("code")))
 
 
 def delivered(spec: Spec, used: dict[str, set[str]]) -> list[tuple[str, str]]:
@@ -164,7 +182,7 @@ def _site_alarms(alarms: dict[str, Any], site: Spec) -> dict[str, Any]:
     from . import alarms as alarms_section  # alarms reaches balancers, which reach this module
 
     trimmed: dict[str, Any] = {**alarms, **{kind: {} for kind in alarms_section.ITEM_KINDS}}
-    for kind in ("fleets", "caches", "services", "queues", "rest_apis"):
+    for kind in ("fleets", "caches", "services", "queues", "functions", "rest_apis"):
         trimmed[kind] = {name: metrics for name, metrics in alarms[kind].items() if name in site[kind]}
     # Of the databases', the DR replicas' lag: their other alarms stay with the primary.
     trimmed["databases"] = {
@@ -189,7 +207,6 @@ def _site_alarms(alarms: dict[str, Any], site: Spec) -> dict[str, Any]:
 # Sections of the primary that the DR site does not have: what is global (the cdn's distribution and its firewall,
 # the zone and its records are in the primary's and CloudFront's regions) or not in the DR site yet.
 _DROPPED = (
-    "functions",
     "schedules",
     "apis",
     "access",
@@ -240,7 +257,8 @@ def check(spec: Spec) -> Iterator[Problem]:
     recovery = spec.get("recovery") or {}
     declared = recovery.get("standby") or {}
     fleets, services, apis = declared.get("fleets", {}), declared.get("services", {}), declared.get("rest_apis", [])
-    if not fleets and not services and not apis:
+    functions = declared.get("functions", {})
+    if not fleets and not services and not apis and not functions:
         return
     if not spec["regions"].get("secondary"):
         yield ("recovery", "standby"), "a standby runs in regions.secondary, which this environment does not have; add it"
@@ -252,6 +270,65 @@ def check(spec: Spec) -> Iterator[Problem]:
         yield from _check_service(spec, name, sizes, fleets, expendable)
     for index, name in enumerate(apis):
         yield from _check_api(spec, name, ("recovery", "standby", "rest_apis", index))
+    for name, there in sorted(functions.items()):
+        yield from _check_function(spec, name, there, expendable)
+    yield from _check_deliveries(spec)
+
+
+def _check_function(spec: Spec, name: str, there: dict[str, Any], expendable: set[str]) -> Iterator[Problem]:
+    at = ("recovery", "standby", "functions", name)
+    function = spec.get("functions", {}).get(name)
+    if function is None:
+        known = ", ".join(sorted(spec.get("functions", {}))) or "none are declared"
+        yield at, f"functions.{name} does not exist (functions: {known})"
+        return
+    from_s3 = str(function["code"]).startswith("s3:")
+    if from_s3 and "bucket" not in there:
+        yield (
+            at,
+            f"functions.{name}'s code is in an S3 bucket of {spec['regions']['primary']}, and Lambda reads code from its own "
+            f"region: name the bucket of {spec['regions']['secondary']} that holds the same keys (bucket: <name>)",
+        )
+    elif not from_s3 and "bucket" in there:
+        yield (*at, "bucket"), f"functions.{name}'s code is an image, which the registry replicates: remove bucket"
+    for index, trigger in enumerate(function.get("on", [])):
+        where = ("functions", name, "on", index)
+        if "schedule" in trigger:
+            yield where, f"functions.{name} stands by, and a schedule would run it in both regions at once; it cannot stand by yet"
+        elif "bucket" in trigger and replicated(spec, "buckets", str(trigger["bucket"]).split(".", 1)[1]):
+            yield (
+                where,
+                f"functions.{name} stands by, and {trigger['bucket']} is its replica there, which sends no events yet; the "
+                "replica's objects arrive by replication, not by uploads",
+            )
+    for index, use in enumerate(relations.uses(function)):
+        yield from _use_problems(spec, ("functions", name), index, use, expendable)
+
+
+def _check_deliveries(spec: Spec) -> Iterator[Problem]:
+    """The DR site's topics and buses deliver where the primary's do: a function they deliver to must stand by."""
+    site = site_spec(spec)
+    if site is None:
+        return
+    standing_functions = set(site["functions"])
+    for topic, settings in site["topics"].items():
+        for index, subscription in enumerate(settings.get("subscriptions", [])):
+            target = str(subscription.get("function", ""))
+            if target and target.split(".", 1)[1] not in standing_functions:
+                yield (
+                    ("topics", topic, "subscriptions", index),
+                    f"topics.{topic} stands by in {spec['regions']['secondary']} and delivers to {target}, which does not: stand "
+                    "it by too (recovery.standby.functions)",
+                )
+    for bus, settings in site["buses"].items():
+        for rule, routed in settings.get("rules", {}).items():
+            for index, target in enumerate(routed["to"]):
+                if target.startswith("functions.") and target.split(".", 1)[1] not in standing_functions:
+                    yield (
+                        ("buses", bus, "rules", rule, "to", index),
+                        f"buses.{bus} stands by in {spec['regions']['secondary']} and delivers to {target}, which does not: "
+                        "stand it by too (recovery.standby.functions)",
+                    )
 
 
 def _check_api(spec: Spec, name: str, at: Path) -> Iterator[Problem]:
@@ -264,8 +341,11 @@ def _check_api(spec: Spec, name: str, at: Path) -> Iterator[Problem]:
     here = standing(spec)
     for target in api_targets(api):
         if target not in here:
-            better = "functions do not stand by yet" if target.startswith("functions.") else "stand it by too (recovery.standby)"
-            yield at, f"rest_apis.{name} stands by in {spec['regions']['secondary']}, and routes to {target}, which does not: {better}"
+            yield (
+                at,
+                f"rest_apis.{name} stands by in {spec['regions']['secondary']}, and routes to {target}, which does not: stand it "
+                "by too (recovery.standby)",
+            )
     records = (spec.get("dns") or {}).get("records", {})
     if f"rest_apis.{name}" not in records.values():
         yield (
@@ -351,10 +431,13 @@ def _use_problems(spec: Spec, owner: tuple[str, str], index: int, use: Any, expe
         yield (
             at,
             f"{who} stands by in {secondary}, where {reference} is not: the DR site has databases, buckets, file systems, "
-            "caches, parameters, queues, topics, buses and standing-by services only",
+            "caches, parameters, queues, topics, buses and standing-by services and functions only",
         )
-    elif use.kind == "services" and use.name not in standby(spec, "services"):
-        yield at, f"{who} stands by in {secondary} and calls {reference}, which does not: stand it by too (recovery.standby.services)"
+    elif use.kind in ("services", "functions") and use.name not in standby(spec, use.kind):
+        yield (
+            at,
+            f"{who} stands by in {secondary} and calls {reference}, which does not: stand it by too (recovery.standby.{use.kind})",
+        )
     elif use.kind == "databases":
         database = spec["databases"][use.name]
         if "dr_replica" not in database:
@@ -424,6 +507,27 @@ PROPERTY: dict[str, Any] = {
             },
             "default": {},
             "examples": [{"api": {"count": 1}}],
+        },
+        "functions": {
+            "description": "Functions standing by in the DR region, by name: built there too, fed by that region's queues, "
+            "topics, buses and buckets. Code from S3 is read from `bucket`, a bucket of the DR region holding the same keys.",
+            "type": "object",
+            "additionalProperties": {
+                "description": "Where a standby function's code is in the DR region.",
+                "type": "object",
+                "additionalProperties": False,
+                "properties": {
+                    "bucket": {
+                        "description": "The DR region's artifacts bucket, with the same keys as the code's bucket (a release "
+                        "ships to both).",
+                        "type": "string",
+                        "pattern": "^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$",
+                        "examples": ["acme-artifacts-us-west-2"],
+                    }
+                },
+            },
+            "default": {},
+            "examples": [{"thumbnails": {"bucket": "acme-artifacts-us-west-2"}}],
         },
         "rest_apis": {
             "description": "REST APIs standing by in the DR region: each is built there too, behind its custom domain's failover "

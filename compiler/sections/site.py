@@ -1,11 +1,11 @@
 """The DR site: what runs in `regions.secondary` while the primary serves, at its standby sizes.
 
-`recovery.standby` names the fleets and services that stand by in the DR region and their sizes there (a warm
-standby: small, scaled up on failover). From it ivc derives the *site spec*: the environment's spec cut down to
-them and to what they use, which the same builders as the primary's compile in the DR region (the sections marked
-`site=True`: security groups, fleets, services, load balancers, caches, file systems, buckets, queues, topics,
-buses, registries, parameters, patching, alarms). Nothing is written twice, and the DR site is what the primary is,
-smaller.
+`recovery.standby` names the fleets, services, functions and REST APIs that stand by in the DR region and their
+sizes there (a warm standby: small, scaled up on failover). From it ivc derives the *site spec*: the environment's
+spec cut down to them and to what they use, which the same builders as the primary's compile in the DR region (the
+sections marked `site=True`: security groups, fleets, services, functions, REST APIs and their regional web ACLs,
+load balancers, caches, file systems, buckets, queues, topics, buses, registries, parameters, patching, alarms).
+Nothing is written twice, and the DR site is what the primary is, smaller.
 
 What a standby uses there:
 - a database: its DR replica (`databases.<n>.dr_replica`), read-only until promoted; the credentials secret is
@@ -17,9 +17,12 @@ What a standby uses there:
 - a queue, a topic or a bus: built there too, empty, with the queues their subscriptions and rules deliver to: work
   waiting in the primary's queues when the region is lost is lost with it (what it came from is data the promise
   covers: uploads are replicated or expendable);
-- another service: its standby, found through the DR site's own service discovery;
+- another service or a function: its standby (a service is found through the DR site's own service discovery);
 - an image in the spec's registries: its repository there, to which ECR replicates every push (registries.py).
-Anything else (functions, APIs, secrets of `secrets:`) is not in the DR site yet and is refused at validate time.
+A function's code from S3 comes from a bucket of the DR region (Lambda reads code in its own region). A REST API
+stands by behind a failover pair of custom domains, with its keys' values shared (rest_apis.py, failover.py).
+Anything else (HTTP APIs, schedules, secrets of `secrets:`) is not in the DR site yet and is refused at validate
+time.
 """
 
 from __future__ import annotations
@@ -306,20 +309,12 @@ def _check_function(spec: Spec, name: str, there: dict[str, Any], expendable: se
 
 
 def _check_deliveries(spec: Spec) -> Iterator[Problem]:
-    """The DR site's topics and buses deliver where the primary's do: a function they deliver to must stand by."""
+    """The DR site's buses deliver where the primary's do: a function they deliver to must stand by (topics deliver
+    to queues, e-mail and HTTPS only)."""
     site = site_spec(spec)
     if site is None:
         return
     standing_functions = set(site["functions"])
-    for topic, settings in site["topics"].items():
-        for index, subscription in enumerate(settings.get("subscriptions", [])):
-            target = str(subscription.get("function", ""))
-            if target and target.split(".", 1)[1] not in standing_functions:
-                yield (
-                    ("topics", topic, "subscriptions", index),
-                    f"topics.{topic} stands by in {spec['regions']['secondary']} and delivers to {target}, which does not: stand "
-                    "it by too (recovery.standby.functions)",
-                )
     for bus, settings in site["buses"].items():
         for rule, routed in settings.get("rules", {}).items():
             for index, target in enumerate(routed["to"]):

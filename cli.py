@@ -41,8 +41,8 @@ def main(ctx: click.Context, debug: bool) -> None:
 def _run(ctx: click.Context, work: Callable[[], int]) -> NoReturn:
     """Run a command, turning known failures into messages and exit codes."""
     from compiler.deploy.aws import DeployError
+    from compiler.discovery import UsageError
     from compiler.errors import SpecError
-    from compiler.pipeline import UsageError
     from compiler.report import text
 
     try:
@@ -137,9 +137,13 @@ def compile_command(
     """Compile specs into CloudFormation templates, linted with cfn-lint for their regions."""
 
     def work() -> int:
-        from compiler.pipeline import compile_specs
+        from compiler import freshness
 
         started = time.perf_counter()
+        fresh = freshness.lookup(list(paths), out, env, region)
+        if fresh is not None:
+            return _unchanged(fresh, fmt, started)
+        from compiler.pipeline import compile_specs
 
         def progress(line: str, final: bool) -> None:
             if final:
@@ -166,6 +170,27 @@ def compile_command(
         return 1 if failed or drift else 0
 
     _run(ctx, work)
+
+
+def _unchanged(fresh: Any, fmt: str, started: float) -> int:
+    """What a compile says when nothing it read or wrote changed since the last clean one (compiler/freshness.py)."""
+    if fmt == "json":
+        from compiler import report as render
+
+        click.echo(render.as_json([], [], True), nl=False)
+    elif fmt == "sarif":
+        from compiler import report as render
+
+        click.echo(render.as_sarif([]), nl=False)
+    for line in fresh.environments:
+        _say(f"ivc: {line}")
+    seconds = time.perf_counter() - started
+    click.echo(
+        f"ivc: {fresh.specs} spec(s), {fresh.environment_count} environment(s), {fresh.stacks} template(s), {fresh.resources} "
+        f"resources in {seconds:.1f}s; up to date: nothing changed since the last clean compile",
+        err=True,
+    )
+    return 0
 
 
 SPEC = click.argument("spec", type=click.Path(path_type=Path))

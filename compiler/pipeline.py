@@ -7,18 +7,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import emit
+from . import emit, freshness
+from .discovery import UsageError, discover
 from .errors import Diagnostic, SpecError
 from .lint import lint_all
 from .loader import find
 from .stacks import Stack, assemble
 from .validate import Environment, load_and_validate
-
-SPEC_FILE = "spec.yaml"
-
-
-class UsageError(Exception):
-    """The command line asked for something that does not exist (exit 2)."""
 
 
 @dataclass
@@ -35,24 +30,6 @@ class Report:
     def failed(self, strict: bool = False) -> bool:
         bad = {"error", "warning"} if strict else {"error"}
         return any(d.severity in bad for d in self.diagnostics)
-
-
-def discover(paths: list[Path]) -> list[Path]:
-    """Spec files named by ``paths``: a file, a spec folder, or a folder of spec folders."""
-    found: list[Path] = []
-    for path in paths or [Path("specs")]:
-        if path.is_file():
-            found.append(path)
-        elif (path / SPEC_FILE).is_file():
-            found.append(path / SPEC_FILE)
-        elif path.is_dir():
-            inside = sorted(path.glob(f"*/{SPEC_FILE}"))
-            if not inside:
-                raise UsageError(f"{path}: no {SPEC_FILE} in it or in its subfolders")
-            found.extend(inside)
-        else:
-            raise UsageError(f"{path}: no such file or folder")
-    return list(dict.fromkeys(found))
 
 
 def one_environment(path: Path, env: str | None) -> Environment:
@@ -127,7 +104,14 @@ def compile_specs(
     ``progress(line, final)`` hears how far it got: passing lines while linting, then one final line per
     environment.
     """
-    say = progress or (lambda line, final: None)
+    said: list[str] = []
+
+    def say(line: str, final: bool) -> None:
+        if final:
+            said.append(line)
+        if progress:
+            progress(line, final)
+
     report = Report()
     specs = discover(paths)
     _refuse_out_among_specs(paths, out)
@@ -172,6 +156,11 @@ def compile_specs(
             _emit(environment, stacks, selected, folder, region, check, report)
         if env is None and region is None:
             _prune_environments(out / system, {e.name for e, _, _ in built}, check, report)
+    if not report.diagnostics and not (check and report.actions):
+        # A clean compile: the next one with nothing changed is answered from this stamp (freshness.py).
+        sources = {str(Path(path).resolve()): sha for _, built in systems for e, _, _ in built for path, sha in e.source.sources}
+        clean = freshness.Fresh(said, report.specs, report.environments, report.stacks, report.resources)
+        freshness.record(paths, out, env, region, sources, [out / system for system, _ in systems], clean)
     return report
 
 

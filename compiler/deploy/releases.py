@@ -38,7 +38,7 @@ S3_KEY_BYTES = 1024
 
 
 def _usage(message: str) -> Exception:
-    from ..pipeline import UsageError
+    from ..discovery import UsageError
 
     return UsageError(message)
 

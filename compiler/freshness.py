@@ -3,13 +3,13 @@
 After a compile that wrote (or, with --check, found) every output clean, ivc keeps a stamp beside the lint cache:
 what went in (each spec's source files, by content), what came out (every file ivc keeps in each system's output
 folder, by content), and the summary it printed. The stamp is found by a key of everything else that decides the
-output: the command's options, ivc's own code (every file of the `compiler` package and the published schema, by
-content), and the versions
-of the libraries that build and lint (troposphere, awacs, jsonschema, PyYAML, cfn-lint). A later compile with the
-same key is a hit only when every source and every output file still has the bytes the stamp recorded, and the
-output folders hold no other file; anything else is a miss, and the full pipeline runs. So a hit is what the
-pipeline would have said, and it costs reading and hashing those files: none of the pipeline's imports, no
-validation, no build, no lint.
+output: the command's options, the working folder, the day (validation refuses what is past a date), ivc's own
+code (every file of the `compiler` package and the published schema, by content), and the versions of the
+libraries that build and lint (troposphere, awacs, jsonschema, PyYAML, cfn-lint). A later compile with the same key
+is a hit only when every source and every output file still has the bytes the stamp recorded, and the output
+folders hold no other file; anything else is a miss, and the full pipeline runs. So a hit is what the pipeline
+would have said, and it costs reading and hashing those files: none of the pipeline's imports, no validation, no
+build, no lint.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import hashlib
 import json
 import os
 from dataclasses import dataclass
+from datetime import date
 from functools import cache
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -71,10 +72,15 @@ def _versions() -> list[str]:
 
 
 def key(specs: list[Path], out: Path, env: str | None, region: str | None) -> str:
-    """Everything but file contents that decides what a compile writes and says. Not --strict or --check: a stamp is
-    kept only for a compile with no finding at all and nothing out of date, which both would say too."""
+    """Everything but file contents that decides what a compile writes and says: the options, the working folder, the
+    day, ivc's code and the libraries. Not --strict or --check: a stamp is kept only for a compile with no finding at
+    all and nothing out of date, which both would say too."""
     options = {
         "format": FORMAT,
+        # Display paths in manifests and messages are relative to the working folder; and validation refuses what
+        # is past a date (runtimes, engine versions), so a stamp answers for its day only.
+        "cwd": str(Path.cwd().resolve()),
+        "day": date.today().isoformat(),
         "code": code_digest(),
         "libraries": _versions(),
         "specs": [str(p.resolve()) for p in specs],

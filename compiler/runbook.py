@@ -154,7 +154,7 @@ def _traffic(spec: dict[str, Any], primary: Context, dr: Context) -> list[str]:
                 said += f" {', '.join(staying)} {verb} no standby in {there}: those requests fail until {here} is back."
             lines.append(said)
         elif _runs_there(spec, target) and target.startswith("rest_apis."):
-            watched = site.api_targets(spec["rest_apis"][target.split(".", 1)[1]])[0]
+            watched = site.api_watched(spec["rest_apis"][target.split(".", 1)[1]])
             lines.append(
                 f"- {name}: a Route 53 failover record answers with the API's custom domain in {there} once its health "
                 f"check fails: no healthy {watched} host behind the load balancer of {here} for {detect} minutes. Callers' "

@@ -145,3 +145,23 @@ def test_a_replica_lag_alarm_without_anything_standing_by_is_refused_at_its_line
     result = ivc("validate", spec)
     assert result.exit_code == 1
     assert "replica_lag is raised by the DR site's alarms, in the DR region: stand something by there (recovery.standby)" in result.output
+
+
+def test_a_replica_lag_alarm_on_a_database_nothing_standing_by_uses_is_refused(tmp_path: Path) -> None:
+    spec = tmp_path / "quay.yaml"
+    text = FIXTURE.read_text().replace(
+        "databases:\n", 'databases:\n  ledger: {version: "16.10", instance: db.m5.large, dr_replica: {}}\n', 1
+    )
+    spec.write_text(text.replace("  databases: {main: {", "  databases: {ledger: {replica_lag: {critical: 900}}, main: {", 1))
+    result = ivc("validate", spec)
+    assert result.exit_code == 1
+    assert "nothing standing by uses databases.ledger" in result.output
+
+
+def test_a_standing_by_api_is_watched_on_its_first_target_behind_the_load_balancer(tmp_path: Path) -> None:
+    from compiler.sections import site
+
+    api = {"routes": {"POST /hook": "functions.hook", "ANY /{proxy+}": "services.api"}}
+    assert site.api_targets(api)[0] == "functions.hook"  # sorted: a function first, which has no hosts to count
+    assert site.api_watched(api) == "services.api"
+    assert site.api_watched({"routes": {"POST /hook": "functions.hook"}}) is None  # refused at validate

@@ -107,3 +107,29 @@ def test_ivcs_code_and_the_libraries_versions_are_in_the_key(tmp_path: Path, mon
     key = freshness.key(specs, out, None, None)
     monkeypatch.setattr(freshness, "version", lambda library: "0.0.0")
     assert freshness.key(specs, out, None, None) != key
+
+
+def test_another_working_folder_is_a_miss(spec: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Manifests name the spec relative to the working folder: compiled from elsewhere, they differ.
+    out = tmp_path / "out"
+    compile_(spec, out)
+    monkeypatch.chdir(tmp_path)
+    assert UP_TO_DATE not in compile_(spec, out)[1]
+    assert UP_TO_DATE in compile_(spec, out)[1]
+
+
+def test_a_stamp_answers_for_its_day_only(spec: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Validation refuses runtimes and engine versions past a date: tomorrow's compile must validate again.
+    import datetime
+
+    out = tmp_path / "out"
+    compile_(spec, out)
+    assert freshness.lookup([spec], out, None, None) is not None
+
+    class Later(datetime.date):
+        @classmethod
+        def today(cls) -> datetime.date:
+            return datetime.date.fromordinal(datetime.date.today().toordinal() + 1)
+
+    monkeypatch.setattr(freshness, "date", Later)
+    assert freshness.lookup([spec], out, None, None) is None

@@ -717,8 +717,9 @@ def _metric_description(metric: Metric) -> str:
 
 
 def _dr_only_problems(alarms: dict[str, Any], spec: Spec) -> Iterator[Problem]:
-    """A DR replica's lag is watched from the DR site: the database needs `dr_replica`, and something must stand by."""
-    from .site import runs  # site reaches balancers, which reach this module
+    """A DR replica's lag is watched from the DR site: the database needs `dr_replica`, and something standing by must
+    use it (the DR site's alarms watch what it has)."""
+    from .site import runs, site_spec  # site reaches balancers, which reach this module
 
     for name, metrics in alarms["databases"].items():
         if "replica_lag" not in metrics or name not in spec.get("databases", {}):
@@ -728,6 +729,12 @@ def _dr_only_problems(alarms: dict[str, Any], spec: Spec) -> Iterator[Problem]:
             yield at, f"replica_lag watches databases.{name}'s DR replica, which it does not have: add databases.{name}.dr_replica"
         elif not runs(spec):
             yield at, "replica_lag is raised by the DR site's alarms, in the DR region: stand something by there (recovery.standby)"
+        elif name not in (site_spec(spec) or {}).get("databases", {}):
+            yield (
+                at,
+                f"replica_lag is raised by the DR site's alarms, which watch what its standbys use, and nothing standing by uses "
+                f"databases.{name}",
+            )
     for name, composite in alarms["composite"].items():
         for index, reference in enumerate(composite["of"]):
             parts = reference.split(".")

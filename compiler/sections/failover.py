@@ -43,7 +43,7 @@ def build(spec: Spec, ctx: Context) -> Fragment:
         extra = {}
         watched = target
         if kind == "rest_apis":
-            watched = site.api_targets(spec["rest_apis"][name])[0]
+            watched = site.api_watched(spec["rest_apis"][name]) or target
             kind, _, name = watched.partition(".")
         if primary:
             alarm = out.add(

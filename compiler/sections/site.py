@@ -59,6 +59,12 @@ def api_targets(api: dict[str, Any]) -> list[str]:
     return sorted(set(api["routes"].values()))
 
 
+def api_watched(api: dict[str, Any]) -> str | None:
+    """The route target whose healthy hosts a standing-by API's failover health check watches: the first behind a
+    load balancer (a function has no hosts to count), or None."""
+    return next((target for target in api_targets(api) if not target.startswith("functions.")), None)
+
+
 def runs(spec: Spec) -> bool:
     """Whether anything computes in the DR region (so it needs NAT, a load balancer, certificates...)."""
     return bool(standby(spec) or standby(spec, "services") or standby(spec, "functions"))
@@ -180,8 +186,9 @@ def delivered(spec: Spec, used: dict[str, set[str]]) -> list[tuple[str, str]]:
 
 
 def _site_alarms(alarms: dict[str, Any], site: Spec) -> dict[str, Any]:
-    """The primary's alarms on what the DR site runs: its fleets, caches and load balancers' targets, to topics of its
-    own (the spec's `topics.` are not in the DR site), and the composites all of whose members are there."""
+    """The primary's alarms on what the DR site runs: its fleets, services, functions, queues, caches, REST APIs and
+    load balancers' targets, and its database replicas' lag, to alarm topics of its own (the spec's `topics.` are the
+    primary's: alarms notify topics of their own region only), and the composites all of whose members are there."""
     from . import alarms as alarms_section  # alarms reaches balancers, which reach this module
 
     trimmed: dict[str, Any] = {**alarms, **{kind: {} for kind in alarms_section.ITEM_KINDS}}
@@ -296,6 +303,7 @@ def _check_function(spec: Spec, name: str, there: dict[str, Any], expendable: se
         yield (*at, "bucket"), f"functions.{name}'s code is an image, which the registry replicates: remove bucket"
     for index, trigger in enumerate(function.get("on", [])):
         where = ("functions", name, "on", index)
+        bucket = str(trigger.get("bucket", ""))
         if "schedule" in trigger:
             yield where, f"functions.{name} stands by, and a schedule would run it in both regions at once; it cannot stand by yet"
         elif "bucket" in trigger and replicated(spec, "buckets", str(trigger["bucket"]).split(".", 1)[1]):
@@ -304,6 +312,13 @@ def _check_function(spec: Spec, name: str, there: dict[str, Any], expendable: se
                 f"functions.{name} stands by, and {trigger['bucket']} is its replica there, which sends no events yet; the "
                 "replica's objects arrive by replication, not by uploads",
             )
+        elif bucket and bucket not in expendable:
+            yield (
+                where,
+                f"functions.{name} stands by, and {bucket} would be a new, empty bucket there: list it in recovery.expendable "
+                "(what its events start is then lost with the primary region)",
+            )
+    yield from _image_problems(spec, ("functions", name, "code"), str(function["code"]))
     for index, use in enumerate(relations.uses(function)):
         yield from _use_problems(spec, ("functions", name), index, use, expendable)
 
@@ -341,6 +356,12 @@ def _check_api(spec: Spec, name: str, at: Path) -> Iterator[Problem]:
                 f"rest_apis.{name} stands by in {spec['regions']['secondary']}, and routes to {target}, which does not: stand it "
                 "by too (recovery.standby)",
             )
+    if api_watched(api) is None:
+        yield (
+            at,
+            f"rest_apis.{name} routes to functions only, and its failover health check watches the healthy hosts of a "
+            "route target behind the load balancer; route one path to a fleet or a service",
+        )
     records = (spec.get("dns") or {}).get("records", {})
     if f"rest_apis.{name}" not in records.values():
         yield (
@@ -395,6 +416,7 @@ def _check_service(spec: Spec, name: str, sizes: dict[str, Any], fleets: dict[st
     if "max" in sizes and not service.get("scale"):
         yield (*at, "max"), f"services.{name} does not scale (no scale:); its standby runs count tasks, so remove max"
     yield from _certificate_problems(spec, at, "services", name, service)
+    yield from _image_problems(spec, ("services", name, "image"), str(service["image"]))
     for variable in sorted(service.get("secrets", {})):
         yield (
             ("services", name, "secrets", variable),
@@ -403,6 +425,17 @@ def _check_service(spec: Spec, name: str, sizes: dict[str, Any], fleets: dict[st
         )
     for index, use in enumerate(relations.uses(service)):
         yield from _use_problems(spec, ("services", name), index, use, expendable)
+
+
+def _image_problems(spec: Spec, at: Path, image: str) -> Iterator[Problem]:
+    """An image of this account's ECR must be in the spec's registries: those are replicated to the DR region."""
+    if image.startswith("ecr:") and registries_of(spec, {"image": image}) is None:
+        repository = image[len("ecr:") :].split("@")[0].split(":")[0]
+        yield (
+            at,
+            f"{at[0]}.{at[1]} stands by in {spec['regions']['secondary']}, and nothing copies {repository}'s images there: "
+            f"declare it in registries (ivc replicates those)",
+        )
 
 
 def _certificate_problems(spec: Spec, at: Path, kind: str, name: str, item: dict[str, Any]) -> Iterator[Problem]:

@@ -25,8 +25,7 @@ from ..context import Context, Fragment
 from ..regions import CLOUDFRONT_REGION, cdn_apart
 from . import balancers
 from .base import Problem, Section, Spec
-from .keys import STACK as KEYS_STACK
-from .keys import key_alias
+from .keys import secret_replicas
 from .secrets import key_arn
 from .site import site_spec
 
@@ -131,10 +130,7 @@ def build(spec: Spec, ctx: Context) -> Fragment:
     dr_site = site_spec(spec)
     if dr_site is not None and behind_cdn(dr_site):
         regions.append(spec["regions"]["secondary"])  # the DR site's load balancer checks the header too
-    replicas: dict[str, Any] = {}
-    if regions:
-        replicas["ReplicaRegions"] = [secretsmanager.ReplicaRegion(Region=region, KmsKeyId=key_alias(ctx)) for region in regions]
-        out.after.update((region, KEYS_STACK) for region in regions)
+    replicas = secret_replicas(ctx, out, regions)
     secret = out.add(
         secretsmanager.Secret(
             SECRET,

@@ -25,7 +25,7 @@ from .. import offerings
 from ..context import Context, Fragment, camel
 from . import network, security
 from .base import DAILY_WINDOW, WEEKLY_WINDOW, Connection, Problem, Section, Spec, Use, UseTarget, env_name
-from .keys import key_alias
+from .keys import key_alias, secret_replicas
 from .logs import log_group
 from .secrets import key_arn
 
@@ -381,10 +381,7 @@ def _secret_replicas(db: dict[str, Any], ctx: Context, out: Fragment) -> dict[st
     """A database with a DR replica keeps its credentials in the DR region too, under the same name: the replica has
     the source's master user, and once promoted it is the database (encrypted there with that region's key)."""
     secondary = ctx.spec["regions"].get("secondary")
-    if "dr_replica" not in db or not secondary:
-        return {}
-    out.after.add((secondary, "keys"))  # the replica's key, by its alias there
-    return {"ReplicaRegions": [secretsmanager.ReplicaRegion(Region=secondary, KmsKeyId=key_alias(ctx))]}
+    return secret_replicas(ctx, out, [secondary] if "dr_replica" in db and secondary else [])
 
 
 def _replica(
@@ -445,7 +442,6 @@ def _backup_replication(db: dict[str, Any], ctx: Context, out: Fragment) -> dict
     if db["backups"].get("replicate_to") != "secondary":
         return {}
     from .keys import STACK as KEYS
-    from .keys import key_alias
 
     secondary = str(ctx.spec["regions"]["secondary"])
     out.after.add((secondary, KEYS))

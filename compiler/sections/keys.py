@@ -11,7 +11,7 @@ from typing import Any
 
 from awacs import kms as kms_actions
 from awacs.aws import Allow, ArnLike, BoolIfExists, Condition, Deny, PolicyDocument, Principal, Statement, StringEquals
-from troposphere import GetAtt, Ref, Sub, kms
+from troposphere import GetAtt, Ref, Sub, kms, secretsmanager
 
 from ..context import Context, Fragment
 from .base import EVERY, Section, Spec
@@ -33,6 +33,15 @@ def key_arn(ctx: Context, same_stack: bool = False) -> Any:
 def key_alias(ctx: Context) -> str:
     """The key's alias: the same name in every region, so a stack of one region can name another region's key."""
     return f"alias/{ctx.name()}"
+
+
+def secret_replicas(ctx: Context, out: Fragment, regions: list[str]) -> dict[str, Any]:
+    """A secret's `ReplicaRegions` in ``regions``, under the same name, each encrypted with that region's environment
+    key (by its alias: ARNs do not cross regions); so the keys stacks there deploy first."""
+    if not regions:
+        return {}
+    out.after.update((region, STACK) for region in regions)
+    return {"ReplicaRegions": [secretsmanager.ReplicaRegion(Region=region, KmsKeyId=key_alias(ctx)) for region in regions]}
 
 
 def needed(spec: Spec) -> bool:

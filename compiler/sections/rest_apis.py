@@ -41,8 +41,7 @@ from troposphere import AWSObject, GetAtt, Join, Ref, Sub, apigateway, apigatewa
 from ..context import Context, Fragment, camel
 from . import apis, balancers, network, security
 from .base import LOG_GROUP_PATTERN, Path, Problem, Section, Spec
-from .keys import STACK as KEYS_STACK
-from .keys import key_alias
+from .keys import secret_replicas
 from .logs import log_group
 from .secrets import key_arn
 from .site import standby
@@ -476,13 +475,12 @@ def _shared_value(api: str, key: str, ctx: Context, out: Fragment) -> dict[str, 
                 Description=f"{ctx.name(api)}: the value of key {key}, in both regions",
                 KmsKeyId=key_arn(ctx),
                 GenerateSecretString=secretsmanager.GenerateSecretString(PasswordLength=40, ExcludePunctuation=True),
-                ReplicaRegions=[secretsmanager.ReplicaRegion(Region=secondary, KmsKeyId=key_alias(ctx))],
                 Tags=ctx.resource_tags(ctx.name(api, key)),
                 DeletionPolicy="Retain",
                 UpdateReplacePolicy="Retain",
+                **secret_replicas(ctx, out, [secondary]),
             )
         )
-        out.after.add((secondary, KEYS_STACK))  # the replica is encrypted with the DR region's key
         return {"Value": f"{{{{resolve:secretsmanager:{name}:SecretString}}}}", "DependsOn": [secret.title]}
     out.after.add((ctx.primary_region, STACK))  # the replica exists once the primary's secret does
     return {"Value": f"{{{{resolve:secretsmanager:{name}:SecretString}}}}"}

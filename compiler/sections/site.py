@@ -285,12 +285,16 @@ def check(spec: Spec) -> Iterator[Problem]:
     yield from _check_deliveries(spec)
 
 
+def _missing(spec: Spec, kind: str, name: str) -> str:
+    known = ", ".join(sorted(spec.get(kind, {}))) or "none are declared"
+    return f"{kind}.{name} does not exist ({kind}: {known})"
+
+
 def _check_function(spec: Spec, name: str, there: dict[str, Any], expendable: set[str]) -> Iterator[Problem]:
     at = ("recovery", "standby", "functions", name)
     function = spec.get("functions", {}).get(name)
     if function is None:
-        known = ", ".join(sorted(spec.get("functions", {}))) or "none are declared"
-        yield at, f"functions.{name} does not exist (functions: {known})"
+        yield at, _missing(spec, "functions", name)
         return
     from_s3 = str(function["code"]).startswith("s3:")
     if from_s3 and "bucket" not in there:
@@ -345,8 +349,7 @@ def _check_api(spec: Spec, name: str, at: Path) -> Iterator[Problem]:
     """A REST API stands by when what its routes reach does, and a name of its own fails over to it."""
     api = spec.get("rest_apis", {}).get(name)
     if api is None:
-        known = ", ".join(sorted(spec.get("rest_apis", {}))) or "none are declared"
-        yield at, f"rest_apis.{name} does not exist (rest_apis: {known})"
+        yield at, _missing(spec, "rest_apis", name)
         return
     here = standing(spec)
     for target in api_targets(api):
@@ -377,8 +380,7 @@ def _check_fleet(spec: Spec, name: str, sizes: dict[str, Any], services: dict[st
     at = ("recovery", "standby", "fleets", name)
     fleet = spec.get("fleets", {}).get(name)
     if fleet is None:
-        known = ", ".join(sorted(spec.get("fleets", {}))) or "none are declared"
-        yield at, f"fleets.{name} does not exist (fleets: {known})"
+        yield at, _missing(spec, "fleets", name)
         return
     if fleet.get("ecs"):
         on_it = [s for s in services if services_section.on_fleet(spec.get("services", {}).get(s, {})) == name]
@@ -403,8 +405,7 @@ def _check_service(spec: Spec, name: str, sizes: dict[str, Any], fleets: dict[st
     at = ("recovery", "standby", "services", name)
     service = spec.get("services", {}).get(name)
     if service is None:
-        known = ", ".join(sorted(spec.get("services", {}))) or "none are declared"
-        yield at, f"services.{name} does not exist (services: {known})"
+        yield at, _missing(spec, "services", name)
         return
     fleet = services_section.on_fleet(service)
     if fleet is not None and fleet not in fleets:

@@ -51,7 +51,12 @@ def _rules() -> Any:
     """cfn-lint's rules, built once per process (the region of the config does not choose them)."""
     from cfnlint.runner import Runner
 
-    return Runner(_config("us-east-1")).rules
+    from . import lint_speedups
+
+    lint_speedups.install()
+    rules = Runner(_config("us-east-1")).rules
+    lint_speedups.tune(rules)
+    return rules
 
 
 def cfn_lint_matches(body: str, region: str) -> list[Any]:

@@ -1,18 +1,23 @@
-"""Linting with cfn-lint's rules built once per process finds exactly what `cfnlint.api.lint` finds.
+"""Linting as ivc does finds exactly what `cfnlint.api.lint` finds.
 
-compiler/lint.py reuses one set of rules for every template (see its docstring); these tests lint a corpus of
-deliberately broken templates, and a sample of the bundled outputs, both ways and compare every finding.
+compiler/lint.py reuses one set of rules for every template and compiler/lint_speedups.py removes waste from
+cfn-lint (see their docstrings); these tests lint a corpus of deliberately broken templates, which trips each
+changed path, and a sample of the bundled outputs, both ways and compare every finding. The reference runs
+`cfnlint.api.lint` in a separate Python process that never imports ivc, so nothing of ivc's changes it.
 """
 
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from functools import cache
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
-from compiler import lint
+from compiler import lint, lint_speedups
 from conftest import ROOT
 
 
@@ -59,6 +64,105 @@ BROKEN: dict[str, tuple[str, str, set[str]]] = {
     ),
     # db.m6id.large is offered for PostgreSQL in us-east-1 but not in us-west-1: only the region's config tells
     "class not offered in the region": (_template({"Db": _database("db.m6id.large")}), "us-west-1", {"E3025"}),
+    "deletion policy without its update replace policy": (
+        _template({"Topic": {**TOPIC, "DeletionPolicy": "Retain"}}),
+        "us-east-1",
+        {"W3011"},
+    ),
+    "update replace policy alone, by a condition": (
+        json.dumps(
+            {
+                "Conditions": {"Keep": {"Fn::Equals": [{"Ref": "AWS::Region"}, "us-east-1"]}},
+                "Resources": {"Topic": {**TOPIC, "UpdateReplacePolicy": {"Fn::If": ["Keep", "Retain", "Delete"]}}},
+            }
+        ),
+        "us-east-1",
+        {"W3011"},
+    ),
+    "update policy on a type that has none": (
+        _template({"Topic": {**TOPIC, "UpdatePolicy": {"AutoScalingRollingUpdate": {}}}}),
+        "us-west-2",
+        {"E3016"},
+    ),
+    "update policy that is not an object": (
+        _template(
+            {
+                "Group": {
+                    "Type": "AWS::AutoScaling::AutoScalingGroup",
+                    "UpdatePolicy": {"AutoScalingRollingUpdate": {"MaxBatchSize": "many"}},
+                    "Properties": {"MinSize": "1", "MaxSize": "2", "AvailabilityZones": ["us-east-1a"], "LaunchConfigurationName": "lc"},
+                }
+            }
+        ),
+        "us-east-1",
+        {"E3016"},
+    ),
+    "engine in capitals with a class it does not offer": (
+        _template({"Db": _database("db.t2.micro", engine="Postgres")}),
+        "us-east-1",
+        {"E3062"},
+    ),
+    "mysql class not offered for the version": (
+        _template({"Db": _database("db.t2.micro", engine="mysql", version="8.4.3")}),
+        "us-east-1",
+        {"E3062"},
+    ),
+    "functions, conditions and parameters gone wrong": (
+        json.dumps(
+            {
+                "Parameters": {"Size": {"Type": "String", "AllowedValues": ["a", "b"], "Default": "c"}},
+                "Conditions": {"Prod": {"Fn::Equals": [{"Ref": "Size"}, "a"]}},
+                "Resources": {
+                    "Queue": {
+                        "Type": "AWS::SQS::Queue",
+                        "Properties": {
+                            "QueueName": {"Fn::Sub": ["${Prefix}-${AWS::Region}-${Missing}", {"Prefix": {"Ref": "Size"}}]},
+                            "DelaySeconds": {"Fn::If": ["Prod", 1000, "zero"]},
+                            "VisibilityTimeout": {"Fn::Join": ["", [{"Ref": "Nothing"}]]},
+                        },
+                    },
+                    "Topic": {
+                        **TOPIC,
+                        "Properties": {
+                            "TopicName": {"Fn::GetAtt": ["Queue", "Colour"]},
+                            "KmsMasterKeyId": {"Fn::GetAtt": ["Queue", "Arn"]},
+                        },
+                    },
+                },
+                "Outputs": {"Url": {"Value": {"Fn::If": ["Missing", {"Ref": "Queue"}, ""]}}},
+            }
+        ),
+        "us-west-2",
+        {"E1010", "E1019", "E2015", "E3012", "E6101"},
+    ),
+    "identity policy gone wrong": (
+        _template(
+            {
+                "Role": {
+                    "Type": "AWS::IAM::Role",
+                    "Properties": {
+                        "AssumeRolePolicyDocument": {
+                            "Version": "2012-10-17",
+                            "Statement": [
+                                {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
+                            ],
+                        },
+                        "Policies": [
+                            {
+                                "PolicyName": "p",
+                                "PolicyDocument": {
+                                    "Version": "2012-10-17",
+                                    "Statement": [{"Effect": "Alow", "Action": 7, "Resource": "*"}],
+                                },
+                            }
+                        ],
+                    },
+                }
+            }
+        ),
+        "us-east-1",
+        {"E3510"},
+    ),
     "not JSON": ('{"Resources": {"Topic": {"Type": "AWS::SNS::Topic",', "us-east-1", {"E0000"}),
     "duplicate key": (
         '{"Resources": {\n "Topic": {"Type": "AWS::SNS::Topic"},\n "Topic": {"Type": "AWS::SNS::Topic"}\n}}',
@@ -67,6 +171,21 @@ BROKEN: dict[str, tuple[str, str, set[str]]] = {
     ),
 }
 GOOD: dict[str, tuple[str, str]] = {
+    # E3062 cannot tell an engine that is not a literal (it checks with functions off), but takes its full path
+    "engine from a parameter": (
+        json.dumps(
+            {
+                "Parameters": {"Engine": {"Type": "String", "AllowedValues": ["postgres", "mysql"], "Default": "postgres"}},
+                "Resources": {
+                    "Db": {
+                        **_database("db.t2.micro"),
+                        "Properties": {**_database("db.t2.micro")["Properties"], "Engine": {"Ref": "Engine"}},
+                    }
+                },
+            }
+        ),
+        "us-east-1",
+    ),
     "same class in a region that offers it": (_template({"Db": _database("db.m6id.large")}), "us-east-1"),
     "ignored by a cfn-lint directive": (
         json.dumps(
@@ -110,13 +229,41 @@ def _found(matches: list[Any]) -> list[tuple[str, str, str, int, int]]:
     ]
 
 
+# cfnlint.api.lint per template, as ivc called it before it shared rules or changed cfn-lint: a new Runner each time
+_REFERENCE = """
+import json, sys
+from cfnlint.api import ManualArgs, lint
+found = {}
+for body, region, name in json.load(sys.stdin):
+    found[name] = [
+        {"id": m.rule.id, "severity": m.rule.severity, "path": [str(step) for step in (getattr(m, "path", None) or [])],
+         "message": str(m.message), "line": m.linenumber, "column": m.columnnumber}
+        for m in lint(body, config=ManualArgs(regions=[region]))
+    ]
+assert "compiler" not in sys.modules
+json.dump(found, sys.stdout)
+"""
+
+
 @cache
 def _reference() -> dict[str, list[Any]]:
-    """What `cfnlint.api.lint` finds, as ivc called it before rules were shared: a new Runner per template."""
-    from cfnlint.api import ManualArgs
-    from cfnlint.api import lint as api_lint
-
-    return {name: api_lint(body, config=ManualArgs(regions=[region])) for body, region, name in _corpus()}
+    """What unchanged cfn-lint finds in each template of the corpus, as match-like objects."""
+    done = subprocess.run(
+        [sys.executable, "-c", _REFERENCE], input=json.dumps(_corpus()), capture_output=True, text=True, check=True, cwd="/"
+    )
+    return {
+        name: [
+            SimpleNamespace(
+                rule=SimpleNamespace(id=m["id"], severity=m["severity"]),
+                path=m["path"],
+                message=m["message"],
+                linenumber=m["line"],
+                columnnumber=m["column"],
+            )
+            for m in matches
+        ]
+        for name, matches in json.loads(done.stdout).items()
+    }
 
 
 def test_the_broken_templates_are_broken_and_the_good_ones_clean() -> None:
@@ -131,6 +278,17 @@ def test_shared_rules_find_what_cfn_lint_api_finds() -> None:
     reference = _reference()
     for body, region, name in _corpus():
         assert _found(lint.cfn_lint_matches(body, region)) == _found(reference[name]), name
+
+
+def test_the_speedups_are_in_effect_for_the_checked_cfn_lint() -> None:
+    # A new cfn-lint leaves cfn-lint unchanged (correct, slower) and fails here: check the speedups against its
+    # code (see compiler/lint_speedups.py), run this module, then set CHECKED_VERSION.
+    lint._rules()
+    assert lint_speedups.applicable(), f"cfn-lint {lint.cfn_lint_version()} is not the checked {lint_speedups.CHECKED_VERSION}"
+    import cfnlint.jsonschema.validators as validators_module
+
+    first = validators_module.create()
+    assert validators_module.create() is first  # classes are memoised
 
 
 def test_lint_all_in_worker_processes_gives_the_same_diagnostics_in_job_order(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -1,0 +1,288 @@
+"""Faster cfn-lint with the same findings: the waste a profile of our templates showed, removed.
+
+Sampled with py-spy over every Social Flow template (30 templates, 562 resources, rules built once), most of
+cfn-lint's time was not validation but bookkeeping around it:
+
+- ``cfnlint.jsonschema.validators.create`` builds a new ``@dataclass`` class, through ``exec``, each time a
+  rule extends a validator (about 1,800 classes for 14 distinct ones): 15% of the time. Here classes are
+  memoised by what they are made of (keyword functions, function filter settings, function resolvers).
+- ``evolve`` of validators, contexts and paths (hundreds of thousands of calls) went through ``fields()`` and
+  a frozen dataclass ``__init__``: about 15%. Here the new object gets the same field values directly.
+- The ``cfnLint`` keyword (rule E1101) compared every keyword with every child rule's keywords (about 300
+  string comparisons per call): 18% once the above was gone. Here it looks them up in an index.
+- E3062 (RDS instance class against engine and version) evaluates 980 ``if`` branches, 70 per engine, for
+  every DB instance. A branch applies only when ``Engine`` equals its ``const``; for a literal engine only
+  those branches are evaluated.
+- W3011 (DeletionPolicy and UpdateReplacePolicy both or neither) and E3016 (UpdatePolicy) validate every
+  resource against schemas that constrain only those keys. A resource with none of them cannot fail either
+  schema, so they are not run for it.
+
+Each change computes exactly what the code it replaces computes; tests/test_lint.py compares every finding
+with unpatched ``cfnlint.api.lint`` (run in a clean process) on a corpus of broken templates that trip each
+changed path, and ``bench/lint_equivalence.py`` does it over every bundled output. They were checked against
+cfn-lint ``CHECKED_VERSION`` only: with another version nothing is changed (lint stays correct, only slower),
+and a test fails so that the next upgrade re-checks them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+from collections import deque
+from collections.abc import Callable, Iterator
+from typing import Any
+
+CHECKED_VERSION = "1.58.0"
+
+_installed = False
+
+
+def applicable() -> bool:
+    """Whether the installed cfn-lint is the version these changes were checked against."""
+    from importlib.metadata import version
+
+    return version("cfn-lint") == CHECKED_VERSION
+
+
+def install() -> bool:
+    """Change cfn-lint's modules for this process (once); False when its version was not checked."""
+    global _installed
+    if _installed:
+        return True
+    if not applicable():
+        return False
+    _memoise_validator_classes()
+    _direct_context_evolve()
+    _direct_path_evolve()
+    _installed = True
+    return True
+
+
+def tune(rules: Any) -> None:
+    """Change rule instances of one ``Rules`` collection (cfn-lint loads rule classes per collection)."""
+    if not install():
+        return
+    by_id = {getattr(rule, "id", None): rule for rule in rules.values()}
+    if "E1101" in by_id:
+        _index_cfn_lint_keyword(by_id["E1101"])
+    if "E3062" in by_id:
+        _branches_of_the_engine(by_id["E3062"])
+    for rule_id, keys in (("W3011", {"DeletionPolicy", "UpdateReplacePolicy"}), ("E3016", {"UpdatePolicy"})):
+        if rule_id in by_id:
+            _only_resources_with(by_id[rule_id], frozenset(keys))
+
+
+def _frozen(value: Any) -> Any:
+    if isinstance(value, dict):
+        return tuple((key, _frozen(item)) for key, item in value.items())
+    if isinstance(value, list | tuple):
+        return tuple(_frozen(item) for item in value)
+    return value
+
+
+def _memoise_validator_classes() -> None:
+    import cfnlint.jsonschema.validators as validators_module
+
+    original = validators_module.create
+    classes: dict[Any, type] = {}
+
+    def create(validators: Any = None, function_filter: Any = None, fn_resolvers: Any = None) -> type:
+        settings = None
+        if function_filter is not None:
+            settings = (
+                type(function_filter),
+                tuple((f.name, _frozen(getattr(function_filter, f.name))) for f in dataclasses.fields(function_filter)),
+            )
+        key = (_frozen(dict(validators or {})), settings, _frozen(dict(fn_resolvers or {})))
+        try:
+            return classes[key]
+        except KeyError:
+            pass
+        except TypeError:  # something unhashable: build it as cfn-lint does
+            return _with_direct_evolve(original(validators, function_filter, fn_resolvers))
+        made = classes[key] = _with_direct_evolve(original(validators, function_filter, fn_resolvers))
+        return made
+
+    validators_module.create = create
+    for name in ("CfnTemplateValidator", "StandardValidator"):
+        _with_direct_evolve(getattr(validators_module, name))
+
+
+def _with_direct_evolve(cls: type) -> type:
+    """``Validator.evolve`` without ``fields()`` and ``__init__``: the same fields, the same values."""
+    fields = dataclasses.fields(cls)
+    given = tuple(f.name for f in fields if f.init)
+    accepted = frozenset(given)
+    # the others come from the class's default factories, which return the objects ``create`` captured
+    derived = {f.name: f.default_factory() for f in fields if not f.init and f.default_factory is not dataclasses.MISSING}
+    if len(derived) != len(fields) - len(given):
+        return cls
+    original = cls.evolve  # type: ignore[attr-defined]
+
+    def evolve(self: Any, **changes: Any) -> Any:
+        if not accepted.issuperset(changes):
+            return original(self, **changes)  # raises what cfn-lint raises
+        new: Any = object.__new__(cls)
+        state = self.__dict__
+        values = {name: changes[name] if name in changes else state[name] for name in given}
+        new.__dict__.update(values, **derived)
+        new.__post_init__()
+        return new
+
+    cls.evolve = evolve  # type: ignore[attr-defined]
+    return cls
+
+
+def _direct_context_evolve() -> None:
+    from cfnlint.context.context import Context
+
+    given = tuple(f.name for f in dataclasses.fields(Context))
+    accepted = frozenset(given)
+    original = Context.evolve
+
+    def evolve(self: Any, **changes: Any) -> Any:
+        if not accepted.issuperset(changes):
+            return original(self, **changes)
+        if "ref_values" in changes:
+            merged = self.ref_values.copy()
+            merged.update(changes["ref_values"])
+            changes["ref_values"] = merged
+        new = object.__new__(Context)
+        state = self.__dict__
+        # only the fields: a cached ``module_names`` is computed again, as on a new Context
+        new.__dict__.update({name: changes[name] if name in changes else state[name] for name in given})
+        return new
+
+    Context.evolve = evolve
+
+
+def _direct_path_evolve() -> None:
+    from cfnlint.context.context import Path
+    from cfnlint.helpers import FUNCTIONS
+
+    given = tuple(f.name for f in dataclasses.fields(Path))
+    accepted = frozenset(given)
+    original_evolve, original_descend = Path.evolve, Path.descend
+
+    def evolve(self: Any, **changes: Any) -> Any:
+        if not accepted.issuperset(changes):
+            return original_evolve(self, **changes)
+        new = object.__new__(Path)
+        state = self.__dict__
+        new.__dict__.update({name: changes[name] if name in changes else state[name] for name in given})
+        return new
+
+    def descend(self: Any, **changes: Any) -> Any:
+        cfn_path = changes.get("cfn_path")
+        if cfn_path in FUNCTIONS or isinstance(cfn_path, int) or not accepted.issuperset(changes):
+            return original_descend(self, **changes)  # raises what cfn-lint raises
+        new = object.__new__(Path)
+        state = self.__dict__
+        new.__dict__.update(
+            {name: state[name] + deque([changes[name]]) if changes.get(name) is not None else state[name] for name in given}
+        )
+        return new
+
+    Path.evolve = evolve
+    Path.descend = descend
+
+
+def _index_cfn_lint_keyword(rule: Any) -> None:
+    """E1101's ``cfnLint`` keyword, with child rules found by keyword in a dict instead of a nested loop."""
+    from cfnlint.jsonschema._utils import Unset
+
+    index: dict[str, list[Any]] = {}
+    built = [False]
+    initialize = rule.initialize
+
+    def initialize_and_forget(self: Any, cfn: Any) -> Any:
+        # Rules.run initialises every rule, then wires child rules anew, for each template: index them again
+        built[0] = False
+        return initialize(cfn)
+
+    def children() -> dict[str, list[Any]]:
+        if not built[0]:
+            index.clear()
+            for child in rule.child_rules.values():
+                if child is None or not child.id:
+                    continue
+                for keyword in child.keywords:
+                    index.setdefault(keyword, []).append(child)
+            built[0] = True
+        return index
+
+    def cfnLint(self: Any, validator: Any, keywords: Any, instance: Any, schema: Any) -> Iterator[Any]:
+        validator = validator.evolve(function_filter=validator.function_filter.evolve(add_cfn_lint_keyword=False))
+        by_keyword = children()
+        for keyword in keywords:
+            for child in by_keyword.get(keyword, ()):
+                for err in child.validate(validator, keyword, instance, schema):
+                    if err.rule is None and isinstance(err.validator, Unset):
+                        err.rule = child
+                    yield err
+
+    rule.initialize = types.MethodType(initialize_and_forget, rule)
+    rule.cfnLint = types.MethodType(cfnLint, rule)
+
+
+def _branches_of_the_engine(rule: Any) -> None:
+    """E3062 with only the ``if`` branches whose ``Engine`` const is the instance's (literal) engine."""
+    full = rule._schema
+    branches = full.get("allOf")
+    if set(full) - {"allOf", "description"} or not isinstance(branches, list):
+        return
+    by_engine: dict[str, dict[str, Any]] = {}
+    for branch in branches:
+        engine = branch.get("if", {}).get("properties", {}).get("Engine", {}).get("const") if isinstance(branch, dict) else None
+        required = branch.get("if", {}).get("required", []) if isinstance(branch, dict) else []
+        if not isinstance(engine, str) or "Engine" not in required or set(branch) - {"if", "then"}:
+            return  # not the shape this was checked against: leave the rule as it is
+        by_engine.setdefault(engine, {**full, "allOf": []})["allOf"].append(branch)
+    original = rule.validate
+
+    def validate(self: Any, validator: Any, keywords: Any, instance: Any, schema: Any) -> Iterator[Any]:
+        engine = instance.get("Engine") if isinstance(instance, dict) else None
+        if not isinstance(engine, str):
+            yield from original(validator, keywords, instance, schema)
+            return
+        # the rule's own steps (DbInstanceDbInstanceClassWithEngine.validate), then its parent's with the branches
+        validator = validator.evolve(context=validator.context.evolve(functions=[]))
+        instance["Engine"] = engine.lower()
+        pruned = by_engine.get(instance["Engine"], {**full, "allOf": []})
+        yield from _validate_with(self, validator, instance, pruned)
+
+    rule.validate = types.MethodType(validate, rule)
+
+
+def _validate_with(rule: Any, validator: Any, instance: Any, schema: dict[str, Any]) -> Iterator[Any]:
+    """``CfnLintJsonSchema.validate`` with ``schema`` in place of the rule's own."""
+    from cfnlint.jsonschema._keywords_cfn import cfn_type
+
+    cfn_validator = rule.extend_validator(
+        validator=validator.evolve(
+            function_filter=validator.function_filter.evolve(validate_dynamic_references=False, add_cfn_lint_keyword=False)
+        ),
+        schema=schema,
+        context=validator.context.evolve(unresolvable_function_mode=True),
+        validators={"type": cfn_type},
+    )
+    for err in rule._iter_errors(cfn_validator, instance):
+        if not getattr(err, "unknown", False):
+            yield err
+
+
+def _only_resources_with(rule: Any, keys: frozenset[str]) -> None:
+    """Run a rule on a resource only when it has one of ``keys``: its schema constrains nothing else."""
+    original: Callable[..., Iterator[Any]] = rule.validate
+
+    def validate(self: Any, validator: Any, keywords: Any, instance: Any, schema: Any) -> Iterator[Any]:
+        if (
+            isinstance(instance, dict)
+            and "Type" in instance
+            and keys.isdisjoint(instance)
+            and not any(str(k).startswith("Fn::") for k in instance)
+        ):
+            return
+        yield from original(validator, keywords, instance, schema)
+
+    rule.validate = types.MethodType(validate, rule)

@@ -17,6 +17,7 @@ workers inherit them; with another start method each worker builds its own.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import multiprocessing
@@ -125,8 +126,13 @@ def _lint_job(job: tuple[str, str, str]) -> list[Diagnostic]:
     return lint(*job)
 
 
-def lint_all(jobs: list[tuple[str, str, str]], done: Callable[[int, int], None] | None = None) -> list[list[Diagnostic]]:
-    """Lint (body, region, location) jobs, from the cache where possible, the rest in parallel over the cores."""
+def lint_all(
+    jobs: list[tuple[str, str, str]], done: Callable[[int, int], None] | None = None, ready: Prepared | None = None
+) -> list[list[Diagnostic]]:
+    """Lint (body, region, location) jobs, from the cache where possible, the rest in parallel over the cores.
+
+    With ``ready`` (see ``prepare``), the rest is linted by the process it got ready.
+    """
     folder = cache_dir()
     results: list[list[Diagnostic] | None] = [None] * len(jobs)
     for index, (body, region, location) in enumerate(jobs):
@@ -136,30 +142,106 @@ def lint_all(jobs: list[tuple[str, str, str]], done: Callable[[int, int], None] 
                 results[index] = [Diagnostic(**{**item, "location": location}) for item in cached]
             except (OSError, ValueError, TypeError):
                 pass
-    # largest first, so that the longest templates do not start last and leave a core idle at the end
-    todo = sorted((index for index, result in enumerate(results) if result is None), key=lambda i: -len(jobs[i][0]))
+    todo = [index for index, result in enumerate(results) if result is None]
     if todo:
-        workers = min(os.cpu_count() or 1, len(todo))
-        context = _pool_context()
-        if workers <= 1 or context.get_start_method() == "fork":
-            _rules()  # here, so that forked workers start with the rules (and cfn-lint imported)
-        fresh = []
-        if workers <= 1:
-            for count, index in enumerate(todo, start=1):
-                fresh.append(_lint_job(jobs[index]))
-                if done:
-                    done(count, len(todo))
-        else:
-            with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-                for count, found in enumerate(pool.map(_lint_job, [jobs[index] for index in todo]), start=1):
-                    fresh.append(found)
-                    if done:
-                        done(count, len(todo))
+        fresh = (ready.lint_fresh if ready else lint_fresh)([jobs[index] for index in todo], done)
         for index, found in zip(todo, fresh, strict=True):
             results[index] = found
             if folder is not None:
                 _store(folder / f"{_key(jobs[index][0], jobs[index][1])}.json", found)
     return [result or [] for result in results]
+
+
+def lint_fresh(jobs: list[tuple[str, str, str]], done: Callable[[int, int], None] | None = None) -> list[list[Diagnostic]]:
+    """Lint every job with cfn-lint, in parallel over the cores; results in job order."""
+    # largest first, so that the longest templates do not start last and leave a core idle at the end
+    order = sorted(range(len(jobs)), key=lambda i: -len(jobs[i][0]))
+    workers = min(os.cpu_count() or 1, len(jobs))
+    context = _pool_context()
+    if workers <= 1 or context.get_start_method() == "fork":
+        _rules()  # here, so that forked workers start with the rules (and cfn-lint imported)
+    found: list[list[Diagnostic]] = [[] for _ in jobs]
+    if workers <= 1:
+        for count, index in enumerate(order, start=1):
+            found[index] = _lint_job(jobs[index])
+            if done:
+                done(count, len(jobs))
+    else:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+            for count, (index, diagnostics) in enumerate(zip(order, pool.map(_lint_job, [jobs[i] for i in order]), strict=True), start=1):
+                found[index] = diagnostics
+                if done:
+                    done(count, len(jobs))
+    return found
+
+
+def prepare() -> Prepared | None:
+    """Start getting cfn-lint ready in another process, while this one loads, validates and builds.
+
+    Importing cfn-lint and building its rules takes about a second, as long as everything before linting
+    does for a spec like Social Flow; in a forked process the two overlap. None where that gains nothing:
+    where processes do not fork, or where this process has built the rules already (then the workers fork
+    from it with them).
+    """
+    if _pool_context().get_start_method() != "fork" or _rules.cache_info().currsize:
+        return None
+    return Prepared()
+
+
+class Prepared:
+    """A forked process that imports cfn-lint and builds its rules at once, then lints what it is sent.
+
+    It forks its own workers, which inherit the rules. If it is gone when its work comes (killed, out of
+    memory), the work is done here instead: it only ever saves time.
+    """
+
+    def __init__(self) -> None:
+        context = multiprocessing.get_context("fork")
+        self._connection, theirs = context.Pipe()
+        self._process = context.Process(target=_serve, args=(theirs,), name="ivc-lint")
+        self._process.start()
+        theirs.close()
+
+    def lint_fresh(self, jobs: list[tuple[str, str, str]], done: Callable[[int, int], None] | None = None) -> list[list[Diagnostic]]:
+        try:
+            self._connection.send(jobs)
+            while True:
+                kind, *rest = self._connection.recv()
+                if kind == "progress" and done:
+                    done(*rest)
+                elif kind == "done":
+                    found: list[list[Diagnostic]] = rest[0]
+                    return found
+                elif kind == "failed":
+                    break
+        except (EOFError, OSError):
+            pass
+        self.close()
+        return lint_fresh(jobs, done)
+
+    def close(self) -> None:
+        """Stop the process, finished or not (unused, it is only getting ready)."""
+        if self._process.is_alive():
+            self._process.kill()
+        self._process.join()
+        self._connection.close()
+
+
+def _serve(connection: Any) -> None:
+    """The prepared process: get ready, lint one batch of jobs, report; Ctrl-C is the parent's to handle."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        _rules()
+        jobs = connection.recv()
+        found = lint_fresh(jobs, lambda count, total: connection.send(("progress", count, total)))
+        connection.send(("done", found))
+    except EOFError:
+        pass  # the parent needed nothing
+    except Exception:  # the parent lints instead, and reports what that finds
+        with contextlib.suppress(OSError):
+            connection.send(("failed",))
 
 
 def _pool_context() -> Any:

@@ -7,10 +7,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import emit, freshness
+from . import emit, freshness, lint
 from .discovery import UsageError, discover
 from .errors import Diagnostic, SpecError
-from .lint import lint_all
 from .loader import find
 from .stacks import Stack, assemble
 from .validate import Environment, load_and_validate
@@ -104,6 +103,24 @@ def compile_specs(
     ``progress(line, final)`` hears how far it got: passing lines while linting, then one final line per
     environment.
     """
+    ready = lint.prepare()  # cfn-lint gets ready in another process while this one builds
+    try:
+        return _compile(paths, out, env, region, check, strict, progress, ready)
+    finally:
+        if ready:
+            ready.close()
+
+
+def _compile(
+    paths: list[Path],
+    out: Path,
+    env: str | None,
+    region: str | None,
+    check: bool,
+    strict: bool,
+    progress: Callable[[str, bool], None] | None,
+    ready: lint.Prepared | None,
+) -> Report:
     said: list[str] = []
 
     def say(line: str, final: bool) -> None:
@@ -136,7 +153,7 @@ def compile_specs(
     if region is not None and not any(selected for _, built in systems for _, _, selected in built):
         raise UsageError(f"no spec declares region {region}")
     jobs = [(s.body, s.region, str(out / e.system / e.name / s.file)) for _, built in systems for e, _, selected in built for s in selected]
-    linted = lint_all(jobs, lambda count, total: say(f"linting templates: {count}/{total}", False))
+    linted = lint.lint_all(jobs, lambda count, total: say(f"linting templates: {count}/{total}", False), ready)
     findings = dict(zip([location for _, _, location in jobs], linted, strict=True))
     for system, built in systems:
         for environment, stacks, selected in built:

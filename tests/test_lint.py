@@ -309,3 +309,32 @@ def test_workers_that_do_not_fork_build_their_own_rules(monkeypatch: pytest.Monk
     names = ["class not offered in the region", "bogus property"]
     jobs = [(BROKEN[name][0], BROKEN[name][1], name) for name in names]
     assert lint.lint_all(jobs) == [lint.to_diagnostics(_reference()[name], name) for name in names]
+
+
+def test_a_prepared_process_lints_what_lint_all_lints(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("IVC_CACHE_DIR", "off")
+    corpus = _corpus()
+    progress: list[tuple[int, int]] = []
+    ready = lint.Prepared()
+    try:
+        results = lint.lint_all([(body, region, name) for body, region, name in corpus], lambda *told: progress.append(told), ready)
+    finally:
+        ready.close()
+    assert results == [lint.to_diagnostics(_reference()[name], name) for _, _, name in corpus]
+    assert progress == [(count, len(corpus)) for count in range(1, len(corpus) + 1)]
+    assert not ready._process.is_alive()
+
+
+def test_a_prepared_process_that_is_gone_only_costs_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("IVC_CACHE_DIR", "off")
+    names = ["class not offered in the region", "bogus property"]
+    ready = lint.Prepared()
+    ready._process.kill()
+    ready._process.join()
+    jobs = [(BROKEN[name][0], BROKEN[name][1], name) for name in names]
+    assert lint.lint_all(jobs, ready=ready) == [lint.to_diagnostics(_reference()[name], name) for name in names]
+
+
+def test_nothing_is_prepared_where_the_rules_are_built_already() -> None:
+    lint._rules()
+    assert lint.prepare() is None

@@ -238,23 +238,29 @@ def _part(
         if key == "Resources":
             body[key] = {logical: _resource(logical, value[logical], local, mine) for logical in value if logical in mine}
         elif key == "Outputs":
-            kept = {o: local(value[o]) for o in value if o in own_outputs}
-            for target, attribute in sorted(exports):
-                kept[_output(target, attribute)] = {
-                    "Description": f"{target}'s {attribute} for another part of the {layer} stack",
-                    "Export": {"Name": names[(target, attribute)]},
-                    "Value": {"Ref": target} if attribute == "Ref" else {"Fn::GetAtt": [target, attribute]},
-                }
-            if kept:
-                body[key] = kept
+            continue  # below: this part's outputs and the exports other parts import
         elif key in ("Parameters", "Conditions", "Mappings"):
             continue  # copied below, as far as this part uses them
-        elif key == "Metadata" and number:
-            body[key] = {**value, "ivc": {**value.get("ivc", {}), "stack": name}}
+        elif key == "Metadata":
+            ivc = {**value.get("ivc", {}), "stack": name}
+            if "overrides" in ivc:  # the overrides applied to this part's resources
+                ivc["overrides"] = {i: reason for i, reason in ivc["overrides"].items() if i in mine}
+                if not ivc["overrides"]:
+                    del ivc["overrides"]
+            body[key] = {**value, "ivc": ivc}
         elif key == "Description" and number and isinstance(value, str):
             body[key] = value.replace(f" {layer} stack in ", f" {name} stack in ", 1)
         else:
             body[key] = value
+    kept = {o: local(body) for o, body in template.get("Outputs", {}).items() if o in own_outputs}
+    for target, attribute in sorted(exports):
+        kept[_output(target, attribute)] = {
+            "Description": f"{target}'s {attribute} for another part of the {layer} stack",
+            "Export": {"Name": names[(target, attribute)]},
+            "Value": {"Ref": target} if attribute == "Ref" else {"Fn::GetAtt": [target, attribute]},
+        }
+    if kept:
+        body["Outputs"] = kept
     content = [body.get("Resources", {}), body.get("Outputs", {})]
     conditions = template.get("Conditions", {})
     used_conditions = _conditions(content, conditions)

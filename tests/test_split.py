@@ -194,3 +194,26 @@ def test_references_across_parts_become_imports_of_exports() -> None:
     assert outputs["SplitHubTopicName"]["Value"] == {"Fn::GetAtt": ["Hub", "TopicName"]}
     assert second.template["Metadata"]["ivc"]["stack"] == "data-2"
     assert second.origins["QueueB0"] == ("queues", "b")
+
+
+def test_deploy_takes_a_split_layer_by_its_name_with_its_preferences(tmp_path: Path) -> None:
+    from compiler.deploy.plan import located_failures, targets
+
+    spec = bench.write_spec(tmp_path, SERVICES) / "spec.yaml"
+    text = spec.read_text(encoding="utf-8").replace(
+        "deploy: {bucket: scale-cloudformation-templates}",
+        "deploy:\n  bucket: scale-cloudformation-templates\n  stacks: {data: {preferences: {max_concurrent: 3}}}",
+    )
+    spec.write_text(text, encoding="utf-8")
+    [environment] = load_and_validate(spec)
+    stacks = assemble(environment)
+    layer = targets(environment, stacks, ["111111111111"], stack="data")
+    assert [t.stackset for t in layer] == ["scale-dev-data-us-east-1", "scale-dev-data-2-us-east-1"]
+    assert all(t.preferences["MaxConcurrentCount"] == 3 for t in layer)
+    [part] = targets(environment, stacks, ["111111111111"], stack="data-2")
+    reason = "ResourceLogicalId:DatabaseS16, ResourceType:AWS::RDS::DBInstance, ResourceStatusReason:quota exceeded."
+    rows = [("scale-dev-data-2-us-east-1", "111111111111", "us-east-1", "OUTDATED", reason)]
+    line = text.splitlines().index("databases:") + 17  # databases.s16
+    assert located_failures(environment, [part], rows) == [
+        f"{spec}:{line}:3: error: quota exceeded. (stack set scale-dev-data-2-us-east-1, account 111111111111, us-east-1, DatabaseS16)"
+    ]

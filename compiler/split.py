@@ -119,12 +119,13 @@ def split(layer: str, template: dict[str, Any], origins: dict[str, Path], key: s
             if item[logical] not in hub_items and item[target] not in hub_items:
                 parent[root(item[logical])] = root(item[target])
     sections: dict[Any, int] = {}
+    seen: dict[Any, int] = {}  # items of each section so far
     position: dict[Path, tuple[int, int]] = {}
     for logical in resources:
         i = item[logical]
-        if i and i not in position:
-            section = sections.setdefault(i[0], len(sections))
-            position[i] = (sum(1 for p in position if p[0] == i[0]), section)
+        if len(i) == 2 and i not in position:
+            position[i] = (seen.get(i[0], 0), sections.setdefault(i[0], len(sections)))
+            seen[i[0]] = seen.get(i[0], 0) + 1
     units: dict[Path, _Unit] = {}
     hub = _Unit((-1, -1), [])
     owner: dict[str, _Unit] = {}
@@ -138,7 +139,7 @@ def split(layer: str, template: dict[str, Any], origins: dict[str, Path], key: s
         unit.resources.append(logical)
         owner[logical] = unit
     for name, body in outputs.items():
-        referenced = [r for r in _ordered_refs(body, resources)]
+        referenced = _ordered_refs(body, resources)
         unit = owner[referenced[0]] if referenced else hub
         unit.outputs.append(name)
     for unit in [hub, *units.values()]:

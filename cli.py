@@ -194,7 +194,13 @@ def _unchanged(fresh: Any, fmt: str, started: float) -> int:
 
 
 SPEC = click.argument("spec", type=click.Path(path_type=Path))
-STACK = click.option("--stack", "-s", metavar="STACK", help="Only this stack (network, security, data, app, edge, monitoring).")
+STACK = click.option(
+    "--stack",
+    "-s",
+    metavar="STACK",
+    help="Only this stack (network, security, data, app, edge, monitoring); a layer split into parts "
+    "(data, data-2, ...) is chosen whole by its name, one part by the part's.",
+)
 REGION = click.option("--region", "-r", metavar="REGION", help="Only stacks in this region.")
 OUT = click.option(
     "--out",

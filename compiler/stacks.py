@@ -9,7 +9,7 @@ from typing import Any
 
 from troposphere import Template
 
-from . import __version__, sections
+from . import __version__, sections, split
 from .context import Context, Fragment
 from .errors import Diagnostic, Mark, SpecError
 from .loader import find
@@ -31,6 +31,11 @@ class Stack:
     wave: int = 0
     after: list[str] = field(default_factory=list)  # keys (region/name) of other regions' stacks deployed first
     origins: dict[str, tuple[Any, ...]] = field(default_factory=dict)  # logical ID -> spec path it came from
+
+    @property
+    def layer(self) -> str:
+        """The layer this stack is (a part of): ``data`` for ``data`` and for ``data-2`` (see split.py)."""
+        return split.layer_of(self.name)
 
     @property
     def key(self) -> str:
@@ -104,22 +109,39 @@ def assemble(environment: Environment) -> list[Stack]:
         for stack_name, parts in fragments.items():
             key = (region, stack_name)
             origins[key] = _origins(parts, environment)
-            templates[key] = _template(stack_name, ctx, parts, spec.get("description"), origins[key], environment)
+            templates[key] = _template(stack_name, ctx, parts, spec.get("description"))
             after[key] = {needed for part in parts for needed in part.after}
             roles[region] = role
     problems = overrides.apply(templates, spec, {region: region for region in roles})
     if problems:
         raise SpecError([Diagnostic(message, _override_mark(environment, path), code="overrides") for path, message in problems])
-    stacks = []
+    # A layer over a stack's quotas becomes numbered parts (split.py); the first keeps the layer's name.
+    layers: dict[tuple[str, str], list[split.Part]] = {}
+    cut: list[Diagnostic] = []
     for (region, name), template in templates.items():
-        stack = _stack(name, region, roles[region], template)
-        # Only stacks this environment has: a builder names every layer it could need from another region.
-        stack.after = sorted(f"{r}/{n}" for r, n in after[(region, name)] if (r, n) in templates and r != region)
-        stack.origins = {
+        spec_origins = {
             **origins[(region, name)],
             **{i: ("overrides", i) for i in spec.get("overrides", {}) if i in template["Resources"]},
         }
-        stacks.append(stack)
+        # Placed by the builder's origin (an override changes a resource, not which item it belongs to).
+        placing = {**spec_origins, **origins[(region, name)]}
+        found, problems = split.split(name, template, placing, f"{region}/{name}")
+        cut += [Diagnostic(message, _key_mark(environment, path), code="assemble") for path, message in problems]
+        for part in found:
+            part.origins = {k: spec_origins.get(k, v) for k, v in part.origins.items()}
+        layers[(region, name)] = found
+    if cut:
+        raise SpecError(cut)
+    stacks = []
+    for (region, name), found in layers.items():
+        for part in found:
+            stack = _stack(part.name, region, roles[region], part.template)
+            # Only stacks this environment has: a builder names every layer it could need from another region.
+            stack.after = sorted(
+                f"{r}/{p.name}" for r, n in after[(region, name)] if (r, n) in templates and r != region for p in layers[(r, n)]
+            )
+            stack.origins = part.origins
+            stacks.append(stack)
     _order(stacks, environment)
     _check_limits(stacks, environment)
     return stacks
@@ -208,9 +230,7 @@ def _override_mark(environment: Environment, path: tuple[Any, ...]) -> Mark:
     return _key_mark(environment, path[:-1])
 
 
-def _template(
-    name: str, ctx: Context, parts: list[Fragment], description: str | None, origins: dict[str, tuple[Any, ...]], environment: Environment
-) -> dict[str, Any]:
+def _template(name: str, ctx: Context, parts: list[Fragment], description: str | None) -> dict[str, Any]:
     template = Template()
     template.set_version("2010-09-09")
     summary = f"{ctx.system} {ctx.environment} {name} stack in {ctx.region} ({ctx.role} region)"
@@ -227,28 +247,14 @@ def _template(
             }
         }
     )
-    # troposphere refuses to go past CloudFormation's quotas; say so in the spec's terms first.
-    for what, count, limit in (
-        ("resources", sum(len(p.resources) for p in parts), MAX_RESOURCES),
-        ("outputs", sum(len(p.outputs) for p in parts), MAX_OUTPUTS),
-    ):
-        if count > limit:
-            raise SpecError(
-                [
-                    Diagnostic(
-                        f"stack {ctx.region}/{name} has {count} {what}, over CloudFormation's {limit}; split the section across stacks",
-                        _busiest(origins, environment),
-                        code="assemble",
-                    )
-                ]
-            )
+    # Past CloudFormation's quotas too (troposphere's add_* refuse): split.py cuts the layer into stacks that fit.
     for part in parts:
         for resource in part.resources:
-            template.add_resource(resource)
+            template._update(template.resources, resource)
         for output in part.outputs:
-            template.add_output(output)
+            template._update(template.outputs, output)
         for parameter in part.parameters:
-            template.add_parameter(parameter)
+            template._update(template.parameters, parameter)
     as_dict: dict[str, Any] = template.to_dict()
     return as_dict
 

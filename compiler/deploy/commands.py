@@ -45,7 +45,7 @@ def _session(
     stacks = compiled(environment, out)  # before any AWS call
     where = f"{environment.system} {environment.name}"
     wanted = requested(sets, resets, [s.template for s in stacks], where)  # so are the releases asked for
-    narrowed = [s.template for s in stacks if stack in (None, s.name) and region in (None, s.region)]
+    narrowed = [s.template for s in stacks if stack in (None, s.name, s.layer) and region in (None, s.region)]
     missing(wanted, narrowed, f"the stack sets chosen by --stack {stack or '*'} --region {region or '*'}")
     try:
         resolved = settings(

@@ -169,10 +169,13 @@ def preferences(spec: dict[str, Any], stack: str) -> dict[str, Any]:
 def targets(
     environment: Environment, stacks: list[Stack], accounts: list[str], stack: str | None = None, region: str | None = None
 ) -> list[Target]:
-    """The StackSets for the environment's compiled ``stacks`` (see output.compiled), narrowed to ``stack`` and ``region``."""
+    """The StackSets for the environment's compiled ``stacks`` (see output.compiled), narrowed to ``stack`` and ``region``.
+
+    ``stack`` names one stack (``data-2``) or a layer, which takes all its parts (``data``: data, data-2, ...).
+    """
     result = []
     for compiled in stacks:
-        if (stack and compiled.name != stack) or (region and compiled.region != region):
+        if (stack and stack not in (compiled.name, compiled.layer)) or (region and compiled.region != region):
             continue
         result.append(_target(environment, compiled, accounts))
     if not result:
@@ -188,7 +191,7 @@ def _target(environment: Environment, stack: Stack, accounts: list[str]) -> Targ
         wave=stack.wave,
         template=stack.template,
         accounts=accounts,
-        preferences=preferences(environment.spec, stack.name),
+        preferences=preferences(environment.spec, stack.layer),  # a layer's parts share its preferences
         origins=stack.origins,
     )
 

@@ -143,6 +143,9 @@ def compile_command(
         fresh = freshness.lookup(list(paths), out, env, region)
         if fresh is not None:
             return _unchanged(fresh, fmt, started)
+        from compiler import lint
+
+        ready = lint.prepare()  # before importing the pipeline: cfn-lint gets ready meanwhile
         from compiler.pipeline import compile_specs
 
         def progress(line: str, final: bool) -> None:
@@ -151,7 +154,7 @@ def compile_command(
             else:
                 _tick(f"ivc: {line}")
 
-        report = compile_specs(list(paths), out, env=env, region=region, check=check, strict=strict, progress=progress)
+        report = compile_specs(list(paths), out, env=env, region=region, check=check, strict=strict, progress=progress, ready=ready)
         failed = _show(report, fmt, strict)
         drift = check and bool(report.actions)
         seconds = time.perf_counter() - started

@@ -17,6 +17,7 @@ workers inherit them; with another start method each worker builds its own.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import hashlib
 import json
@@ -175,16 +176,21 @@ def lint_fresh(jobs: list[tuple[str, str, str]], done: Callable[[int, int], None
     return found
 
 
+_prepared_here = False
+
+
 def prepare() -> Prepared | None:
     """Start getting cfn-lint ready in another process, while this one loads, validates and builds.
 
     Importing cfn-lint and building its rules takes about a second, as long as everything before linting
-    does for a spec like Social Flow; in a forked process the two overlap. None where that gains nothing:
-    where processes do not fork, or where this process has built the rules already (then the workers fork
-    from it with them).
+    does for a spec like Social Flow; in a forked process the two overlap. Once per process: a process that
+    compiles again (a test run, a library user) builds the rules itself the next time and keeps them. None
+    where processes do not fork.
     """
-    if _pool_context().get_start_method() != "fork" or _rules.cache_info().currsize:
+    global _prepared_here
+    if _prepared_here or _pool_context().get_start_method() != "fork" or _rules.cache_info().currsize:
         return None
+    _prepared_here = True
     return Prepared()
 
 
@@ -201,6 +207,7 @@ class Prepared:
         self._process = context.Process(target=_serve, args=(theirs,), name="ivc-lint")
         self._process.start()
         theirs.close()
+        atexit.register(self.close)  # before multiprocessing's own exit handler would wait for it forever
 
     def lint_fresh(self, jobs: list[tuple[str, str, str]], done: Callable[[int, int], None] | None = None) -> list[list[Diagnostic]]:
         try:
@@ -225,6 +232,7 @@ class Prepared:
             self._process.kill()
         self._process.join()
         self._connection.close()
+        atexit.unregister(self.close)
 
 
 def _serve(connection: Any) -> None:

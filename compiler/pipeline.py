@@ -97,13 +97,15 @@ def compile_specs(
     check: bool = False,
     strict: bool = False,
     progress: Callable[[str, bool], None] | None = None,
+    ready: lint.Prepared | None = None,
 ) -> Report:
     """Compile specs into ``out``; with ``check``, only report how ``out`` differs.
 
     ``progress(line, final)`` hears how far it got: passing lines while linting, then one final line per
-    environment.
+    environment. ``ready`` is cfn-lint getting ready in another process (``lint.prepare``), started as early as
+    the caller could; without it, one is started here.
     """
-    ready = lint.prepare()  # cfn-lint gets ready in another process while this one builds
+    ready = ready or lint.prepare()  # cfn-lint gets ready in another process while this one builds
     try:
         return _compile(paths, out, env, region, check, strict, progress, ready)
     finally:

@@ -45,17 +45,26 @@ def main() -> None:
         cold = {**os.environ, "IVC_CACHE_DIR": "off"}
         out = Path(scratch) / "out"
         times: dict[str, list[float]] = {"ivc": [], "cdk": []}
-        load = os.getloadavg()[0]  # before the timed runs, after the install
+        import conditions  # beside this script
+
+        before = conditions.line()  # before the timed runs, after the install
+        node = subprocess.run(["node", "--version"], capture_output=True, text=True, check=True).stdout.strip()
         for _ in range(args.repeat):
             shutil.rmtree(out, ignore_errors=True)
             times["ivc"].append(wall([ivc, "compile", "specs/socialflow", "--env", "prod", "--out", str(out)], ROOT, cold))
             shutil.rmtree(app / "cdk.out", ignore_errors=True)
             times["cdk"].append(wall(cdk, app, dict(os.environ)))
     ivc_median, cdk_median = statistics.median(times["ivc"]), statistics.median(times["cdk"])
-    print(f"Social Flow prod, cold; median of {args.repeat} alternating runs; load average before: {load:.2f}")
-    print(f"{'ivc compile (no lint cache, cfn-lint included)':<48} {ivc_median:7.2f} s")
-    print(f"{'cdk synth (CDK validation on)':<48} {cdk_median:7.2f} s")
-    print(f"{'ratio ivc / cdk':<48} {ivc_median / cdk_median:7.2f}")
+    print(before)
+    print(f"Social Flow prod, cold; {args.repeat} alternating runs each, medians; Node {node}.\n")
+    print("| command | median | runs |\n| --- | --- | --- |")
+    print(f"| `ivc compile specs/socialflow --env prod` (no lint cache, cfn-lint included) | {ivc_median:.2f} s | {_runs(times['ivc'])} |")
+    print(f"| `cdk synth` (CDK's validation on) | {cdk_median:.2f} s | {_runs(times['cdk'])} |")
+    print(f"| ratio ivc / cdk | {ivc_median / cdk_median:.2f} | |")
+
+
+def _runs(samples: list[float]) -> str:
+    return ", ".join(f"{s:.2f}" for s in samples)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 """Time ivc's stages on the bundled specs: `python bench/bench_compile.py [--repeat N]`.
 
-Prints the median wall time of each stage over N runs. Figures go in the README's Performance section.
+Prints the conditions, then a Markdown table of each stage's median wall time over N runs: the README's
+Performance section quotes both as printed.
 """
 
 from __future__ import annotations
@@ -33,11 +34,14 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
 
+    import conditions
+
     from compiler.lint import lint_all
     from compiler.pipeline import discover
     from compiler.stacks import assemble
     from compiler.validate import load_and_validate
 
+    before = conditions.line()
     specs = discover([ROOT / "specs"])
     environments = [e for spec in specs for e in load_and_validate(spec)]
     stacks = [s for e in environments for s in assemble(e)]
@@ -78,16 +82,18 @@ def main() -> None:
                 ),
             ),
         ]
+    print(before)
     print(
         f"{len(specs)} specs, {len(environments)} environments, {len(stacks)} templates, "
-        f"{sum(s.resource_count for s in stacks)} resources; median of {args.repeat} runs"
+        f"{sum(s.resource_count for s in stacks)} resources; median of {args.repeat} runs.\n"
     )
-    for name, seconds in rows:
-        print(f"{name:<56} {seconds * 1000:8.0f} ms")
+    print("| stage | time |\n| --- | --- |")
     timings = dict(rows)
     cold_compile = timings["ivc compile specs (whole process, no lint cache)"]
-    nothing = timings["ivc compile, nothing changed (whole process, stamp)"]
-    print(f"{'nothing changed / cold compile':<56} {nothing / cold_compile:8.1%}")
+    for name, seconds in rows:
+        shown = f"{seconds:.2f} s" if seconds >= 1 else f"{seconds * 1000:.0f} ms"
+        share = f" ({seconds / cold_compile:.1%} of a cold compile)" if name.startswith("ivc compile, ") else ""
+        print(f"| {name} | {shown}{share} |")
 
 
 def unstamped(command: list[str], cache: Path, env: dict[str, str]) -> None:

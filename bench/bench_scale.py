@@ -105,9 +105,14 @@ def main() -> None:
     parser.add_argument("--services", default="10,25,50", help="comma-separated service counts (default 10,25,50)")
     args = parser.parse_args()
     sizes = [int(n) for n in args.services.split(",") if n.strip()]
-    print(f"# {os.cpu_count()} cores, load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}, cold (no lint cache)")
-    print(f"{'services':>8} {'templates':>9} {'resources':>9} {'wall s':>8} {'s/100 res':>9} {'max RSS MB':>10}  (largest process)")
+    import conditions  # beside this script
+
+    print(conditions.line())
+    print("Each size compiled cold (no lint cache) in a fresh process.\n")
+    print("| services | templates | resources | wall | per 100 resources | max RSS (largest process) |")
+    print("| --- | --- | --- | --- | --- | --- |")
     failed = False
+    points: list[tuple[int, float]] = []
     for services in sizes:
         with tempfile.TemporaryDirectory() as temp:
             folder = Path(temp)
@@ -120,9 +125,18 @@ def main() -> None:
                 failed = True
                 continue
             templates, resources = count(out)
-            print(
-                f"{services:>8} {templates:>9} {resources:>9} {wall:>8.2f} {100 * wall / resources:>9.3f} {peak / 1024:>10.0f}", flush=True
-            )
+            points.append((resources, wall))
+            per_100 = 100 * wall / resources
+            print(f"| {services} | {templates} | {resources:,} | {wall:.2f} s | {per_100:.2f} s | {peak / 1024:.0f} MB |", flush=True)
+    if len(points) >= 2:
+        # least squares: time = fixed + per_resource * resources
+        n = len(points)
+        mean_r = sum(r for r, _ in points) / n
+        mean_t = sum(t for _, t in points) / n
+        slope = sum((r - mean_r) * (t - mean_t) for r, t in points) / sum((r - mean_r) ** 2 for r, _ in points)
+        fixed = mean_t - slope * mean_r
+        worst = max(abs(t - (fixed + slope * r)) / t for r, t in points)
+        print(f"\nLinear fit: {fixed:.2f} s + {slope * 1000:.1f} ms per resource; the furthest point is {worst:.1%} off the line.")
     sys.exit(1 if failed else 0)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import sys
 import time
 from collections.abc import Callable
@@ -64,6 +65,9 @@ def _run(ctx: click.Context, work: Callable[[], int]) -> NoReturn:
             raise
         click.echo(f"ivc: internal error: {type(exc).__name__}: {exc} (run with --debug for the traceback)", err=True)
         code = 1
+    if _own_process:
+        # The interpreter ends here: its last garbage collection, over everything a compile built, took 0.1 s.
+        gc.freeze()
     sys.exit(code)
 
 
@@ -137,15 +141,15 @@ def compile_command(
     """Compile specs into CloudFormation templates, linted with cfn-lint for their regions."""
 
     def work() -> int:
-        from compiler import freshness
+        from compiler import freshness, lint
 
         started = time.perf_counter()
+        ready = lint.prepare()  # first: cfn-lint gets ready while the stamp is read and the spec built
         fresh = freshness.lookup(list(paths), out, env, region)
         if fresh is not None:
+            if ready:
+                ready.close()
             return _unchanged(fresh, fmt, started)
-        from compiler import lint
-
-        ready = lint.prepare()  # before importing the pipeline: cfn-lint gets ready meanwhile
         from compiler.pipeline import compile_specs
 
         def progress(line: str, final: bool) -> None:
@@ -422,5 +426,15 @@ def schema(write: bool) -> None:
     click.echo(f"{'wrote' if changed else 'unchanged'} {language.PUBLISHED}", err=True)
 
 
-if __name__ == "__main__":
+_own_process = False  # set by entry(): this interpreter runs ivc and ends with it (not so under a test runner)
+
+
+def entry() -> None:
+    """The ``ivc`` command: ``main`` in an interpreter of its own."""
+    global _own_process
+    _own_process = True
     main()
+
+
+if __name__ == "__main__":
+    entry()

@@ -197,22 +197,34 @@ def prepare() -> Prepared | None:
 class Prepared:
     """A forked process that imports cfn-lint and builds its rules at once, then lints what it is sent.
 
-    It forks its own workers, which inherit the rules. If it is gone when its work comes (killed, out of
-    memory), the work is done here instead: it only ever saves time.
+    It forks its own workers, which inherit the rules; they form a process group of their own, which ``close``
+    ends whole. If the process is gone before or while it works (killed, out of memory), the work is done here
+    instead: it only ever saves time. If this process dies first, the prepared one reads the end of its pipe
+    and ends too.
     """
 
     def __init__(self) -> None:
         context = multiprocessing.get_context("fork")
         self._connection, theirs = context.Pipe()
-        self._process = context.Process(target=_serve, args=(theirs,), name="ivc-lint")
+        self._process = context.Process(target=_serve, args=(theirs, self._connection), name="ivc-lint")
         self._process.start()
+        self._pid: int = self._process.pid or 0
+        with contextlib.suppress(OSError):  # its own group (it sets it too: whichever runs first)
+            os.setpgid(self._pid, self._pid)
         theirs.close()
         atexit.register(self.close)  # before multiprocessing's own exit handler would wait for it forever
 
     def lint_fresh(self, jobs: list[tuple[str, str, str]], done: Callable[[int, int], None] | None = None) -> list[list[Diagnostic]]:
+        from multiprocessing.connection import wait
+
         try:
             self._connection.send(jobs)
             while True:
+                # Its workers hold its end of the pipe (and its sentinel) too: its death shows only by asking.
+                if not wait([self._connection], timeout=0.25):
+                    if self._process.is_alive():
+                        continue
+                    break
                 kind, *rest = self._connection.recv()
                 if kind == "progress" and done:
                     done(*rest)
@@ -227,7 +239,11 @@ class Prepared:
         return lint_fresh(jobs, done)
 
     def close(self) -> None:
-        """Stop the process, finished or not (unused, it is only getting ready)."""
+        """Stop the process and its workers, finished or not (unused, it is only getting ready)."""
+        import signal
+
+        with contextlib.suppress(OSError):
+            os.killpg(self._pid, signal.SIGKILL)
         if self._process.is_alive():
             self._process.kill()
         self._process.join()
@@ -235,10 +251,13 @@ class Prepared:
         atexit.unregister(self.close)
 
 
-def _serve(connection: Any) -> None:
+def _serve(connection: Any, parents: Any) -> None:
     """The prepared process: get ready, lint one batch of jobs, report; Ctrl-C is the parent's to handle."""
     import signal
 
+    parents.close()  # so that the parent's death is the end of this pipe
+    with contextlib.suppress(OSError):
+        os.setpgid(0, 0)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         _rules()

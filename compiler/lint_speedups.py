@@ -119,13 +119,17 @@ def _with_direct_evolve(cls: type) -> type:
         return cls
     original = cls.evolve  # type: ignore[attr-defined]
 
+    count = len(fields)
+
     def evolve(self: Any, **changes: Any) -> Any:
-        if not accepted.issuperset(changes):
-            return original(self, **changes)  # raises what cfn-lint raises
-        new: Any = object.__new__(cls)
         state = self.__dict__
-        values = {name: changes[name] if name in changes else state[name] for name in given}
-        new.__dict__.update(values, **derived)
+        if len(state) != count or not accepted.issuperset(changes):
+            return original(self, **changes)  # an attribute that is no field, or what cfn-lint refuses
+        new: Any = object.__new__(cls)
+        values = new.__dict__
+        values.update(state)  # the fields only (counted above): the given ones, then the derived ones anew
+        values.update(derived)
+        values.update(changes)
         new.__post_init__()
         return new
 
@@ -140,6 +144,8 @@ def _direct_context_evolve() -> None:
     accepted = frozenset(given)
     original = Context.evolve
 
+    count = len(given)
+
     def evolve(self: Any, **changes: Any) -> Any:
         if not accepted.issuperset(changes):
             return original(self, **changes)
@@ -148,9 +154,12 @@ def _direct_context_evolve() -> None:
             merged.update(changes["ref_values"])
             changes["ref_values"] = merged
         new = object.__new__(Context)
-        state = self.__dict__
-        # only the fields: a cached ``module_names`` is computed again, as on a new Context
-        new.__dict__.update({name: changes[name] if name in changes else state[name] for name in given})
+        values = new.__dict__
+        values.update(self.__dict__)
+        if len(values) != count:  # only the fields: a cached ``module_names`` is computed again, as on a new Context
+            values.clear()
+            values.update({name: self.__dict__[name] for name in given})
+        values.update(changes)
         return new
 
     Context.evolve = evolve
@@ -164,23 +173,28 @@ def _direct_path_evolve() -> None:
     accepted = frozenset(given)
     original_evolve, original_descend = Path.evolve, Path.descend
 
+    count = len(given)
+
     def evolve(self: Any, **changes: Any) -> Any:
-        if not accepted.issuperset(changes):
+        if len(self.__dict__) != count or not accepted.issuperset(changes):
             return original_evolve(self, **changes)
         new = object.__new__(Path)
-        state = self.__dict__
-        new.__dict__.update({name: changes[name] if name in changes else state[name] for name in given})
+        values = new.__dict__
+        values.update(self.__dict__)
+        values.update(changes)
         return new
 
     def descend(self: Any, **changes: Any) -> Any:
         cfn_path = changes.get("cfn_path")
-        if cfn_path in FUNCTIONS or isinstance(cfn_path, int) or not accepted.issuperset(changes):
+        if cfn_path in FUNCTIONS or isinstance(cfn_path, int) or len(self.__dict__) != count or not accepted.issuperset(changes):
             return original_descend(self, **changes)  # raises what cfn-lint raises
         new = object.__new__(Path)
         state = self.__dict__
-        new.__dict__.update(
-            {name: state[name] + deque([changes[name]]) if changes.get(name) is not None else state[name] for name in given}
-        )
+        values = new.__dict__
+        values.update(state)
+        for name, value in changes.items():
+            if value is not None:
+                values[name] = state[name] + deque([value])
         return new
 
     Path.evolve = evolve

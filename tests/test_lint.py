@@ -338,3 +338,73 @@ def test_a_prepared_process_that_is_gone_only_costs_time(monkeypatch: pytest.Mon
 def test_nothing_is_prepared_where_the_rules_are_built_already() -> None:
     lint._rules()
     assert lint.prepare() is None
+
+
+def test_a_prepared_process_that_dies_while_it_lints_only_costs_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    # its workers outlive it holding its end of the pipe: the parent notices by asking, then lints here
+    import os
+    import signal
+
+    monkeypatch.setenv("IVC_CACHE_DIR", "off")
+    corpus = _corpus()
+    ready = lint.Prepared()
+
+    def kill_at_first(count: int, total: int) -> None:
+        if count == 1 and ready._process.is_alive():
+            os.kill(ready._pid, signal.SIGKILL)
+
+    results = lint.lint_all([(body, region, name) for body, region, name in corpus], kill_at_first, ready)
+    assert results == [lint.to_diagnostics(_reference()[name], name) for _, _, name in corpus]
+    assert not ready._process.is_alive()
+
+
+def _gone(pid: int, seconds: float) -> bool:
+    """Whether ``pid`` has ended (or is a zombie nobody reaps) within ``seconds``."""
+    import time
+    from pathlib import Path
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            return True
+        if state == "Z":
+            return True
+        time.sleep(0.05)
+    return False
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="processes fork, and /proc tells their state, on Linux")
+def test_a_prepared_process_ends_when_its_parent_is_killed() -> None:
+    script = "import os; from compiler import lint; r = lint.Prepared(); print(r._pid, flush=True); os.kill(os.getpid(), 9)"
+    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, check=False)
+    assert done.returncode == -9
+    assert _gone(int(done.stdout.split()[0]), 10)
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="processes fork, and /proc tells their state, on Linux")
+@pytest.mark.parametrize("after", [0.3, 1.5])
+def test_ctrl_c_stops_the_compile_and_every_process_it_started(after: float, tmp_path: Any) -> None:
+    # as a terminal does: SIGINT to the whole foreground group, while cfn-lint gets ready, then while it lints
+    import os
+    import signal
+    import time
+
+    compile_ = subprocess.Popen(
+        [sys.executable, str(ROOT / "cli.py"), "compile", "specs/socialflow", "--env", "prod", "--out", str(tmp_path)],
+        cwd=ROOT,
+        env={**os.environ, "IVC_CACHE_DIR": "off"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # a shell's background job would ignore it
+    )
+    time.sleep(after)
+    started = [int(p) for p in subprocess.run(["pgrep", "-s", str(compile_.pid)], capture_output=True, text=True).stdout.split()]
+    os.killpg(compile_.pid, signal.SIGINT)
+    _, err = compile_.communicate(timeout=30)
+    assert compile_.returncode == 1
+    assert "Traceback" not in err
+    assert all(_gone(pid, 10) for pid in started if pid != compile_.pid)

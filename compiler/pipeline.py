@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -161,15 +162,18 @@ def _compile(
         for environment, stacks, selected in built:
             folder = out / environment.system / environment.name
             found = [_at_spec(d, s, environment, folder) for s in selected for d in findings[str(folder / s.file)]]
+            found += _moved(environment, selected, folder)
             report.diagnostics.extend(found)
             report.environments += 1
             report.stacks += len(selected)
             report.resources += sum(s.resource_count for s in selected)
-            failed = any(d.severity == "error" or (strict and d.severity == "warning") for d in found)
+            failing = [d for d in found if d.severity == "error" or (strict and d.severity == "warning")]
+            failed = bool(failing)
+            reason = "lint found problems" if any(d.code != "moved" for d in failing) else "resources move between stacks"
             summary = (
                 f"{environment.system}/{environment.name}: {len(selected)} template(s), {sum(s.resource_count for s in selected)} resources"
             )
-            say(f"{summary}, not written: lint found problems" if failed else summary, True)
+            say(f"{summary}, not written: {reason}" if failed else summary, True)
             if failed:
                 continue  # nothing with an error is written as good
             _emit(environment, stacks, selected, folder, region, check, report)
@@ -181,6 +185,44 @@ def _compile(
         clean = freshness.Fresh(said, report.specs, report.environments, report.stacks, report.resources)
         freshness.record(paths, out, env, region, sources, [out / system for system, _ in systems], clean)
     return report
+
+
+def _moved(environment: Environment, stacks: list[Stack], folder: Path) -> list[Diagnostic]:
+    """A warning for each resource that this compile puts in another stack of its region than the output folder has.
+
+    CloudFormation cannot move a resource between stacks: the old stack's update deletes it (or leaves it behind,
+    retained) and the new one creates it again. A layer split into parts (split.py) can move items when the spec
+    grows or shrinks; a builder change can too.
+    """
+    before: dict[tuple[str, str], str] = {}
+    for path in emit.owned_files(folder):
+        if path.name == emit.MANIFEST:
+            continue
+        try:
+            resources = json.loads(path.read_text(encoding="utf-8")).get("Resources", {})
+        except (OSError, ValueError, AttributeError):
+            continue  # a file that is not ivc's template any more: the plan rewrites it
+        if isinstance(resources, dict):
+            before.update({(path.parent.name, logical): path.stem for logical in resources})
+    moved = []
+    for stack in stacks:
+        for logical in stack.template.get("Resources", {}):
+            old = before.get((stack.region, logical))
+            if old is None or old == stack.name:
+                continue
+            node = find(environment.tree, stack.origins.get(logical, ()))
+            moved.append(
+                Diagnostic(
+                    f"{logical} moves from stack {stack.region}/{old} to {stack.region}/{stack.name}: CloudFormation deletes it "
+                    f"from the one (or leaves it behind, retained) and creates it anew in the other, without its data; "
+                    "`ivc diff` shows both, and `ivc deploy` refuses it for a stateful resource without --allow-replace",
+                    node.key_mark or node.mark,
+                    severity="warning",
+                    code="moved",
+                    resource=logical,
+                )
+            )
+    return moved
 
 
 def _at_spec(finding: Diagnostic, stack: Stack, environment: Environment, folder: Path) -> Diagnostic:

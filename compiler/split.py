@@ -13,11 +13,14 @@ How resources are placed, so that a stateful resource does not move between stac
   ``HUB_REFERRERS`` or more other items reference, with everything they reference.
 - Units fill parts greedily, in the spec's order: by the item's position within its section, then by section, so
   that a spec growing by whole items (a service with its database, bucket and queue) only adds to the last part.
+  Sections that grow unevenly, an item that links two others or one that becomes shared can still move an item to
+  another part: ``ivc compile`` warns of every resource that changes stack (pipeline.py, ``_moved``).
 
 A reference from one part to a resource of another becomes an ``Fn::ImportValue`` of an export the owning part adds
 (``<system>-<env>-<layer>-<LogicalId>-<Attribute>``, Attribute ``Ref`` for a Ref); a DependsOn across parts is
-dropped (the importing part's wave comes after the exporting part's). Parameters, conditions and mappings a part
-uses are copied into it; an output goes with the first resource it references.
+dropped, and its part follows the other part instead. Parameters, conditions and mappings a part uses are copied
+into it; an output goes with the last-placed item it references, so that a part only ever imports from parts
+placed before it (no cycle).
 """
 
 from __future__ import annotations
@@ -45,6 +48,7 @@ class Part:
     name: str
     template: dict[str, Any]
     origins: dict[str, Path]
+    after: list[str] = field(default_factory=list)  # parts of the layer it follows for a DependsOn it lost
 
 
 @dataclass
@@ -139,8 +143,8 @@ def split(layer: str, template: dict[str, Any], origins: dict[str, Path], key: s
         unit.resources.append(logical)
         owner[logical] = unit
     for name, body in outputs.items():
-        referenced = _ordered_refs(body, resources)
-        unit = owner[referenced[0]] if referenced else hub
+        # With the last-placed unit it references (units fill parts in key order): it imports only from earlier parts.
+        unit = max((owner[r] for r in _ordered_refs(body, resources)), key=lambda u: u.key, default=hub)
         unit.outputs.append(name)
     for unit in [hub, *units.values()]:
         bodies = [resources[r] for r in unit.resources] + [outputs[o] for o in unit.outputs]
@@ -278,7 +282,9 @@ def _part(
     part_origins = {k: v for k, v in origins.items() if k in mine or (k.startswith("Outputs/") and k[8:] in own_outputs)}
     for target, attribute in sorted(exports):
         part_origins[f"Outputs/{_output(target, attribute)}"] = origins.get(target, ())
-    return Part(name, body, part_origins)
+    # A DependsOn on another part's resource is dropped from the template; the part follows that part instead.
+    follows = {part_of[d] for logical in mine for d in _depends(resources[logical], resources) if part_of[d] != number}
+    return Part(name, body, part_origins, [part_name(layer, index + 1) for index in sorted(follows)])
 
 
 def _resource(logical: str, body: dict[str, Any], local: Any, mine: set[str]) -> dict[str, Any]:

@@ -29,7 +29,7 @@ class Stack:
     exports: list[str] = field(default_factory=list)
     imports: list[str] = field(default_factory=list)
     wave: int = 0
-    after: list[str] = field(default_factory=list)  # keys (region/name) of other regions' stacks deployed first
+    after: list[str] = field(default_factory=list)  # keys (region/name) of stacks deployed first, beyond its imports
     origins: dict[str, tuple[Any, ...]] = field(default_factory=dict)  # logical ID -> spec path it came from
 
     @property
@@ -138,7 +138,8 @@ def assemble(environment: Environment) -> list[Stack]:
             stack = _stack(part.name, region, roles[region], part.template)
             # Only stacks this environment has: a builder names every layer it could need from another region.
             stack.after = sorted(
-                f"{r}/{p.name}" for r, n in after[(region, name)] if (r, n) in templates and r != region for p in layers[(r, n)]
+                [f"{r}/{p.name}" for r, n in after[(region, name)] if (r, n) in templates and r != region for p in layers[(r, n)]]
+                + [f"{region}/{other}" for other in part.after]
             )
             stack.origins = part.origins
             stacks.append(stack)

@@ -28,7 +28,7 @@ def test_cfn_lint_command_line_is_clean_for_each_templates_region(root: Path) ->
             by_region.setdefault(stack["region"], []).append(str(manifest.parent / stack["file"]))
     assert by_region
     cfn_lint = Path(sys.executable).parent / "cfn-lint"
-    # command lines for each region's files in halves, two at a time (cfn-lint's command line uses one core)
+    # command lines for each region's files in halves, as many at once as there are cores (each uses one)
     jobs = [(region, files[half::2]) for region, files in sorted(by_region.items()) for half in range(2) if files[half::2]]
     with ThreadPoolExecutor(os.cpu_count() or 1) as pool:
         results = pool.map(

@@ -217,3 +217,54 @@ def test_deploy_takes_a_split_layer_by_its_name_with_its_preferences(tmp_path: P
     assert located_failures(environment, [part], rows) == [
         f"{spec}:{line}:3: error: quota exceeded. (stack set scale-dev-data-2-us-east-1, account 111111111111, us-east-1, DatabaseS16)"
     ]
+
+
+def _with(text: str, before: str, lines: list[str]) -> str:
+    at = text.splitlines().index(before)
+    return "\n".join(text.splitlines()[:at] + lines + text.splitlines()[at:]) + "\n"
+
+
+@pytest.mark.slow
+def test_a_resource_that_moves_to_another_stack_is_called_out_at_its_spec_line(tmp_path: Path) -> None:
+    # Sections that grow unevenly: a database added at the end of its section sorts before the buckets after
+    # position 14, so the bucket at the boundary of data and data-2 changes stack (found by review).
+    folder = bench.write_spec(tmp_path / "specs", 14)
+    spec = folder / "spec.yaml"
+    extra_buckets = [f"  y{i:02d}: {{versioning: true}}" for i in range(6)]
+    spec.write_text(_with(spec.read_text(encoding="utf-8"), "queues:", extra_buckets), encoding="utf-8")
+    first = ivc("compile", spec, "--out", tmp_path / "out")
+    assert first.exit_code == 0, first.stderr
+    assert "moves from stack" not in first.stderr
+    database = '  x00: {engine: postgres, version: "16.10", instance: db.t3.micro, storage: {size: 20}}'
+    spec.write_text(_with(spec.read_text(encoding="utf-8"), "buckets:", [database]), encoding="utf-8")
+    strict = ivc("compile", spec, "--out", tmp_path / "out", "--strict")
+    assert strict.exit_code == 1
+    assert "not written: resources move between stacks" in strict.stderr
+    grown = ivc("compile", spec, "--out", tmp_path / "out")
+    assert grown.exit_code == 0, grown.stderr
+    line = next(n for n, text in enumerate(spec.read_text(encoding="utf-8").splitlines(), start=1) if text.startswith("  y02:"))
+    warnings = [w for w in grown.stderr.splitlines() if "BucketY02 moves from stack us-east-1/data to us-east-1/data-2" in w]
+    assert warnings and warnings[0].startswith(f"{spec}:{line}:"), grown.stderr
+    again = ivc("compile", spec, "--out", tmp_path / "out")
+    assert "moves from stack" not in again.stderr  # said once: the output folder now has it where it is
+
+
+def test_a_part_imports_only_from_parts_before_it_and_follows_a_dependency_it_lost() -> None:
+    # An output joining a shared resource and a later item's, and DependsOn on a shared resource: no cycle, order kept.
+    resources: dict[str, Any] = {"Hub": {"Type": "AWS::S3::Bucket"}}
+    origins: dict[str, tuple[Any, ...]] = {"Hub": ()}
+    outputs: dict[str, Any] = {}
+    for i in range(200):
+        resources[f"Q{i}"] = {"Type": "AWS::SQS::Queue", "DependsOn": "Hub", "Properties": {"QueueName": f"q{i}"}}
+        origins[f"Q{i}"] = ("queues", f"q{i}")
+        outputs[f"Q{i}Url"] = {"Value": {"Ref": f"Q{i}"}, "Export": {"Name": f"sys-env-Q{i}Url"}}
+        origins[f"Outputs/Q{i}Url"] = ("queues", f"q{i}")
+    outputs["Both"] = {"Value": {"Fn::Join": [",", [{"Ref": "Hub"}, {"Ref": "Q199"}]]}}
+    template = {"Metadata": {"ivc": {"system": "sys", "environment": "env"}}, "Resources": resources, "Outputs": outputs}
+    parts, problems = split.split("data", template, origins, "us-east-1/data")
+    assert problems == [] and [p.name for p in parts] == ["data", "data-2"]
+    first, second = parts
+    assert "Fn::ImportValue" not in json.dumps(first.template)
+    assert "Both" in second.template["Outputs"] and "Both" not in first.template.get("Outputs", {})
+    assert not any("DependsOn" in r for r in second.template["Resources"].values())
+    assert second.after == ["data"] and first.after == []

@@ -191,7 +191,10 @@ def prepare() -> Prepared | None:
     if _prepared_here or _pool_context().get_start_method() != "fork" or _rules.cache_info().currsize:
         return None
     _prepared_here = True
-    return Prepared()
+    try:
+        return Prepared()
+    except OSError:  # no process to spare (a process limit, no memory): lint here, only slower
+        return None
 
 
 class Prepared:

@@ -204,6 +204,8 @@ GOOD: dict[str, tuple[str, str]] = {
         "us-east-1",
     ),
 }
+
+
 def _corpus() -> list[tuple[str, str, str]]:
     """(body, region, name) of every template, broken ones between good ones, so shared rules meet both in turn."""
     broken = [(body, region, name) for name, (body, region, _) in BROKEN.items()]
@@ -400,3 +402,15 @@ def test_ctrl_c_stops_the_compile_and_every_process_it_started(after: float, tmp
     assert compile_.returncode == 1
     assert "Traceback" not in err
     assert all(_gone(pid, 10) for pid in started if pid != compile_.pid)
+
+
+def test_a_machine_that_cannot_start_another_process_lints_without_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    import multiprocessing
+
+    def no_process(*_: Any, **__: Any) -> Any:
+        raise OSError(11, "Resource temporarily unavailable")
+
+    monkeypatch.setattr(lint, "_prepared_here", False)
+    monkeypatch.setattr(lint._rules, "cache_info", lambda: SimpleNamespace(currsize=0))
+    monkeypatch.setattr(multiprocessing.get_context("fork"), "Process", no_process)
+    assert lint.prepare() is None

@@ -13,6 +13,12 @@ left at their defaults, choose them); which rules *run* (W and E, no
 experimental) is decided per template from the region's config, as before.
 The rules are built in the parent before the worker processes fork, so the
 workers inherit them; with another start method each worker builds its own.
+cfn-lint itself runs without its bookkeeping waste (lint_speedups.py).
+
+A compile starts a ``Prepared`` process first (``prepare``): it imports
+cfn-lint and builds the rules while the compile loads, validates and builds,
+then lints the batch with its own workers. It only ever saves time: if it
+cannot start or dies, the compile lints in its own process.
 """
 
 from __future__ import annotations

@@ -147,6 +147,21 @@ def owned_files(folder: Path) -> list[Path]:
     return sorted(set(owned))
 
 
+def placed(folder: Path) -> dict[tuple[str, str], str]:
+    """(region, logical ID) -> stack name of every resource in the templates ivc wrote in ``folder``."""
+    found: dict[tuple[str, str], str] = {}
+    for path in owned_files(folder):
+        if path.name == MANIFEST:
+            continue
+        try:
+            resources = json.loads(path.read_text(encoding="utf-8")).get("Resources", {})
+        except (OSError, ValueError, AttributeError):
+            continue  # a file that is not ivc's template any more: the plan rewrites it
+        if isinstance(resources, dict):
+            found.update({(path.parent.name, logical): path.stem for logical in resources})
+    return found
+
+
 def _manifest(folder: Path) -> dict[str, Any] | None:
     """The manifest of an environment folder ivc wrote, or None when there is none (or it is not ivc's)."""
     try:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -194,16 +193,7 @@ def _moved(environment: Environment, stacks: list[Stack], folder: Path) -> list[
     retained) and the new one creates it again. A layer split into parts (split.py) can move items when the spec
     grows or shrinks; a builder change can too.
     """
-    before: dict[tuple[str, str], str] = {}
-    for path in emit.owned_files(folder):
-        if path.name == emit.MANIFEST:
-            continue
-        try:
-            resources = json.loads(path.read_text(encoding="utf-8")).get("Resources", {})
-        except (OSError, ValueError, AttributeError):
-            continue  # a file that is not ivc's template any more: the plan rewrites it
-        if isinstance(resources, dict):
-            before.update({(path.parent.name, logical): path.stem for logical in resources})
+    before = emit.placed(folder)
     moved = []
     for stack in stacks:
         for logical in stack.template.get("Resources", {}):

@@ -57,11 +57,11 @@ def _config(region: str) -> Any:
 @cache
 def _rules() -> Any:
     """cfn-lint's rules, built once per process (the region of the config does not choose them)."""
-    from cfnlint.runner import Runner
-
     from . import lint_speedups
 
-    lint_speedups.install()
+    lint_speedups.install()  # before cfn-lint is imported
+    from cfnlint.runner import Runner
+
     rules = Runner(_config("us-east-1")).rules
     lint_speedups.tune(rules)
     return rules
@@ -69,6 +69,7 @@ def _rules() -> Any:
 
 def cfn_lint_matches(body: str, region: str) -> list[Any]:
     """cfn-lint's matches for one template: ``cfnlint.api.lint``'s steps, with the rules built once."""
+    rules = _rules()  # first: it imports cfn-lint
     from cfnlint.decode.decode import decode_str
     from cfnlint.runner.template import run_template_by_data
 
@@ -77,7 +78,7 @@ def cfn_lint_matches(body: str, region: str) -> list[Any]:
         return list(errors)
     if template is None:
         return []
-    return list(run_template_by_data(template, _config(region), _rules()))
+    return list(run_template_by_data(template, _config(region), rules))
 
 
 def lint(body: str, region: str, location: str) -> list[Diagnostic]:

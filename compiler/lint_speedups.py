@@ -17,6 +17,13 @@ cfn-lint's time was not validation but bookkeeping around it:
   resource against schemas that constrain only those keys. A resource with none of them cannot fail either
   schema, so they are not run for it.
 
+One change is to the import, not the lint: cfn-lint takes seven names from ``sympy`` (Boolean logic for
+template conditions), and ``import sympy`` runs sympy's ``__init__``, which imports all of sympy (about 420
+modules, 0.27 s, a third of the time before the first template can be linted). Here ``sympy`` is first a
+package whose seven names come from the modules that define them (``sympy.core``, ``sympy.logic``: 65
+modules, 0.07 s); anything else asked of it runs sympy's ``__init__`` as usual, so code that wants all of
+sympy gets it. It is done only for ``CHECKED_SYMPY``, the version this was checked against (setup.cfg pins it).
+
 Each change computes exactly what the code it replaces computes; tests/test_lint.py compares every finding
 with unpatched ``cfnlint.api.lint`` (run in a clean process) on a corpus of broken templates that trip each
 changed path, and ``bench/lint_equivalence.py`` does it over every bundled output. They were checked against
@@ -27,12 +34,24 @@ and a test fails so that the next upgrade re-checks them.
 from __future__ import annotations
 
 import dataclasses
+import importlib.abc
 import types
 from collections import deque
 from collections.abc import Callable, Iterator
 from typing import Any
 
 CHECKED_VERSION = "1.58.0"
+CHECKED_SYMPY = "1.14.0"
+# What cfn-lint (CHECKED_VERSION) imports from the top of ``sympy``, and the module that defines each.
+SYMPY_NAMES = {
+    "And": "sympy.logic.boolalg",
+    "Or": "sympy.logic.boolalg",
+    "Not": "sympy.logic.boolalg",
+    "Implies": "sympy.logic.boolalg",
+    "Equivalent": "sympy.logic.boolalg",
+    "Symbol": "sympy.core.symbol",
+    "Dummy": "sympy.core.symbol",
+}
 
 _installed = False
 
@@ -45,12 +64,13 @@ def applicable() -> bool:
 
 
 def install() -> bool:
-    """Change cfn-lint's modules for this process (once); False when its version was not checked."""
+    """Change cfn-lint's modules for this process (once), before it is imported; False when its version was not checked."""
     global _installed
     if _installed:
         return True
     if not applicable():
         return False
+    _light_sympy()
     _memoise_validator_classes()
     _direct_context_evolve()
     _direct_path_evolve()
@@ -70,6 +90,94 @@ def tune(rules: Any) -> None:
     for rule_id, keys in (("W3011", {"DeletionPolicy", "UpdateReplacePolicy"}), ("E3016", {"UpdatePolicy"})):
         if rule_id in by_id:
             _only_resources_with(by_id[rule_id], frozenset(keys))
+
+
+def _light_sympy() -> None:
+    """``sympy`` as a package that imports only what cfn-lint's import asks of it, until more is asked (see the docstring)."""
+    import importlib.util
+    import sys
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        if "sympy" in sys.modules or "cfnlint" in sys.modules or version("sympy") != CHECKED_SYMPY:
+            return
+    except PackageNotFoundError:
+        return
+    spec = importlib.util.find_spec("sympy")
+    if spec is None or spec.loader is None or spec.submodule_search_locations is None:
+        return
+    light = _LightSympy(spec)
+    sys.modules["sympy"] = light.package
+    sys.meta_path.insert(0, light)
+    try:
+        # what imports sympy (with cfnlint itself)
+        import cfnlint.conditions
+        import cfnlint.context.conditions  # noqa: F401
+    finally:
+        # From here on, sympy runs: any module of it not imported yet (sympy imports many inside its functions,
+        # expecting them in its __init__'s order) is imported only after sympy's __init__ has run.
+        light.sealed = True
+
+
+class _LightSympy:
+    """sympy's package with its ``__init__`` deferred, and the import hook that runs it when more is needed."""
+
+    def __init__(self, spec: Any) -> None:
+        import importlib.util
+
+        self.package = importlib.util.module_from_spec(spec)  # the package, its __init__ not run
+        self.loader = spec.loader
+        self.sealed = False
+        self.complete = False
+        self.package.__getattr__ = self.attribute  # type: ignore[method-assign]
+
+    def attribute(self, name: str) -> Any:
+        """A name asked of ``sympy``: one of cfn-lint's from its module, anything else from sympy as it is."""
+        import importlib
+
+        if name in SYMPY_NAMES and not self.complete:
+            importlib.import_module("sympy.core")  # first, as sympy's __init__ does: sympy.logic and it import each other
+            value = getattr(importlib.import_module(SYMPY_NAMES[name]), name)
+            setattr(self.package, name, value)
+            return value
+        self.finish()
+        return getattr(self.package, name)
+
+    def finish(self) -> None:
+        """Run sympy's ``__init__`` in the package: from now on it is sympy as ``import sympy`` makes it."""
+        import sys
+
+        if self.complete:
+            return
+        self.complete = True
+        del self.package.__getattr__
+        sys.meta_path.remove(self)
+        self.loader.exec_module(self.package)
+
+    def find_spec(self, fullname: str, path: Any, target: Any = None) -> Any:
+        """Before a module of sympy is imported once sealed, run sympy's ``__init__``; if that imported it, it is that one."""
+        import importlib.util
+        import sys
+
+        if not self.sealed or not fullname.startswith("sympy."):
+            return None
+        self.finish()
+        module = sys.modules.get(fullname)
+        return None if module is None else importlib.util.spec_from_loader(fullname, _Imported(module))
+
+
+class _Imported(importlib.abc.Loader):
+    """The loader of a module that is imported already: the import system gets that module, unchanged."""
+
+    def __init__(self, module: Any) -> None:
+        self.module = module
+        self.spec = module.__spec__
+
+    def create_module(self, spec: Any) -> Any:
+        return self.module
+
+    def exec_module(self, module: Any) -> None:
+        module.__spec__ = self.spec  # the import system set its own spec on it: put back the module's
 
 
 def _frozen(value: Any) -> Any:

@@ -165,6 +165,40 @@ BROKEN: dict[str, tuple[str, str, set[str]]] = {
         "us-east-1",
         {"E3510"},
     ),
+    # sympy decides these (cfn-lint's conditions): its __init__ runs only once a template needs more than names
+    "conditions that contradict each other": (
+        json.dumps(
+            {
+                "Parameters": {"Stage": {"Type": "String", "AllowedValues": ["dev", "prod"]}},
+                "Conditions": {
+                    "Prod": {"Fn::Equals": [{"Ref": "Stage"}, "prod"]},
+                    "Dev": {"Fn::Not": [{"Condition": "Prod"}]},
+                    "Both": {"Fn::And": [{"Condition": "Prod"}, {"Condition": "Dev"}]},
+                    "Either": {"Fn::Or": [{"Condition": "Prod"}, {"Fn::Equals": [{"Ref": "Stage"}, "dev"]}]},
+                    "East": {"Fn::Equals": [{"Ref": "AWS::Region"}, "us-east-1"]},
+                    "Never": {"Fn::Equals": ["a", "b"]},
+                },
+                "Resources": {
+                    "Queue": {"Type": "AWS::SQS::Queue", "Condition": "Prod", "Properties": {"DelaySeconds": {"Fn::If": ["Dev", 5, 1000]}}},
+                    "Topic": {
+                        **TOPIC,
+                        "Condition": "Dev",
+                        "Properties": {
+                            "TopicName": {"Fn::If": ["Both", {"Fn::GetAtt": ["Queue", "QueueName"]}, {"Ref": "AWS::NoValue"}]},
+                            "KmsMasterKeyId": {"Fn::If": ["Prod", {"Ref": "Queue"}, {"Fn::If": ["Dev", "alias/aws/sns", "alias/x"]}]},
+                        },
+                    },
+                    "Other": {**TOPIC, "Condition": "Either", "Properties": {"TopicName": {"Fn::If": ["East", "east", "west"]}}},
+                },
+                "Outputs": {
+                    "Queue": {"Value": {"Ref": "Queue"}},
+                    "Both": {"Condition": "Both", "Value": {"Fn::If": ["Never", "x", {"Fn::GetAtt": ["Queue", "Arn"]}]}},
+                },
+            }
+        ),
+        "us-east-1",
+        {"W1001", "W8003"},
+    ),
     "not JSON": ('{"Resources": {"Topic": {"Type": "AWS::SNS::Topic",', "us-east-1", {"E0000"}),
     "duplicate key": (
         '{"Resources": {\n "Topic": {"Type": "AWS::SNS::Topic"},\n "Topic": {"Type": "AWS::SNS::Topic"}\n}}',
@@ -414,3 +448,78 @@ def test_a_machine_that_cannot_start_another_process_lints_without_one(monkeypat
     monkeypatch.setattr(lint._rules, "cache_info", lambda: SimpleNamespace(currsize=0))
     monkeypatch.setattr(multiprocessing.get_context("fork"), "Process", no_process)
     assert lint.prepare() is None
+
+
+# What cfn-lint asks of sympy, in a process where sympy is light (ivc's lint) or imported whole (the reference).
+_SYMPY_AT_WORK = """
+import json, sys
+if sys.argv[1] == "light":
+    from compiler import lint_speedups
+    lint_speedups._light_sympy()
+    assert "Matrix" not in vars(sys.modules["sympy"]), "sympy's __init__ ran at import"
+from sympy import And, Or, Symbol
+def build(f):
+    if isinstance(f, str):
+        return Symbol(f)
+    return (And if f[0] == "and" else Or)(*[build(part) for part in f[1:]])
+built = [build(f) for f in json.load(sys.stdin)]  # sympy at work: its __init__ runs first, if it is light
+from sympy import Not, Implies, Equivalent, to_nnf
+from sympy.assumptions.cnf import EncodedCNF
+from sympy.logic.inference import satisfiable
+found = []
+for expr in built:
+    cnf = EncodedCNF()
+    cnf.add_prop(And(expr, Implies(Symbol("a"), Not(Symbol("b")))))
+    models = satisfiable(cnf, all_models=True)
+    found.append([str(expr), str(to_nnf(Equivalent(expr, Symbol("z")), simplify=False)),
+                  sorted(sorted((str(k), v) for k, v in m.items()) for m in models if m)])
+json.dump(found, sys.stdout)
+"""
+
+
+def test_light_sympy_computes_what_sympy_computes() -> None:
+    import random
+
+    rng = random.Random(12)
+
+    def formula(depth: int) -> Any:
+        if depth == 0 or rng.random() < 0.3:
+            return rng.choice("abcd")
+        return [rng.choice(["and", "or"]), *(formula(depth - 1) for _ in range(rng.randint(2, 3)))]
+
+    formulas = json.dumps([formula(4) for _ in range(60)])
+    light, whole = (
+        subprocess.run([sys.executable, "-c", _SYMPY_AT_WORK, how], input=formulas, capture_output=True, text=True, check=True, cwd=ROOT)
+        for how in ("light", "whole")
+    )
+    light, whole = light.stdout, whole.stdout
+    assert json.loads(light) == json.loads(whole)
+    assert len({str(found[2]) for found in json.loads(whole)}) > 5  # the formulas differ in what satisfies them
+
+
+_SYMPY_WHEN = """
+import sys
+from compiler import lint
+sys.path.insert(0, "tests")
+from test_lint import BROKEN
+lint._rules()
+print(len([name for name in sys.modules if name.startswith("sympy")]), "Matrix" in vars(sys.modules["sympy"]))
+lint.cfn_lint_matches(*BROKEN["bogus property"][:2])
+print("Matrix" in vars(sys.modules["sympy"]))
+lint.cfn_lint_matches(*BROKEN["conditions that contradict each other"][:2])
+import sympy, sympy.sets
+from sympy.sets import FiniteSet
+print("Matrix" in vars(sympy), sympy.sets is sys.modules["sympy.sets"], FiniteSet is sympy.FiniteSet,
+      sympy.sets.__spec__.origin.endswith("__init__.py"))
+"""
+
+
+def test_cfn_lint_gets_all_of_sympy_only_for_a_template_that_needs_it() -> None:
+    # Fails with a sympy other than lint_speedups.CHECKED_SYMPY (then imported whole: correct, slower): check
+    # _light_sympy against it, then set CHECKED_SYMPY and setup.cfg's pin.
+    done = subprocess.run([sys.executable, "-c", _SYMPY_WHEN], capture_output=True, text=True, check=True, cwd=ROOT)
+    ready, plain, conditions = done.stdout.splitlines()
+    modules, whole = ready.split()
+    assert int(modules) < 100 and whole == "False"  # import sympy: about 420 modules
+    assert plain == "False"  # a template without conditions needs none of it
+    assert conditions == "True True True True"  # one with conditions gets sympy as `import sympy` makes it, once

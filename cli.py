@@ -41,9 +41,8 @@ def main(ctx: click.Context, debug: bool) -> None:
 
 def _run(ctx: click.Context, work: Callable[[], int]) -> NoReturn:
     """Run a command, turning known failures into messages and exit codes."""
-    from compiler.deploy.aws import DeployError
     from compiler.discovery import UsageError
-    from compiler.errors import SpecError
+    from compiler.errors import DeployError, SpecError
     from compiler.report import text
 
     try:
@@ -141,10 +140,12 @@ def compile_command(
     """Compile specs into CloudFormation templates, linted with cfn-lint for their regions."""
 
     def work() -> int:
-        from compiler import freshness, lint
+        from compiler import lint
 
         started = time.perf_counter()
         ready = lint.prepare()  # first: cfn-lint gets ready while the stamp is read and the spec built
+        from compiler import freshness
+
         fresh = freshness.lookup(list(paths), out, env, region)
         if fresh is not None:
             if ready:

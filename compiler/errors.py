@@ -56,3 +56,7 @@ class SpecError(Exception):
 def fail(message: str, mark: Mark | None = None, code: str = "spec") -> SpecError:
     """Build a SpecError with a single diagnostic (raise the result)."""
     return SpecError([Diagnostic(message, mark, code=code)])
+
+
+class DeployError(Exception):
+    """A failure of ``ivc deploy``, ``diff`` or ``destroy`` to report in one line (exit 1)."""

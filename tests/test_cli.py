@@ -22,6 +22,21 @@ def test_help_imports_no_heavy_library() -> None:
     assert result.stdout.strip().splitlines()[-1] == "[]"
 
 
+def test_compile_starts_getting_cfn_lint_ready_before_it_imports_a_heavy_library() -> None:
+    # The prepared process (compiler/lint.py) imports cfn-lint while this one imports and builds: the earlier it
+    # forks, the less of the compile waits for it.
+    code = (
+        "import sys; from compiler import lint; from cli import main\n"
+        "def prepare():\n"
+        f"    print(sorted({{m.split('.')[0] for m in sys.modules}} & set({HEAVY!r})))\n"
+        "    raise SystemExit(0)\n"
+        "lint.prepare = prepare\n"
+        "main(['compile', 'specs/socialflow', '--env', 'prod'])\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert result.stdout.strip().splitlines()[-1] == "[]"
+
+
 def test_help_lists_commands() -> None:
     result = ivc("--help")
     assert result.exit_code == 0

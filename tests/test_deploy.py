@@ -298,7 +298,7 @@ def test_missing_credentials_is_one_line(project: Path, monkeypatch: pytest.Monk
 
 def test_killed_server_mid_deploy_then_rerun_converges(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from compiler import deploy as stacksets
-    from compiler.deploy.aws import DeployError
+    from compiler.errors import DeployError
 
     server = MotoServer()  # a server of this test's own, to kill
     server.start()

@@ -11,10 +11,10 @@ import boto3
 import pytest
 from botocore.stub import ANY, Stubber
 
-from compiler.deploy.aws import DeployError
 from compiler.deploy.plan import Settings, Target
 from compiler.deploy.stacksets import StackSets
 from compiler.deploy.supplied import managed_prefix_list
+from compiler.errors import DeployError
 from conftest import MotoServer, ivc
 
 SPEC = """\

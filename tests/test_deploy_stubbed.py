@@ -14,10 +14,11 @@ import boto3
 import pytest
 from botocore.stub import ANY, Stubber
 
-from compiler.deploy.aws import DeployError, call
+from compiler.deploy.aws import call
 from compiler.deploy.changes import risks
 from compiler.deploy.plan import Settings, Step, Target
 from compiler.deploy.stacksets import StackSets
+from compiler.errors import DeployError
 
 NAME = "shop-dev-network-us-east-1"
 TEMPLATE = {"Resources": {"Vpc": {"Type": "AWS::EC2::VPC", "Properties": {"CidrBlock": "10.0.0.0/16"}}}}

@@ -16,7 +16,7 @@ manifest gives, so every import exists before the stack that needs it.
 
 from __future__ import annotations
 
-from .aws import DeployError
+from ..errors import DeployError
 from .commands import Outcome, deploy, destroy, diff
 
 __all__ = ["DeployError", "Outcome", "deploy", "destroy", "diff"]

@@ -13,6 +13,8 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
+from ..errors import DeployError
+
 T = TypeVar("T")
 
 # How long ivc waits for AWS. Set here, never left to botocore's defaults (a 60 s read timeout, tried up to
@@ -33,10 +35,6 @@ RETRYABLE = {
     "RequestLimitExceeded",
     "StaleRequestException",
 }
-
-
-class DeployError(Exception):
-    """A failure to report in one line (exit 1)."""
 
 
 def give_up_after() -> float:

@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .aws import DeployError, client, explain
+from ..errors import DeployError
+from .aws import client, explain
 from .changes import KINDS
 from .output import compiled
 from .plan import Step, Target, located_failures, settings, targets, template_diff

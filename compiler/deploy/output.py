@@ -13,7 +13,7 @@ import json
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
-from .aws import DeployError
+from ..errors import DeployError
 
 if TYPE_CHECKING:
     from ..stacks import Stack

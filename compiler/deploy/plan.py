@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..context import is_protected
-from .aws import DeployError
+from ..errors import DeployError
 from .changes import STATEFUL_TYPES, Change
 from .releases import Release
 from .supplied import Supplied

@@ -8,8 +8,9 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from ..errors import DeployError
 from . import releases, supplied
-from .aws import DeployError, call, code
+from .aws import call, code
 from .changes import changes
 from .plan import Settings, Step, Target
 

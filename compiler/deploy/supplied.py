@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from .aws import DeployError
+from ..errors import DeployError
 
 KEY = "supplied_at_deploy"
 

@@ -271,6 +271,9 @@ def _serve(connection: Any, parents: Any) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         _rules()
+        import gc
+
+        gc.freeze()  # the rules live as long as the process: no collection need traverse them, nor copy them into workers
         jobs = connection.recv()
         found = lint_fresh(jobs, lambda count, total: connection.send(("progress", count, total)))
         connection.send(("done", found))

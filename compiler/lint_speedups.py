@@ -13,6 +13,8 @@ cfn-lint's time was not validation but bookkeeping around it:
 - E3062 (RDS instance class against engine and version) evaluates 980 ``if`` branches, 70 per engine, for
   every DB instance. A branch applies only when ``Engine`` equals its ``const``; for a literal engine only
   those branches are evaluated.
+- Rules W3037 (IAM actions) and I3510 (statement resources) each parse the 2 MB ``Policies.json`` when the
+  rules are built: 36 ms each, before the first template can be linted. Both only read it: they share one parse.
 - W3011 (DeletionPolicy and UpdateReplacePolicy both or neither) and E3016 (UpdatePolicy) validate every
   resource against schemas that constrain only those keys. A resource with none of them cannot fail either
   schema, so they are not run for it.
@@ -72,6 +74,7 @@ def install() -> bool:
         return False
     _light_sympy()
     _memoise_validator_classes()
+    _policies_read_once()
     _direct_context_evolve()
     _direct_path_evolve()
     _installed = True
@@ -178,6 +181,24 @@ class _Imported(importlib.abc.Loader):
 
     def exec_module(self, module: Any) -> None:
         module.__spec__ = self.spec  # the import system set its own spec on it: put back the module's
+
+
+def _policies_read_once() -> None:
+    """``load_resource`` parses ``Policies.json`` once; the two rules that load it only read it."""
+    import cfnlint.helpers as helpers_module
+    from cfnlint.data import AdditionalSpecs
+
+    original = helpers_module.load_resource
+    parsed: dict[str, Any] = {}
+
+    def load_resource(package: Any, filename: str = "us-east-1.json") -> Any:
+        if package is not AdditionalSpecs or filename != "Policies.json":
+            return original(package, filename)
+        if filename not in parsed:
+            parsed[filename] = original(package, filename)
+        return parsed[filename]
+
+    helpers_module.load_resource = load_resource
 
 
 def _frozen(value: Any) -> Any:

@@ -319,6 +319,17 @@ def test_the_speedups_are_in_effect_for_the_checked_cfn_lint() -> None:
     assert validators_module.create() is first  # classes are memoised
 
 
+def test_the_rules_that_share_one_parse_of_the_iam_data_leave_it_as_parsed() -> None:
+    from importlib.resources import files
+
+    for body, region, _ in _corpus():
+        lint.cfn_lint_matches(body, region)
+    by_id = {rule.id: rule for rule in lint._rules().values()}
+    shared = by_id["W3037"]._service_map
+    assert by_id["I3510"].service_map is shared
+    assert shared == json.loads(files("cfnlint.data.AdditionalSpecs").joinpath("Policies.json").read_text(encoding="utf-8"))
+
+
 def test_lint_all_in_worker_processes_gives_the_same_diagnostics_in_job_order(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("IVC_CACHE_DIR", "off")
     reference = _reference()

@@ -7,12 +7,22 @@ cfn-lint's time was not validation but bookkeeping around it:
   rule extends a validator (about 1,800 classes for 14 distinct ones): 15% of the time. Here classes are
   memoised by what they are made of (keyword functions, function filter settings, function resolvers).
 - ``evolve`` of validators, contexts and paths (hundreds of thousands of calls) went through ``fields()`` and
-  a frozen dataclass ``__init__``: about 15%. Here the new object gets the same field values directly.
+  a frozen dataclass ``__init__``: about 15%. Here the new object gets the same field values directly, and a
+  context keeps the ``module_names`` its resources gave (a fresh context searched them again, 2%).
 - The ``cfnLint`` keyword (rule E1101) compared every keyword with every child rule's keywords (about 300
   string comparisons per call): 18% once the above was gone. Here it looks them up in an index.
 - E3062 (RDS instance class against engine and version) evaluates 980 ``if`` branches, 70 per engine, for
   every DB instance. A branch applies only when ``Engine`` equals its ``const``; for a literal engine only
   those branches are evaluated.
+- A ``$ref`` is resolved by a ``RefResolver``, and rules make a new one for each function they validate (with
+  an empty cache): each first searched the whole schema, breadth first, for ``$id`` subschemas, and again for
+  ``id``/``$id`` matching the fragment, 12% of the time. Schemas do not change once loaded (the ``cfnLint``
+  lists cfn-lint appends to are not searched), so what a search finds in a schema is remembered per schema
+  object, which stays referenced while remembered.
+- ``Rules.run`` starts every template by wiring child rules to parents, finding each child among the rules with
+  ``any(key == r for r in self.data.keys())`` (about 100,000 comparisons a template), and by reading the
+  same five configuration values (each merged anew from command line, file and template) once per rule. Here
+  a dict lookup finds the child, and the values are read once per template.
 - Rules W3037 (IAM actions) and I3510 (statement resources) each parse the 2 MB ``Policies.json`` when the
   rules are built: 36 ms each, before the first template can be linted. Both only read it: they share one parse.
 - W3011 (DeletionPolicy and UpdateReplacePolicy both or neither) and E3016 (UpdatePolicy) validate every
@@ -75,6 +85,7 @@ def install() -> bool:
     _light_sympy()
     _memoise_validator_classes()
     _policies_read_once()
+    _schema_lookups_remembered()
     _direct_context_evolve()
     _direct_path_evolve()
     _installed = True
@@ -85,6 +96,7 @@ def tune(rules: Any) -> None:
     """Change rule instances of one ``Rules`` collection (cfn-lint loads rule classes per collection)."""
     if not install():
         return
+    _run_with_lookups(rules)
     by_id = {getattr(rule, "id", None): rule for rule in rules.values()}
     if "E1101" in by_id:
         _index_cfn_lint_keyword(by_id["E1101"])
@@ -201,6 +213,100 @@ def _policies_read_once() -> None:
     helpers_module.load_resource = load_resource
 
 
+def _schema_lookups_remembered() -> None:
+    """``RefResolver``'s searches of a schema, remembered across resolvers: the same schema object, the same answer."""
+    from cfnlint.schema.resolver._resolver import RefResolver
+
+    search_subschemas = RefResolver._get_subschemas_cache
+    resolve_fragment = RefResolver.resolve_fragment
+    # (id of the schema, ...) -> (the schema, what was found): holding the schema keeps its id from being reused
+    subschemas: dict[int, tuple[Any, Any]] = {}
+    fragments: dict[tuple[int, str], tuple[Any, Any]] = {}
+    limit = 4096  # schemas made on the fly are held only until the table is full, then it starts again
+
+    def get_subschemas_cache(self: Any) -> Any:
+        if self._subschemas_cache is None:
+            found = subschemas.get(id(self.referrer))
+            if found is None:
+                if len(subschemas) >= limit:
+                    subschemas.clear()
+                found = subschemas[id(self.referrer)] = (self.referrer, search_subschemas(self))
+            self._subschemas_cache = found[1]
+        return self._subschemas_cache
+
+    def fragment_of(self: Any, document: Any, fragment: str) -> Any:
+        key = (id(document), fragment)
+        found = fragments.get(key)
+        if found is None:
+            if len(fragments) >= limit:
+                fragments.clear()
+            found = fragments[key] = (document, resolve_fragment(self, document, fragment))  # raises: nothing kept
+        return found[1]
+
+    RefResolver._get_subschemas_cache = get_subschemas_cache
+    RefResolver.resolve_fragment = fragment_of
+
+
+def _run_with_lookups(rules: Any) -> None:
+    """``Rules.run`` of CHECKED_VERSION, the same steps with a dict lookup and configuration read once per template."""
+
+    def run(self: Any, filename: Any, cfn: Any, config: Any) -> Iterator[Any]:
+        configure_rules = config.configure_rules
+        include_experimental = config.include_experimental
+        ignore_checks, include_checks, mandatory_checks = config.ignore_checks, config.include_checks, config.mandatory_checks
+        enabled_rule_ids = set()
+        for rule_id, rule in self.data.items():
+            rule.configure(configure_rules.get(rule_id, None), include_experimental)
+            rule.initialize(cfn)
+            # Rules.is_rule_enabled for a rule that is in self.data
+            if rule.is_enabled(
+                include_experimental=include_experimental,
+                ignore_rules=ignore_checks,
+                include_rules=include_checks,
+                mandatory_rules=mandatory_checks,
+            ):
+                enabled_rule_ids.add(rule_id)
+
+        for rule_id, rule in self.data.items():
+            for key in rule.child_rules:
+                if key not in self.data:
+                    continue
+                rule.child_rules[key] = self.data.get(key)
+            for parent_rule in rule.parent_rules:
+                if parent_rule in self.data:
+                    self.data[parent_rule].child_rules[rule_id] = rule
+
+        for rule_id, rule in self.data.items():
+            yield from self._filter_matches(
+                enabled_rule_ids,
+                self.run_check(rule.matchall, filename, rule_id, config, enabled_rule_ids, filename, cfn),
+            )
+
+        for resource_name, resource_attributes in cfn.get_resources().items():
+            resource_type = resource_attributes.get("Type")
+            resource_properties = resource_attributes.get("Properties")
+            if isinstance(resource_type, str) and isinstance(resource_properties, dict):
+                path = ["Resources", resource_name, "Properties"]
+                for rule_id, rule in self.data.items():
+                    yield from self._filter_matches(
+                        enabled_rule_ids,
+                        self.run_check(
+                            rule.matchall_resource_properties,
+                            filename,
+                            rule_id,
+                            config,
+                            enabled_rule_ids,
+                            filename,
+                            cfn,
+                            resource_properties,
+                            resource_type,
+                            path,
+                        ),
+                    )
+
+    rules.run = types.MethodType(run, rules)
+
+
 def _frozen(value: Any) -> Any:
     if isinstance(value, dict):
         return tuple((key, _frozen(item)) for key, item in value.items())
@@ -285,9 +391,12 @@ def _direct_context_evolve() -> None:
         new = object.__new__(Context)
         values = new.__dict__
         values.update(self.__dict__)
-        if len(values) != count:  # only the fields: a cached ``module_names`` is computed again, as on a new Context
-            values.clear()
-            values.update({name: self.__dict__[name] for name in given})
+        if len(values) != count:
+            # A cached ``module_names`` is derived from ``resources`` alone: kept with them, else computed again.
+            kept = len(values) == count + 1 and "module_names" in values and "resources" not in changes
+            if not kept:
+                values.clear()
+                values.update({name: self.__dict__[name] for name in given})
         values.update(changes)
         return new
 

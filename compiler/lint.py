@@ -25,14 +25,10 @@ from __future__ import annotations
 
 import atexit
 import contextlib
-import hashlib
-import json
 import multiprocessing
 import os
 import sys
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
-from dataclasses import asdict
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -127,6 +123,8 @@ def cache_dir() -> Path | None:
 
 
 def _key(body: str, region: str) -> str:
+    import hashlib
+
     return hashlib.sha256(f"{__version__}\0{FORMAT}\0{cfn_lint_version()}\0{region}\0{body}".encode()).hexdigest()
 
 
@@ -141,6 +139,8 @@ def lint_all(
 
     With ``ready`` (see ``prepare``), the rest is linted by the process it got ready.
     """
+    import json
+
     folder = cache_dir()
     results: list[list[Diagnostic] | None] = [None] * len(jobs)
     for index, (body, region, location) in enumerate(jobs):
@@ -162,6 +162,8 @@ def lint_all(
 
 def lint_fresh(jobs: list[tuple[str, str, str]], done: Callable[[int, int], None] | None = None) -> list[list[Diagnostic]]:
     """Lint every job with cfn-lint, in parallel over the cores; results in job order."""
+    from concurrent.futures import ProcessPoolExecutor
+
     # largest first, so that the longest templates do not start last and leave a core idle at the end
     order = sorted(range(len(jobs)), key=lambda i: -len(jobs[i][0]))
     workers = min(os.cpu_count() or 1, len(jobs))
@@ -296,6 +298,9 @@ def _pool_context() -> Any:
 
 
 def _store(path: Path, findings: list[Diagnostic]) -> None:
+    import json
+    from dataclasses import asdict
+
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         temp = path.with_suffix(f".{os.getpid()}.tmp")

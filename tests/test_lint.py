@@ -330,6 +330,15 @@ def test_the_rules_that_share_one_parse_of_the_iam_data_leave_it_as_parsed() -> 
     assert shared == json.loads(files("cfnlint.data.AdditionalSpecs").joinpath("Policies.json").read_text(encoding="utf-8"))
 
 
+def test_the_versions_read_from_the_packages_are_the_installed_ones() -> None:
+    # lint_speedups reads them from the source, not importlib.metadata (30 ms before the first template)
+    from importlib.metadata import version
+
+    assert lint_speedups.installed_version("cfnlint", "version.py") == version("cfn-lint")
+    assert lint_speedups.installed_version("sympy", "release.py") == version("sympy")
+    assert lint_speedups.installed_version("no_such_package_here", "version.py") is None
+
+
 def test_lint_all_in_worker_processes_gives_the_same_diagnostics_in_job_order(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("IVC_CACHE_DIR", "off")
     reference = _reference()

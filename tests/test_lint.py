@@ -199,6 +199,36 @@ BROKEN: dict[str, tuple[str, str, set[str]]] = {
         "us-east-1",
         {"W1001", "W8003"},
     ),
+    # patterns (through the regex module, whose compiled patterns lint_speedups keeps)
+    "names and ARNs that break their patterns": (
+        _template(
+            {
+                "Bucket": {"Type": "AWS::S3::Bucket", "Properties": {"BucketName": "Not_A_Bucket!"}},
+                "Logs": {"Type": "AWS::Logs::LogGroup", "Properties": {"LogGroupName": "bad name*", "RetentionInDays": 8}},
+                "Role": {
+                    "Type": "AWS::IAM::Role",
+                    "Properties": {
+                        "AssumeRolePolicyDocument": {
+                            "Version": "2012-10-17",
+                            "Statement": [{"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}],
+                        },
+                        "ManagedPolicyArns": ["arn:aws:iam::aws:policy/ReadOnly Access", "not-an-arn"],
+                        "Policies": [
+                            {
+                                "PolicyName": "p q",
+                                "PolicyDocument": {
+                                    "Version": "2012-10-17",
+                                    "Statement": [{"Effect": "Allow", "Action": "s3:GetObjekt", "Resource": "arn:aws:s3:::b/*"}],
+                                },
+                            }
+                        ],
+                    },
+                },
+            }
+        ),
+        "us-east-1",
+        {"E1155", "E1161", "E3030", "E3031", "W3037"},
+    ),
     "not JSON": ('{"Resources": {"Topic": {"Type": "AWS::SNS::Topic",', "us-east-1", {"E0000"}),
     "duplicate key": (
         '{"Resources": {\n "Topic": {"Type": "AWS::SNS::Topic"},\n "Topic": {"Type": "AWS::SNS::Topic"}\n}}',

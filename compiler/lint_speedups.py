@@ -360,20 +360,31 @@ def _frozen(value: Any) -> Any:
     return value
 
 
+def _key_of(mapping: Any) -> Any:
+    """A hashable key for what ``mapping`` holds: its items as they are when they hash (keyword functions), else frozen."""
+    items = tuple(dict(mapping or {}).items())
+    try:
+        hash(items)
+    except TypeError:
+        return ("frozen", _frozen(items))
+    return ("items", items)
+
+
 def _memoise_validator_classes() -> None:
     import cfnlint.jsonschema.validators as validators_module
 
     original = validators_module.create
     classes: dict[Any, type] = {}
+    field_names: dict[type, tuple[str, ...]] = {}
 
     def create(validators: Any = None, function_filter: Any = None, fn_resolvers: Any = None) -> type:
         settings = None
         if function_filter is not None:
-            settings = (
-                type(function_filter),
-                tuple((f.name, _frozen(getattr(function_filter, f.name))) for f in dataclasses.fields(function_filter)),
-            )
-        key = (_frozen(dict(validators or {})), settings, _frozen(dict(fn_resolvers or {})))
+            kind = type(function_filter)
+            if kind not in field_names:
+                field_names[kind] = tuple(f.name for f in dataclasses.fields(function_filter))
+            settings = (kind, tuple((name, _frozen(getattr(function_filter, name))) for name in field_names[kind]))
+        key = (_key_of(validators), settings, _key_of(fn_resolvers))
         try:
             return classes[key]
         except KeyError:

@@ -27,6 +27,12 @@ cfn-lint's time was not validation but bookkeeping around it:
   25,000 times for Social Flow; each finds its compiled pattern through ``regex``'s general cache (an import
   statement, the locale, named lists, sets), 5% of the time. A pattern that depends on neither locale nor
   named lists, with no flags, compiles to the same pattern every time: it is kept by its text.
+- ``Template.search_deep_keys(key)`` walks the whole template for one key; a template's construction searches
+  seven keys (``Ref``, ``Fn::Sub``, ``Fn::If``, ... and again for its graph) and W2501 nine password
+  properties: most of the 8% the walks took. While nothing writes to the template, one walk indexes every
+  key, in the order the walks find them, and each search gets fresh lists from it. That is during
+  construction until ``create_context_for_template`` (which sorts ``Fn::Equals`` arguments in place; every
+  search comes before it), and during W2501's ``match``, which only reads.
 - Rules W3037 (IAM actions) and I3510 (statement resources) each parse the 2 MB ``Policies.json`` when the
   rules are built: 36 ms each, before the first template can be linted. Both only read it: they share one parse.
 - W3011 (DeletionPolicy and UpdateReplacePolicy both or neither) and E3016 (UpdatePolicy) validate every
@@ -110,6 +116,7 @@ def install() -> bool:
     _policies_read_once()
     _schema_lookups_remembered()
     _compiled_patterns_remembered()
+    _key_searches_in_one_walk()
     _direct_context_evolve()
     _direct_path_evolve()
     _installed = True
@@ -126,6 +133,8 @@ def tune(rules: Any) -> None:
         _index_cfn_lint_keyword(by_id["E1101"])
     if "E3062" in by_id:
         _branches_of_the_engine(by_id["E3062"])
+    if "W2501" in by_id:
+        _searches_in_one_walk_while(by_id["W2501"], "match")
     for rule_id, keys in (("W3011", {"DeletionPolicy", "UpdateReplacePolicy"}), ("E3016", {"UpdatePolicy"})):
         if rule_id in by_id:
             _only_resources_with(by_id[rule_id], frozenset(keys))
@@ -350,6 +359,88 @@ def _compiled_patterns_remembered() -> None:
         return compiled
 
     regex_main._compile = _compile
+
+
+class _KeyIndex:
+    """Every key of a template with the paths ``Template._search_deep_keys`` gives for it, in the same order."""
+
+    def __init__(self) -> None:
+        self.paths: dict[Any, list[list[Any]]] | None = None
+
+    def of(self, template: Any) -> dict[Any, list[list[Any]]]:
+        if self.paths is None:
+            self.paths = {}
+            _index_keys(template, [], self.paths)
+        return self.paths
+
+
+def _index_keys(node: Any, path: list[Any], paths: dict[Any, list[list[Any]]]) -> None:
+    """``Template._search_deep_keys`` for every key at once: a match is [*path, key, value], found depth first."""
+    if isinstance(node, dict):
+        for key in node:
+            at = path[:]
+            at.append(key)
+            value = node[key]
+            paths.setdefault(key, []).append([*at, value])
+            if isinstance(value, dict):
+                _index_keys(value, at, paths)
+            elif isinstance(value, list):
+                for index, item in enumerate(value):
+                    _index_keys(item, [*at, index], paths)
+    elif isinstance(node, list):
+        for index, item in enumerate(node):
+            _index_keys(item, [*path, index], paths)
+
+
+def _key_searches_in_one_walk() -> None:
+    """``Template.search_deep_keys`` from one index while a window is open on the template (see the docstring)."""
+    import cfnlint.template.template as template_module
+    from cfnlint.template.template import Template
+
+    search = Template.search_deep_keys
+    construct = Template.__init__
+    make_context = template_module.create_context_for_template
+
+    def search_deep_keys(self: Any, searchText: Any, includeGlobals: bool = True) -> Any:
+        window = self.__dict__.get("_ivc_unchanging")
+        if window is None or type(searchText) is not str:
+            return search(self, searchText, includeGlobals)
+        results = [path[:] for path in window.of(self.template).get(searchText, ())]
+        if includeGlobals:  # as Template.search_deep_keys does
+            results.extend(["Globals", *found] for found in self._search_deep_keys(searchText, self.transform_pre.get("Globals"), []))
+        return results
+
+    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
+        self._ivc_unchanging = _KeyIndex()
+        try:
+            construct(self, *args, **kwargs)
+        finally:
+            self.__dict__.pop("_ivc_unchanging", None)
+
+    def create_context_for_template(cfn: Any) -> Any:
+        cfn.__dict__.pop("_ivc_unchanging", None)  # it writes to the template (sorts Fn::Equals arguments)
+        return make_context(cfn)
+
+    __init__.__wrapped__ = construct  # type: ignore[attr-defined]
+    Template.search_deep_keys = search_deep_keys
+    Template.__init__ = __init__
+    template_module.create_context_for_template = create_context_for_template
+
+
+def _searches_in_one_walk_while(rule: Any, method: str) -> None:
+    """Open the one-walk window on the template while ``rule.method(cfn)`` runs: it only reads the template."""
+    original = getattr(rule, method)
+
+    def run(self: Any, cfn: Any, *args: Any) -> Any:
+        if "_ivc_unchanging" in cfn.__dict__:
+            return original(cfn, *args)
+        cfn._ivc_unchanging = _KeyIndex()
+        try:
+            return original(cfn, *args)
+        finally:
+            del cfn._ivc_unchanging
+
+    setattr(rule, method, types.MethodType(run, rule))
 
 
 def _frozen(value: Any) -> Any:

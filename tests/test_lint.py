@@ -235,6 +235,29 @@ BROKEN: dict[str, tuple[str, str, set[str]]] = {
         "us-east-1",
         {"W2501"},
     ),
+    # a rule that checks only its resource types (resource_property_types): E3039 for DynamoDB tables
+    "table attributes that no key uses": (
+        _template(
+            {
+                "Table": {
+                    "Type": "AWS::DynamoDB::Table",
+                    "DeletionPolicy": "Retain",
+                    "UpdateReplacePolicy": "Retain",
+                    "Properties": {
+                        "BillingMode": "PAY_PER_REQUEST",
+                        "AttributeDefinitions": [
+                            {"AttributeName": "id", "AttributeType": "S"},
+                            {"AttributeName": "unused", "AttributeType": "S"},
+                        ],
+                        "KeySchema": [{"AttributeName": "id", "KeyType": "HASH"}],
+                    },
+                },
+                "Topic": TOPIC,
+            }
+        ),
+        "us-east-1",
+        {"E3039"},
+    ),
     "not JSON": ('{"Resources": {"Topic": {"Type": "AWS::SNS::Topic",', "us-east-1", {"E0000"}),
     "duplicate key": (
         '{"Resources": {\n "Topic": {"Type": "AWS::SNS::Topic"},\n "Topic": {"Type": "AWS::SNS::Topic"}\n}}',

@@ -50,12 +50,15 @@ def _config(region: str) -> Any:
     return ConfigMixIn(**ManualArgs(regions=[region]))
 
 
+_dedicated = False  # set in the prepared process, which only lints: cfn-lint may import sympy light there
+
+
 @cache
 def _rules() -> Any:
     """cfn-lint's rules, built once per process (the region of the config does not choose them)."""
     from . import lint_speedups
 
-    lint_speedups.install()  # before cfn-lint is imported
+    lint_speedups.install(dedicated=_dedicated)  # before cfn-lint is imported
     from cfnlint.runner import Runner
 
     rules = Runner(_config("us-east-1")).rules
@@ -267,10 +270,12 @@ def _serve(connection: Any, parents: Any) -> None:
     """The prepared process: get ready, lint one batch of jobs, report; Ctrl-C is the parent's to handle."""
     import signal
 
+    global _dedicated
     parents.close()  # so that the parent's death is the end of this pipe
     with contextlib.suppress(OSError):
         os.setpgid(0, 0)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _dedicated = True
     try:
         _rules()
         import gc

@@ -41,12 +41,15 @@ cfn-lint's time was not validation but bookkeeping around it:
   resource against schemas that constrain only those keys. A resource with none of them cannot fail either
   schema, so they are not run for it.
 
-One change is to the import, not the lint: cfn-lint takes seven names from ``sympy`` (Boolean logic for
-template conditions), and ``import sympy`` runs sympy's ``__init__``, which imports all of sympy (about 420
-modules, 0.27 s, a third of the time before the first template can be linted). Here ``sympy`` is first a
-package whose seven names come from the modules that define them (``sympy.core``, ``sympy.logic``: 65
-modules, 0.07 s); anything else asked of it runs sympy's ``__init__`` as usual, so code that wants all of
-sympy gets it. It is done only for ``CHECKED_SYMPY``, the version this was checked against (setup.cfg pins it).
+One change is to the import, not the lint, and only in a process that does nothing but lint (compiler/lint.py's
+prepared process and its workers): cfn-lint takes seven names from ``sympy`` (Boolean logic for template
+conditions), and ``import sympy`` runs sympy's ``__init__``, which imports all of sympy (about 420 modules,
+0.27 s, a third of the time before the first template can be linted). There ``sympy`` is first a package whose
+seven names come from the modules that define them (``sympy.core``, ``sympy.logic``: 65 modules, 0.07 s).
+Anything else asked of it, and any module of it imported once cfn-lint is, first runs sympy's ``__init__`` in
+that package, so code that wants more of sympy gets sympy as ``import sympy`` makes it (each module run once).
+It is done only for ``CHECKED_SYMPY``, the version this was checked against (setup.cfg pins it). Elsewhere (a
+test run, a library user, threads) sympy is imported as usual.
 
 Each change computes exactly what the code it replaces computes; tests/test_lint.py compares every finding
 with unpatched ``cfnlint.api.lint`` (run in a clean process) on a corpus of broken templates that trip each
@@ -106,14 +109,19 @@ def installed_version(package: str, module: str) -> str | None:
     return found.group(1) if found else None
 
 
-def install() -> bool:
-    """Change cfn-lint's modules for this process (once), before it is imported; False when its version was not checked."""
+def install(dedicated: bool = False) -> bool:
+    """Change cfn-lint's modules for this process (once), before it is imported; False when its version was not checked.
+
+    ``dedicated``: this process only lints (compiler/lint.py's prepared process and its workers), so sympy may be
+    imported light (``_light_sympy``). Not in a process that may use sympy otherwise, or from several threads.
+    """
     global _installed
     if _installed:
         return True
     if not applicable():
         return False
-    _light_sympy()
+    if dedicated:
+        _light_sympy()
     _memoise_validator_classes()
     _policies_read_once()
     _schema_lookups_remembered()
@@ -191,25 +199,37 @@ class _LightSympy:
 
     def finish(self) -> None:
         """Run sympy's ``__init__`` in the package: from now on it is sympy as ``import sympy`` makes it."""
+        import contextlib
         import sys
 
         if self.complete:
             return
         self.complete = True
-        del self.package.__getattr__
-        sys.meta_path.remove(self)
-        self.loader.exec_module(self.package)
+        self.package.__dict__.pop("__getattr__", None)
+        with contextlib.suppress(ValueError):  # someone else took it off sys.meta_path
+            sys.meta_path.remove(self)
+        try:
+            self.loader.exec_module(self.package)
+        except BaseException:
+            sys.modules.pop("sympy", None)  # as a failed ``import sympy`` leaves it: the next import tries again
+            raise
 
     def find_spec(self, fullname: str, path: Any, target: Any = None) -> Any:
         """Before a module of sympy is imported once sealed, run sympy's ``__init__``; if that imported it, it is that one."""
         import importlib.util
         import sys
 
-        if not self.sealed or not fullname.startswith("sympy."):
+        if not self.sealed or not fullname.startswith("sympy.") or fullname in sys.modules:  # (a reload: as usual)
             return None
         self.finish()
         module = sys.modules.get(fullname)
-        return None if module is None else importlib.util.spec_from_loader(fullname, _Imported(module))
+        if module is None:
+            return None  # not imported by sympy's __init__: found and run as usual
+        # The import system prefers the spec of a module that is in sys.modules by now, and would run it again from
+        # that spec: it gets this one, whose loader hands over the module as it is (and puts its own spec back).
+        spec = importlib.util.spec_from_loader(fullname, _Imported(module))
+        module.__spec__ = spec
+        return spec
 
 
 class _Imported(importlib.abc.Loader):
@@ -329,7 +349,8 @@ def _run_with_lookups(rules: Any) -> None:
             if isinstance(resource_type, str) and isinstance(resource_properties, dict):
                 path = ["Resources", resource_name, "Properties"]
                 for rule_id, rule in self.data.items():
-                    if rule_id in standard and resource_type not in rule.resource_property_types:
+                    # (a rule without resource_property_types is called: it fails in run_check, as before)
+                    if rule_id in standard and resource_type not in getattr(rule, "resource_property_types", (resource_type,)):
                         if rule_id in enabled_rule_ids:  # what run_check records before it calls the method
                             self._used_rules[rule_id] = rule
                         continue

@@ -606,6 +606,7 @@ import sys
 from compiler import lint
 sys.path.insert(0, "tests")
 from test_lint import BROKEN
+lint._dedicated = True  # as in the prepared process, the one that imports sympy light
 lint._rules()
 print(len([name for name in sys.modules if name.startswith("sympy")]), "Matrix" in vars(sys.modules["sympy"]))
 lint.cfn_lint_matches(*BROKEN["bogus property"][:2])
@@ -627,3 +628,46 @@ def test_cfn_lint_gets_all_of_sympy_only_for_a_template_that_needs_it() -> None:
     assert int(modules) < 100 and whole == "False"  # import sympy: about 420 modules
     assert plain == "False"  # a template without conditions needs none of it
     assert conditions == "True True True True"  # one with conditions gets sympy as `import sympy` makes it, once
+
+
+# A module of sympy first imported after cfn-lint's import (here directly; in cfn-lint, inside sympy's functions)
+_SYMPY_MODULE_ONCE = """
+import sys
+from compiler import lint
+lint._dedicated = True
+lint._rules()
+from sympy.assumptions.relation.equality import EqualityPredicate  # sympy's __init__ imports it too
+import gc, sympy
+name = "sympy.assumptions.relation.equality"
+copies = [c for c in gc.get_objects() if isinstance(c, type) and c.__module__ == name and c.__name__ == "EqualityPredicate"]
+module = sys.modules[name]
+print(len(copies), module.EqualityPredicate is EqualityPredicate, module.__spec__.origin.endswith("equality.py"),
+      "Matrix" in vars(sympy))
+"""
+
+
+def test_a_sympy_module_imported_after_cfn_lint_runs_once() -> None:
+    # sympy's __init__ runs first and imports it: the import gets that module, not a second run of its file
+    done = subprocess.run([sys.executable, "-c", _SYMPY_MODULE_ONCE], capture_output=True, text=True, check=True, cwd=ROOT)
+    assert done.stdout.split() == ["1", "True", "True", "True"]
+
+
+# The prepared process's lint (sympy light) against unchanged cfn-lint, on the whole corpus
+_DEDICATED_LINT = """
+import json, sys
+from compiler import lint
+sys.path.insert(0, "tests")
+from test_lint import _corpus, _found
+lint._dedicated = True
+found = {name: _found(lint.cfn_lint_matches(body, region)) for body, region, name in _corpus()}
+assert "Matrix" in vars(sys.modules["sympy"])  # the conditions made sympy whole
+json.dump(found, sys.stdout)
+"""
+
+
+def test_a_process_that_imports_sympy_light_finds_what_cfn_lint_api_finds() -> None:
+    done = subprocess.run([sys.executable, "-c", _DEDICATED_LINT], capture_output=True, text=True, check=True, cwd=ROOT)
+    found = json.loads(done.stdout)
+    reference = _reference()
+    for _, _, name in _corpus():
+        assert [tuple(f) for f in found[name]] == _found(reference[name]), name

@@ -19,7 +19,7 @@ from .changes import STATEFUL_TYPES, Change
 from .releases import Release
 from .supplied import Supplied
 
-if TYPE_CHECKING:  # the compiler proper loads when a command needs it, not when cli.py imports DeployError
+if TYPE_CHECKING:  # the compiler proper loads when a command needs it, not when the deploy package is imported
     from ..stacks import Stack
     from ..validate import Environment
 

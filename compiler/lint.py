@@ -280,7 +280,9 @@ def _serve(connection: Any, parents: Any) -> None:
         _rules()
         import gc
 
-        gc.freeze()  # the rules live as long as the process: no collection need traverse them, nor copy them into workers
+        # The rules live as long as this process (one compile): no collection need traverse them, nor copy them into
+        # the workers it forks. What building them left unreachable is freed when the process ends.
+        gc.freeze()
         jobs = connection.recv()
         found = lint_fresh(jobs, lambda count, total: connection.send(("progress", count, total)))
         connection.send(("done", found))

@@ -25,10 +25,11 @@ cfn-lint's time was not validation but bookkeeping around it:
   a dict lookup finds the child, and the values are read once per template. It then calls every rule's
   ``matchall_resource_properties`` for every resource (90,000 calls for Social Flow), though for most rules
   the method returns at once unless the resource's type is one of theirs: those calls are not made.
-- cfn-lint calls the ``regex`` module's functions with pattern strings (``regex.match(pattern, s)``), about
-  25,000 times for Social Flow; each finds its compiled pattern through ``regex``'s general cache (an import
+- cfn-lint calls the ``regex`` module's functions with patterns (``regex.match(pattern, s)``), about 25,000
+  times for Social Flow; each finds its compiled pattern through ``regex``'s general cache (an import
   statement, the locale, named lists, sets), 5% of the time. A pattern that depends on neither locale nor
-  named lists, with no flags, compiles to the same pattern every time: it is kept by its text.
+  named lists, with no flags, compiles to the same pattern every time: it is kept by its text. A pattern that
+  is compiled already is what regex returns for it (after the same lookups).
 - ``Template.search_deep_keys(key)`` walks the whole template for one key; a template's construction searches
   seven keys (``Ref``, ``Fn::Sub``, ``Fn::If``, ... and again for its graph) and W2501 nine password
   properties: most of the 8% the walks took. While nothing writes to the template, one walk indexes every
@@ -401,7 +402,11 @@ def _compiled_patterns_remembered() -> None:
     original = regex_main._compile
     kept: dict[tuple[str, Any], Any] = {}
 
+    compiled_type = type(regex.compile(""))
+
     def _compile(pattern: Any, flags: Any, ignore_unused: Any, kwargs: Any, cache_it: Any) -> Any:
+        if type(pattern) is compiled_type and not flags and not kwargs:
+            return pattern  # what regex returns for a compiled pattern, after looking it up in vain
         if flags or kwargs or not cache_it or type(pattern) is not str:
             return original(pattern, flags, ignore_unused, kwargs, cache_it)
         key = (pattern, regex.DEFAULT_VERSION)

@@ -258,6 +258,18 @@ BROKEN: dict[str, tuple[str, str, set[str]]] = {
         "us-east-1",
         {"E3039"},
     ),
+    # dynamic references (cfn-lint matches them with compiled regex patterns)
+    "dynamic references where they do not belong": (
+        _template(
+            {
+                "Topic": {**TOPIC, "Properties": {"TopicName": "{{resolve:ssm-secure:/db/password}}"}},
+                "Queue": {"Type": "AWS::SQS::Queue", "Properties": {"QueueName": "{{resolve:secretsmanager:nope}}"}},
+                "Logs": {"Type": "AWS::Logs::LogGroup", "Properties": {"LogGroupName": "{{ resolve:ssm:/name }}"}},
+            }
+        ),
+        "us-east-1",
+        {"E1027", "W1053"},
+    ),
     "not JSON": ('{"Resources": {"Topic": {"Type": "AWS::SNS::Topic",', "us-east-1", {"E0000"}),
     "duplicate key": (
         '{"Resources": {\n "Topic": {"Type": "AWS::SNS::Topic"},\n "Topic": {"Type": "AWS::SNS::Topic"}\n}}',

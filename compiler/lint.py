@@ -194,7 +194,7 @@ _prepared_here = False
 def prepare() -> Prepared | None:
     """Start getting cfn-lint ready in another process, while this one loads, validates and builds.
 
-    Importing cfn-lint and building its rules takes about a second, as long as everything before linting
+    Importing cfn-lint and building its rules takes about half a second, longer than everything before linting
     does for a spec like Social Flow; in a forked process the two overlap. Once per process: a process that
     compiles again (a test run, a library user) builds the rules itself the next time and keeps them. None
     where processes do not fork.

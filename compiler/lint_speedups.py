@@ -149,7 +149,7 @@ def tune(rules: Any) -> None:
     if "E3062" in by_id:
         _branches_of_the_engine(by_id["E3062"])
     if "W2501" in by_id:
-        _searches_in_one_walk_while(by_id["W2501"], "match")
+        _searches_in_one_walk_during_match(by_id["W2501"])
     for rule_id, keys in (("W3011", {"DeletionPolicy", "UpdateReplacePolicy"}), ("E3016", {"UpdatePolicy"})):
         if rule_id in by_id:
             _only_resources_with(by_id[rule_id], frozenset(keys))
@@ -285,6 +285,16 @@ def _policies_read_once() -> None:
     helpers_module.load_resource = load_resource
 
 
+def _kept(table: dict[Any, Any], key: Any, make: Callable[[], Any], limit: int = 4096) -> Any:
+    """``table[key]``, made by ``make()`` the first time; a full table starts again (what is kept is only reused)."""
+    found = table.get(key)
+    if found is None:
+        if len(table) >= limit:
+            table.clear()
+        found = table[key] = make()  # raises: nothing kept
+    return found
+
+
 def _schema_lookups_remembered() -> None:
     """``RefResolver``'s searches of a schema, remembered across resolvers: the same schema object, the same answer."""
     from cfnlint.schema.resolver._resolver import RefResolver
@@ -294,26 +304,15 @@ def _schema_lookups_remembered() -> None:
     # (id of the schema, ...) -> (the schema, what was found): holding the schema keeps its id from being reused
     subschemas: dict[int, tuple[Any, Any]] = {}
     fragments: dict[tuple[int, str], tuple[Any, Any]] = {}
-    limit = 4096  # schemas made on the fly are held only until the table is full, then it starts again
 
     def get_subschemas_cache(self: Any) -> Any:
         if self._subschemas_cache is None:
-            found = subschemas.get(id(self.referrer))
-            if found is None:
-                if len(subschemas) >= limit:
-                    subschemas.clear()
-                found = subschemas[id(self.referrer)] = (self.referrer, search_subschemas(self))
-            self._subschemas_cache = found[1]
+            referrer = self.referrer
+            self._subschemas_cache = _kept(subschemas, id(referrer), lambda: (referrer, search_subschemas(self)))[1]
         return self._subschemas_cache
 
     def fragment_of(self: Any, document: Any, fragment: str) -> Any:
-        key = (id(document), fragment)
-        found = fragments.get(key)
-        if found is None:
-            if len(fragments) >= limit:
-                fragments.clear()
-            found = fragments[key] = (document, resolve_fragment(self, document, fragment))  # raises: nothing kept
-        return found[1]
+        return _kept(fragments, (id(document), fragment), lambda: (document, resolve_fragment(self, document, fragment)))[1]
 
     RefResolver._get_subschemas_cache = get_subschemas_cache
     RefResolver.resolve_fragment = fragment_of
@@ -402,10 +401,8 @@ def _compiled_patterns_remembered() -> None:
     original = regex_main._compile
     kept: dict[tuple[str, Any], Any] = {}
 
-    compiled_type = type(regex.compile(""))
-
     def _compile(pattern: Any, flags: Any, ignore_unused: Any, kwargs: Any, cache_it: Any) -> Any:
-        if type(pattern) is compiled_type and not flags and not kwargs:
+        if type(pattern) is regex.Pattern and not flags and not kwargs:
             return pattern  # what regex returns for a compiled pattern, after looking it up in vain
         if flags or kwargs or not cache_it or type(pattern) is not str:
             return original(pattern, flags, ignore_unused, kwargs, cache_it)
@@ -489,20 +486,20 @@ def _key_searches_in_one_walk() -> None:
     template_module.create_context_for_template = create_context_for_template
 
 
-def _searches_in_one_walk_while(rule: Any, method: str) -> None:
-    """Open the one-walk window on the template while ``rule.method(cfn)`` runs: it only reads the template."""
-    original = getattr(rule, method)
+def _searches_in_one_walk_during_match(rule: Any) -> None:
+    """Open the one-walk window on the template while ``rule.match(cfn)`` runs: it only reads the template."""
+    original = rule.match
 
-    def run(self: Any, cfn: Any, *args: Any) -> Any:
+    def match(self: Any, cfn: Any) -> Any:
         if "_ivc_unchanging" in cfn.__dict__:
-            return original(cfn, *args)
+            return original(cfn)
         cfn._ivc_unchanging = _KeyIndex()
         try:
-            return original(cfn, *args)
+            return original(cfn)
         finally:
             del cfn._ivc_unchanging
 
-    setattr(rule, method, types.MethodType(run, rule))
+    rule.match = types.MethodType(match, rule)
 
 
 def _frozen(value: Any) -> Any:
